@@ -1,0 +1,1 @@
+"""The optimisation core: CP-SAT model of SPEC rules C1–C11 and the lexicographic objective."""

@@ -1,0 +1,165 @@
+"""C6 steps: every step staffed by enough qualified, rostered operators within their shift hours."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import combinations
+
+from ortools.sat.python import cp_model
+
+from models import Instance
+from models.instance import Step
+from scheduler.calendar import SiteCalendar
+from scheduler.roster import Roster
+from scheduler.variables import PlanVariables
+
+HOURS_SCALE = 100  # hours are fractional; CP-SAT needs integers (0.01 h resolution)
+
+
+def scaled_hours(hours: float) -> int:
+    """Hours as integer hundredths."""
+    return round(hours * HOURS_SCALE)
+
+
+@dataclass
+class ShiftLoad:
+    """The steps one (date, shift) must staff: per (product, step), a count expression."""
+
+    date: date
+    shift_id: str
+    counts: dict[tuple[str, str], list[cp_model.LinearExprT]] = field(default_factory=lambda: defaultdict(list))
+    steps: dict[tuple[str, str], Step] = field(default_factory=dict)
+
+    def add(self, product_id: str, step: Step, count: cp_model.LinearExprT) -> None:
+        """Add `count` steps of this kind to the shift."""
+        self.counts[(product_id, step.id)].append(count)
+        self.steps[(product_id, step.id)] = step
+
+
+def add_operator_staffing(
+    plan: PlanVariables,
+    instance: Instance,
+    calendar: SiteCalendar,
+    roster: Roster,
+    exact_slots: set[tuple[date, str]],
+) -> dict[tuple[date, str], ShiftLoad]:
+    """C6: place flexible steps into shifts and keep every shift's demand within its team.
+
+    Day-0 steps run in the start shift; later steps may use any shift of their date. Demand
+    is bounded per skill subset by the hours of operators holding any of those skills (a
+    Hall-type condition); shifts in `exact_slots` get an exact per-operator model instead,
+    used when the aggregate bound was not enough to assign operators afterwards.
+    """
+    loads = _shift_loads(plan, instance, calendar, roster)
+    for (day, shift_id), load in loads.items():
+        shift_hours = scaled_hours(instance.shift_by_id[shift_id].hours)
+        if (day, shift_id) in exact_slots:
+            _add_exact_team(plan.model, load, roster, shift_hours)
+        else:
+            _add_skill_hall_bounds(plan.model, load, roster, shift_hours)
+    return loads
+
+
+def _shift_loads(
+    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster
+) -> dict[tuple[date, str], ShiftLoad]:
+    model = plan.model
+    loads: dict[tuple[date, str], ShiftLoad] = {}
+
+    def load_of(day: date, shift_id: str) -> ShiftLoad:
+        return loads.setdefault((day, shift_id), ShiftLoad(day, shift_id))
+
+    # Steps whose shift is still to choose: (date, product, step) -> literals and fixed count.
+    flexible: dict[tuple[date, str, str], list[cp_model.LinearExprT]] = defaultdict(list)
+    step_by_key: dict[tuple[date, str, str], Step] = {}
+    for options in plan.patients:
+        product = options.product
+        for index, option in enumerate(options.starts):
+            literals = plan.starts(options.patient.id, index)
+            for step in product.steps:
+                day = calendar.date(option.slot.day + step.day_offset)
+                if step.day_offset == 0:
+                    load_of(day, option.slot.shift.id).add(product.id, step, sum(literals))
+                else:
+                    flexible[(day, product.id, step.id)].extend(literals)
+                    step_by_key[(day, product.id, step.id)] = step
+    for commitment in plan.commitments:
+        for remaining in commitment.steps:
+            if remaining.fixed_shift is not None:
+                load_of(remaining.date, remaining.fixed_shift).add(commitment.product.id, remaining.step, 1)
+            else:
+                flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(1)
+                step_by_key[(remaining.date, commitment.product.id, remaining.step.id)] = remaining.step
+    for key, terms in flexible.items():
+        day, product_id, step_id = key
+        step = step_by_key[key]
+        shifts = [
+            shift.id
+            for shift in instance.site.shifts
+            if step.hours <= shift.hours and roster.can_staff(day, shift.id, step.skill, step.operators)
+        ]
+        needed = len(terms)
+        in_shift = []
+        for shift_id in shifts:
+            count = model.new_int_var(0, needed, f"steps[{day},{shift_id},{product_id},{step_id}]")
+            plan.step_count[(calendar.day(day), shift_id, product_id, step_id)] = count
+            load_of(day, shift_id).add(product_id, step, count)
+            in_shift.append(count)
+        model.add(sum(in_shift) == sum(terms))
+    return loads
+
+
+def _add_skill_hall_bounds(
+    model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
+) -> None:
+    """For every set of skills, the hours they need fit the hours of operators holding one of them."""
+    operators = roster.on_shift(load.date, load.shift_id)
+    kinds = list(load.steps)
+    skills = sorted({load.steps[kind].skill for kind in kinds})
+    for kind in kinds:
+        step = load.steps[kind]
+        qualified = sum(1 for op in operators if step.skill in op.skills)
+        per_operator = shift_hours // scaled_hours(step.hours)
+        # Each operator does at most `per_operator` of these steps, and never twice the same one.
+        model.add(sum(load.counts[kind]) * step.operators <= qualified * per_operator)
+    subsets = [
+        set(subset)
+        for size in range(1, len(skills) + 1)
+        for subset in combinations(skills, size)
+    ] if len(skills) <= 6 else [{skill} for skill in skills] + [set(skills)]
+    for subset in subsets:
+        kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
+        able = sum(1 for op in operators if subset & set(op.skills))
+        demand = sum(
+            sum(load.counts[kind]) * (scaled_hours(load.steps[kind].hours) * load.steps[kind].operators)
+            for kind in kinds_in
+        )
+        model.add(demand <= able * shift_hours)
+
+
+def _add_exact_team(
+    model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
+) -> None:
+    """Exact C6 for one shift: how many steps of each kind every operator does.
+
+    A step kind done `n` times needs `operators * n` operator-slots, each operator filling at
+    most `n` of them (never twice in one step); such counts can always be split into `n`
+    teams of distinct operators, so this is exact.
+    """
+    operators = roster.on_shift(load.date, load.shift_id)
+    per_operator: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
+    for kind, step in load.steps.items():
+        total = sum(load.counts[kind])
+        qualified = [op for op in operators if step.skill in op.skills]
+        shares = []
+        for op in qualified:
+            upper = shift_hours // scaled_hours(step.hours)
+            share = model.new_int_var(0, upper, f"share[{load.date},{load.shift_id},{op.id},{kind}]")
+            model.add(share <= total)
+            shares.append(share)
+            per_operator[op.id].append(share * scaled_hours(step.hours))
+        model.add(sum(shares) == total * step.operators)
+    for hours in per_operator.values():
+        model.add(sum(hours) <= shift_hours)

@@ -1,0 +1,210 @@
+"""From solver values to concrete batches: step shifts, operator teams and suite positions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ortools.sat.python import cp_model
+
+from models import Instance, Product
+from models.instance import Hospital, QcAssay, Step
+from scheduler.calendar import SiteCalendar
+from scheduler.options import SuiteClass
+from scheduler.roster import Roster
+from scheduler.variables import PlanVariables
+
+
+@dataclass
+class PlannedAssay:
+    """One assay of a batch: sample day, start day, end day (day indices)."""
+
+    assay: QcAssay
+    sample_day: int
+    start_day: int
+
+    @property
+    def end_day(self) -> int:
+        """The day the assay finishes."""
+        return self.start_day + self.assay.duration_days
+
+
+@dataclass
+class PlannedStep:
+    """One step of a batch in a shift, with its team once assigned."""
+
+    step: Step
+    date: date
+    shift_id: str
+    operators: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """A patient's (or in-progress) batch with every decision made."""
+
+    patient_id: str
+    in_progress: bool
+    product: Product
+    hospital: Hospital
+    apheresis_date: date | None
+    start: datetime
+    end: datetime
+    occupied_until: datetime
+    end_day: int
+    class_index: int
+    steps: list[PlannedStep]
+    assays: list[PlannedAssay]
+    suite: str = ""
+    position: int = 0
+    release_day: int = 0
+    delivery_day: int = 0
+
+
+def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteCalendar) -> list[Batch]:
+    """The batches chosen by a solution (suite positions and teams still to assign)."""
+    batches: list[Batch] = []
+    flexible: dict[tuple[date, str, str], list[PlannedStep]] = defaultdict(list)
+    for options in plan.patients:
+        patient = options.patient
+        if not solver.value(plan.scheduled[patient.id]):
+            continue
+        (index, class_index) = next(
+            (i, c) for (pid, i, c), literal in plan.start_in_class.items()
+            if pid == patient.id and solver.value(literal)
+        )
+        option = options.starts[index]
+        if options.uses_chair:
+            apheresis = next(d for d in options.apheresis_dates if solver.value(plan.apheresis_on[(patient.id, d)]))
+        else:
+            apheresis = patient.collected_on
+        steps = []
+        for step in options.product.steps:
+            day = calendar.date(option.slot.day + step.day_offset)
+            planned = PlannedStep(step, day, option.slot.shift.id)
+            steps.append(planned)
+            if step.day_offset > 0:
+                flexible[(day, options.product.id, step.id)].append(planned)
+        assays = [
+            PlannedAssay(assay, option.slot.day + assay.sample_day_offset, _chosen_day(plan, solver, patient.id, i))
+            for i, assay in enumerate(options.product.qc_assays)
+        ]
+        batches.append(Batch(patient.id, False, options.product, options.hospital, apheresis, option.slot.start,
+                             option.end, option.occupied_until, option.end_day, class_index, steps, assays))
+    for commitment in plan.commitments:
+        steps = []
+        for remaining in commitment.steps:
+            planned = PlannedStep(remaining.step, remaining.date, remaining.fixed_shift or "")
+            steps.append(planned)
+            if remaining.fixed_shift is None:
+                flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(planned)
+        assays = [
+            PlannedAssay(r.assay, calendar.day(r.sample_date),
+                         calendar.day(r.sample_date) if r.started_before_horizon
+                         else _chosen_day(plan, solver, commitment.batch.patient, i))
+            for i, r in enumerate(commitment.assays)
+        ]
+        batches.append(Batch(commitment.batch.patient, True, commitment.product, commitment.hospital, None,
+                             commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
+                             commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position))
+    _spread_flexible_steps(plan, solver, calendar, flexible)
+    for batch in batches:
+        _set_release_and_delivery(batch, calendar, plan)
+    return batches
+
+
+def _chosen_day(plan: PlanVariables, solver: cp_model.CpSolver, owner: str, assay_index: int) -> int:
+    return next(day for day, literal in plan.assay_start[(owner, assay_index)].items() if solver.value(literal))
+
+
+def _spread_flexible_steps(
+    plan: PlanVariables,
+    solver: cp_model.CpSolver,
+    calendar: SiteCalendar,
+    flexible: dict[tuple[date, str, str], list[PlannedStep]],
+) -> None:
+    # Patients are interchangeable for a step kind on a date: fill shifts to the solved counts.
+    for (day, product_id, step_id), planned in flexible.items():
+        queue = list(planned)
+        for (count_day, shift_id, count_product, count_step), count in sorted(plan.step_count.items()):
+            if (count_day, count_product, count_step) != (calendar.day(day), product_id, step_id):
+                continue
+            for _ in range(solver.value(count)):
+                queue.pop(0).shift_id = shift_id
+        assert not queue, f"step counts do not cover {step_id} on {day}"
+
+
+def _set_release_and_delivery(batch: Batch, calendar: SiteCalendar, plan: PlanVariables) -> None:
+    """C8/C9: release after the last assay and manufacturing end; delivery not before the window opens."""
+    release = max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
+    delivery = release + batch.hospital.return_transit_days
+    window = None
+    if batch.in_progress:
+        commitment = next(c for c in plan.commitments if c.batch.patient == batch.patient_id)
+        window = commitment.batch.infusion_window
+    else:
+        window = plan.options_of(batch.patient_id).patient.infusion_window
+    if window is not None:
+        delivery = max(delivery, calendar.day(window.earliest))
+    batch.release_day, batch.delivery_day = release, delivery
+
+
+def assign_operators(batches: list[Batch], instance: Instance, roster: Roster) -> list[tuple[date, str]]:
+    """Give every step a team (C6) shift by shift; return the shifts where no team assignment exists."""
+    by_slot: dict[tuple[date, str], list[PlannedStep]] = defaultdict(list)
+    for batch in batches:
+        for planned in batch.steps:
+            by_slot[(planned.date, planned.shift_id)].append(planned)
+    failed = []
+    for (day, shift_id), steps in sorted(by_slot.items()):
+        if not _assign_shift_team(steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours):
+            failed.append((day, shift_id))
+    return failed
+
+
+def _assign_shift_team(steps: list[PlannedStep], operators: list, shift_hours: float) -> bool:
+    """Exact team assignment for one shift: a tiny CP-SAT model, balancing hours between operators."""
+    model = cp_model.CpModel()
+    takes: dict[tuple[int, str], cp_model.IntVar] = {}
+    for s, planned in enumerate(steps):
+        qualified = [op for op in operators if planned.step.skill in op.skills]
+        literals = []
+        for op in qualified:
+            takes[(s, op.id)] = model.new_bool_var(f"{s}-{op.id}")
+            literals.append(takes[(s, op.id)])
+        model.add(sum(literals) == planned.step.operators)
+    hundredths = round(shift_hours * 100)
+    for op in operators:
+        load = [takes[(s, op.id)] * round(p.step.hours * 100) for s, p in enumerate(steps) if (s, op.id) in takes]
+        if load:
+            model.add(sum(load) <= hundredths)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 10
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False
+    for s, planned in enumerate(steps):
+        planned.operators = sorted(op_id for (i, op_id), lit in takes.items() if i == s and solver.value(lit))
+    return True
+
+
+def assign_positions(batches: list[Batch], classes: list[SuiteClass]) -> None:
+    """Colour each pooled class's batches onto its (suite, position) members in start order (C5)."""
+    by_class: dict[int, list[Batch]] = defaultdict(list)
+    for batch in batches:
+        by_class[batch.class_index].append(batch)
+    for class_index, members in by_class.items():
+        free_from: dict[tuple[str, int], datetime] = {}
+        # In-progress batches are fixed; they start first in a pooled class, so place them first.
+        ordered = sorted(members, key=lambda b: (b.start, not b.in_progress, b.patient_id))
+        for batch in ordered:
+            if batch.in_progress:
+                free_from[(batch.suite, batch.position)] = batch.occupied_until
+                continue
+            member = next(
+                m for m in classes[class_index].members
+                if m not in free_from or free_from[m] <= batch.start
+            )
+            batch.suite, batch.position = member
+            free_from[member] = batch.occupied_until

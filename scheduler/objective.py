@@ -1,0 +1,46 @@
+"""The three measures of SPEC section 4 as linear expressions over new patients."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ortools.sat.python import cp_model
+
+from scheduler.calendar import SiteCalendar
+from scheduler.variables import PlanVariables
+
+MAXIMISED = {"scheduled_weight"}
+
+
+def weight_scale(weights: list[float]) -> int:
+    """The smallest power of ten making every weight an integer (weights may be fractional)."""
+    scale = 1
+    while any(Fraction(str(w)) * scale % 1 for w in weights) and scale < 10**6:
+        scale *= 10
+    return scale
+
+
+def measure_expressions(plan: PlanVariables, calendar: SiteCalendar, scale: int) -> dict[str, cp_model.LinearExprT]:
+    """`scheduled_weight`, `plan_changes` and `wait_days` (weights multiplied by `scale`)."""
+    weight_terms, change_terms, wait_terms = [], [], []
+    for options in plan.patients:
+        patient = options.patient
+        scheduled = plan.scheduled[patient.id]
+        weight = round(patient.weight * scale)
+        weight_terms.append(weight * scheduled)
+        earliest = calendar.day(patient.apheresis_window.earliest)
+        wait_terms.append(weight * (plan.delivery_day[patient.id] - earliest * scheduled))
+        previous = patient.previous_apheresis_date
+        if previous is None:
+            continue
+        if not options.uses_chair:
+            if patient.collected_on != previous:
+                change_terms.append(scheduled)
+            continue
+        kept = plan.apheresis_on.get((patient.id, previous))
+        change_terms.append(scheduled - kept if kept is not None else scheduled)
+    return {
+        "scheduled_weight": sum(weight_terms),
+        "plan_changes": sum(change_terms),
+        "wait_days": sum(wait_terms),
+    }
