@@ -19,10 +19,10 @@ from pydantic import (
 from models.timeutil import parse_clock
 
 INSTANCE_FORMAT = "cart-schedule-instance/1"
-MEASURES: tuple[str, ...] = ("scheduled_weight", "plan_changes", "wait_days")
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 Material = Literal["fresh", "cryopreserved"]
 Measure = Literal["scheduled_weight", "plan_changes", "wait_days"]
+MEASURES: tuple[Measure, ...] = ("scheduled_weight", "plan_changes", "wait_days")
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LOCAL_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")

@@ -36,7 +36,8 @@ def add_hours(instant: datetime, hours: float, zone: ZoneInfo) -> datetime:
 
 def hours_between(earlier: datetime, later: datetime) -> float:
     """Real elapsed hours from one aware instant to another."""
-    return (later - earlier).total_seconds() / 3600.0
+    # Subtracting two datetimes of the same zone compares wall clocks; compare UTC instants.
+    return (later.astimezone(UTC) - earlier.astimezone(UTC)).total_seconds() / 3600.0
 
 
 def parse_clock(text: str) -> time:

@@ -15,7 +15,7 @@ from scheduler.calendar import SiteCalendar
 from scheduler.constraints.apheresis import add_apheresis_chairs
 from scheduler.constraints.coverage import add_one_start_per_scheduled_patient
 from scheduler.constraints.delivery import add_release_and_delivery
-from scheduler.constraints.operators import add_operator_staffing
+from scheduler.constraints.operators import ShiftLoad, add_exact_shift_team, add_operator_staffing
 from scheduler.constraints.qc import add_qc_capacity
 from scheduler.constraints.starts import add_daily_start_limit
 from scheduler.constraints.suites import add_suite_capacity
@@ -64,7 +64,6 @@ class SearchOutcome:
 
     status: str  # "SOLVED", "INFEASIBLE" or "UNKNOWN"
     levels: list[LevelOutcome] = field(default_factory=list)
-    values: dict[str, int] = field(default_factory=dict)  # variable name -> value (for hints)
     batches: list[Batch] = field(default_factory=list)
 
 
@@ -92,17 +91,17 @@ def prepare(instance: Instance) -> Problem:
     return Problem(instance, calendar, roster, builder, patients, commitments, scale)
 
 
-def build_model(problem: Problem, exact_slots: set[tuple[date, str]]) -> tuple[PlanVariables, dict[str, cp_model.LinearExprT]]:
-    """The CP-SAT model of rules C1–C11 and the measure expressions."""
+def build_model(problem: Problem) -> tuple[PlanVariables, dict[str, cp_model.LinearExprT], dict[tuple[date, str], ShiftLoad]]:
+    """The CP-SAT model of rules C1–C11, the measure expressions and each shift's step load."""
     plan = create_variables(problem.patients, problem.commitments, problem.builder.classes)
     add_one_start_per_scheduled_patient(plan)
     add_apheresis_chairs(plan, problem.instance)
     add_daily_start_limit(plan, problem.instance, problem.calendar)
     add_suite_capacity(plan)
-    add_operator_staffing(plan, problem.instance, problem.calendar, problem.roster, exact_slots)
+    shift_loads = add_operator_staffing(plan, problem.instance, problem.calendar, problem.roster)
     add_qc_capacity(plan, problem.instance)
     add_release_and_delivery(plan, problem.calendar)
-    return plan, measure_expressions(plan, problem.calendar, problem.scale)
+    return plan, measure_expressions(plan, problem.calendar, problem.scale), shift_loads
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
@@ -138,47 +137,65 @@ def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Progress
         watcher.join()
 
 
-def search(problem: Problem, exact_slots: set[tuple[date, str]], options: SolveOptions, started: float,
-           hint: dict[str, int]) -> SearchOutcome:
-    """Optimise the measures in `objective.order`, fixing each level before the next."""
-    plan, measures = build_model(problem, exact_slots)
+def _level_budget(remaining: float, levels_left: int) -> float:
+    # An unproven level must not starve the ones after it of a first, valid solution.
+    return remaining if levels_left == 1 else remaining * 0.5
+
+
+def search(problem: Problem, options: SolveOptions, started: float) -> SearchOutcome:
+    """Optimise the measures in `objective.order`, fixing each level before the next.
+
+    After every solve the teams are assigned exactly; a shift the aggregate bound let through
+    without a possible team is modelled exactly and the level is solved again, so a level is
+    fixed only at a value a valid schedule reaches.
+    """
+    plan, measures, shift_loads = build_model(problem)
     model = plan.model
     variables = [model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))]
-    for variable in variables:
-        if variable.name in hint:
-            model.add_hint(variable, hint[variable.name])
     outcome = SearchOutcome("UNKNOWN")
     order = problem.instance.objective_order
-    for measure in order:
-        remaining = options.time_limit - (time.monotonic() - started)
-        if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
-            break
+    exact: set[tuple[date, str]] = set()
+    for position, measure in enumerate(order):
         expression = measures[measure]
         scale = problem.scale if measure != "plan_changes" else 1
         if measure in MAXIMISED:
             model.maximize(expression)
         else:
             model.minimize(expression)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = remaining
-        solver.parameters.num_workers = options.workers
-        solver.parameters.random_seed = options.seed
-        status = _run(solver, model, _ProgressReporter(measure, scale, started, options), options.stop_event)
-        if status == cp_model.INFEASIBLE:
-            return SearchOutcome("INFEASIBLE")
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            break
+        level_started = time.monotonic()
+        budget = _level_budget(options.time_limit - (level_started - started), len(order) - position)
+        while True:
+            remaining = budget - (time.monotonic() - level_started)
+            if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
+                return outcome
+            solver = cp_model.CpSolver()
+            solver.parameters.max_time_in_seconds = remaining
+            solver.parameters.num_workers = options.workers
+            solver.parameters.random_seed = options.seed
+            status = _run(solver, model, _ProgressReporter(measure, scale, started, options), options.stop_event)
+            if status == cp_model.INFEASIBLE and not outcome.levels:
+                return SearchOutcome("INFEASIBLE")
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return outcome
+            values = {v.name: solver.value(v) for v in variables}
+            model.clear_hints()
+            for variable in variables:
+                model.add_hint(variable, values[variable.name])
+            batches = read_batches(plan, solver, problem.calendar)
+            failed = assign_operators(batches, problem.instance, problem.roster)
+            if not failed:
+                break
+            # The aggregate team bound let through a shift no real team can cover: model it exactly.
+            for slot in failed:
+                if slot not in exact:
+                    exact.add(slot)
+                    add_exact_shift_team(model, shift_loads[slot], problem.roster, problem.instance)
         value, bound = solver.objective_value, solver.best_objective_bound
         proven = status == cp_model.OPTIMAL
         outcome.levels.append(LevelOutcome(measure, value / scale, (value if proven else bound) / scale, proven))
-        outcome.status = "SOLVED"
-        outcome.values = {v.name: solver.value(v) for v in variables}
-        outcome.batches = read_batches(plan, solver, problem.calendar)
+        outcome.status, outcome.batches = "SOLVED", batches
         # Later levels search only among schedules at least this good on this level.
         model.add(expression >= round(value)) if measure in MAXIMISED else model.add(expression <= round(value))
-        model.clear_hints()
-        for variable in variables:
-            model.add_hint(variable, outcome.values[variable.name])
     return outcome
 
 
@@ -190,20 +207,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
     conflicts = commitment_conflicts(problem)
     if conflicts:
         return build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts)
-    exact_slots: set[tuple[date, str]] = set()
-    hint: dict[str, int] = {}
-    while True:
-        outcome = search(problem, exact_slots, options, started, hint)
-        if outcome.status != "SOLVED":
-            break
-        failed = assign_operators(outcome.batches, instance, problem.roster)
-        if not failed:
-            assign_positions(outcome.batches, problem.builder.classes)
-            break
-        # The aggregate team bound let through a shift no real team can cover: model it exactly.
-        exact_slots.update(failed)
-        hint = outcome.values
-        if time.monotonic() - started >= options.time_limit:
-            outcome = SearchOutcome("UNKNOWN")
-            break
+    outcome = search(problem, options, started)
+    if outcome.status == "SOLVED":
+        assign_positions(outcome.batches, problem.builder.classes)
     return build_schedule(problem, outcome, time.monotonic() - started)

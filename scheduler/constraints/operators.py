@@ -39,26 +39,18 @@ class ShiftLoad:
 
 
 def add_operator_staffing(
-    plan: PlanVariables,
-    instance: Instance,
-    calendar: SiteCalendar,
-    roster: Roster,
-    exact_slots: set[tuple[date, str]],
+    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster
 ) -> dict[tuple[date, str], ShiftLoad]:
     """C6: place flexible steps into shifts and keep every shift's demand within its team.
 
     Day-0 steps run in the start shift; later steps may use any shift of their date. Demand
     is bounded per skill subset by the hours of operators holding any of those skills (a
-    Hall-type condition); shifts in `exact_slots` get an exact per-operator model instead,
-    used when the aggregate bound was not enough to assign operators afterwards.
+    Hall-type condition). That bound is necessary, not sufficient (hours come in whole
+    steps); a shift where no team assignment exists afterwards gets `add_exact_shift_team`.
     """
     loads = _shift_loads(plan, instance, calendar, roster)
-    for (day, shift_id), load in loads.items():
-        shift_hours = scaled_hours(instance.shift_by_id[shift_id].hours)
-        if (day, shift_id) in exact_slots:
-            _add_exact_team(plan.model, load, roster, shift_hours)
-        else:
-            _add_skill_hall_bounds(plan.model, load, roster, shift_hours)
+    for (_, shift_id), load in loads.items():
+        _add_skill_hall_bounds(plan.model, load, roster, scaled_hours(instance.shift_by_id[shift_id].hours))
     return loads
 
 
@@ -139,9 +131,7 @@ def _add_skill_hall_bounds(
         model.add(demand <= able * shift_hours)
 
 
-def _add_exact_team(
-    model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
-) -> None:
+def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance) -> None:
     """Exact C6 for one shift: how many steps of each kind every operator does.
 
     A step kind done `n` times needs `operators * n` operator-slots, each operator filling at
@@ -149,6 +139,7 @@ def _add_exact_team(
     teams of distinct operators, so this is exact.
     """
     operators = roster.on_shift(load.date, load.shift_id)
+    shift_hours = scaled_hours(instance.shift_by_id[load.shift_id].hours)
     per_operator: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
     for kind, step in load.steps.items():
         total = sum(load.counts[kind])

@@ -42,7 +42,7 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance) -> None:
                 starts_on[(day, remaining.assay.id)].append(start)
                 chosen.append(start)
             model.add(sum(chosen) == 1)
-    for (day, assay_id), literals in starts_on.items():
+    for (_, assay_id), literals in starts_on.items():
         capacity = instance.qc_lab.capacity[assay_id]
         if len(literals) > capacity:
             model.add(sum(literals) <= capacity)

@@ -1,0 +1,375 @@
+"""The `cart-schedule` command line: a thin shell over models, the solver, the validator and
+the instance generator. It reads files, calls one function, prints and picks the exit code;
+every rule of the domain lives elsewhere.
+
+Exit codes (the contract other tools and tests rely on):
+
+- 0: done (a schedule written with status OPTIMAL or FEASIBLE; a valid schedule; a file written)
+- 1: `validate` found violations (or the generator produced an instance that fails its checks)
+- 2: bad input: a file that cannot be read or breaks its format, listed problem by problem
+- 3: `solve` ended INFEASIBLE or UNKNOWN (the schedule file is still written)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from models import (
+    InputError,
+    Instance,
+    Schedule,
+    load_instance,
+    load_schedule,
+    to_json,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from scheduler.solve import Progress
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_BAD_INPUT = 2
+EXIT_NO_SCHEDULE = 3
+
+SIZE_NAMES = "xs, s, m, l, xl"
+UNSCHEDULED_SHOWN = 20
+
+app = typer.Typer(
+    name="cart-schedule",
+    help="Plan CAR-T manufacturing slots: solve, validate and generate SPEC v1 instances.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+class SchemaKind(StrEnum):
+    """The two exchange formats."""
+
+    instance = "instance"
+    schedule = "schedule"
+
+
+def _out() -> Console:
+    # Built per call so that a captured or redirected sys.stdout is honoured. Plain lines are
+    # never wrapped (one violation or problem per line, whatever the width), no highlighting or
+    # emoji codes, and markup stays off wherever user text (ids, JSON paths with [n]) is printed.
+    return Console(highlight=False, soft_wrap=True, emoji=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _fail_input(error: InputError, what: str) -> NoReturn:
+    """Print every problem of a bad input file and exit 2."""
+    err = _err()
+    source = error.source or what
+    count = len(error.problems)
+    err.print(f"error: {source}: {count} problem{'s' if count != 1 else ''}", markup=False)
+    for problem in error.problems:
+        err.print(f"  {problem}", markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    _err().print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path whose folder does not exist, before spending time on a solve."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        _fail(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        _fail(f"cannot write {path}: it is a folder")
+
+
+class _ProgressDisplay:
+    """Shows solver progress: one live line on a terminal, throttled plain lines otherwise."""
+
+    def __init__(self, console: Console, every_seconds: float = 2.0) -> None:
+        self.console = console
+        self.every_seconds = every_seconds
+        self.live: Live | None = None
+        self.lock = threading.Lock()
+        self.last_level: str | None = None
+        self.last_print = 0.0
+
+    def __enter__(self) -> _ProgressDisplay:
+        if self.console.is_terminal:
+            self.live = Live(
+                Text("solving ..."), console=self.console, refresh_per_second=4, transient=True
+            )
+            self.live.__enter__()
+        else:
+            self.console.print("solving ...")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    @staticmethod
+    def line(progress: Progress) -> str:
+        return (
+            f"{progress.level}: best {_number(progress.objective)}, "
+            f"bound {_number(progress.bound)}, {progress.elapsed:.1f} s"
+        )
+
+    def __call__(self, progress: Progress) -> None:
+        with self.lock:
+            if self.live is not None:
+                self.live.update(Text(self.line(progress)))
+                return
+            now = time.monotonic()
+            if progress.level != self.last_level or now - self.last_print >= self.every_seconds:
+                self.console.print(self.line(progress), markup=False)
+                self.last_level = progress.level
+                self.last_print = now
+
+
+def _summary(instance: Instance, schedule: Schedule, output: Path) -> Table:
+    new = sum(1 for a in schedule.assignments if not a.in_progress)
+    in_progress = len(schedule.assignments) - new
+    table = Table(title=f"{schedule.instance}: {schedule.status}", title_justify="left")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_column("bound", justify="right")
+    table.add_row("status", schedule.status, "")
+    table.add_row("scheduled patients", f"{new} of {len(instance.patients)}", "")
+    table.add_row("unscheduled patients", str(len(schedule.unscheduled)), "")
+    table.add_row("in-progress batches", str(in_progress), "")
+    for measure in instance.objective_order:
+        value = getattr(schedule.objective, measure) if schedule.objective else None
+        bound = getattr(schedule.bound, measure) if schedule.bound else None
+        table.add_row(measure, _number(value), _number(bound))
+    table.add_row("solve seconds", f"{schedule.solve_seconds:.2f}", "")
+    table.add_row("written to", str(output), "")
+    return table
+
+
+def _print_unscheduled(console: Console, schedule: Schedule, output: Path) -> None:
+    if not schedule.unscheduled:
+        return
+    console.print("unscheduled:")
+    for entry in schedule.unscheduled[:UNSCHEDULED_SHOWN]:
+        console.print(f"  {entry.patient}: {'; '.join(entry.reasons)}", markup=False)
+    hidden = len(schedule.unscheduled) - UNSCHEDULED_SHOWN
+    if hidden > 0:
+        console.print(f"  ... and {hidden} more (see {output})", markup=False)
+
+
+def _infeasibility(schedule: Schedule) -> list[str]:
+    """The solver's explanation of why the fixed commitments cannot be honoured."""
+    extra = schedule.model_extra or {}
+    reasons = extra.get("infeasibility")
+    if isinstance(reasons, list) and reasons:
+        return [str(reason) for reason in reasons]
+    return [
+        f"{entry.patient}: {reason}" for entry in schedule.unscheduled for reason in entry.reasons
+    ]
+
+
+@app.command()
+def solve(
+    instance_file: Annotated[
+        Path, typer.Argument(metavar="INSTANCE.json", help="Instance (cart-schedule-instance/1).")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="SCHEDULE.json", help="Where to write the schedule."
+        ),
+    ],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", min=0, help="Random seed; with --workers 1 the result is reproducible."
+        ),
+    ] = 0,
+) -> None:
+    """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    _check_writable(output)
+
+    from scheduler.solve import SolveOptions
+    from scheduler.solve import solve as run_solver
+
+    out, err = _out(), _err()
+    with _ProgressDisplay(err) as display:
+        schedule = run_solver(
+            instance,
+            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+        )
+    write_json(schedule, output)
+
+    out.print(_summary(instance, schedule, output))
+    if schedule.status in ("OPTIMAL", "FEASIBLE"):
+        _print_unscheduled(out, schedule, output)
+        raise typer.Exit(EXIT_OK)
+    if schedule.status == "INFEASIBLE":
+        out.print("the fixed commitments cannot be honoured:")
+        for reason in _infeasibility(schedule) or ["(the solver gave no explanation)"]:
+            out.print(f"  {reason}", markup=False)
+    else:
+        out.print(
+            f"no schedule found within {_number(time_limit)} s; try a longer --time-limit",
+            markup=False,
+        )
+    raise typer.Exit(EXIT_NO_SCHEDULE)
+
+
+@app.command()
+def validate(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule for it (cart-schedule/1).")
+    ],
+) -> None:
+    """Check a schedule against rules C1-C11; print `RULE: message` per violation (exit 1 if any)."""
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        schedule = load_schedule(schedule_file)
+    except InputError as error:
+        _fail_input(error, str(schedule_file))
+
+    from validator import compute_objective
+    from validator import validate as check
+
+    out = _out()
+    violations = check(instance, schedule)
+    for violation in violations:
+        out.print(str(violation), markup=False)
+    if violations:
+        _err().print(f"invalid: {len(violations)} violation(s)", markup=False)
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+    objective = _as_dict(compute_objective(instance, schedule))
+    shown = ", ".join(
+        f"{measure} {_number(objective.get(measure))}" for measure in instance.objective_order
+    )
+    out.print(
+        f"valid: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled, "
+        f"objective {shown}",
+        markup=False,
+    )
+
+
+def _as_dict(values: Any) -> dict[str, Any]:
+    if isinstance(values, dict):
+        return values
+    if hasattr(values, "model_dump"):
+        dumped: dict[str, Any] = values.model_dump()
+        return dumped
+    return {
+        name: getattr(values, name, None)
+        for name in ("scheduled_weight", "plan_changes", "wait_days")
+    }
+
+
+@app.command()
+def generate(
+    size: Annotated[str, typer.Option("--size", help=f"Instance size: {SIZE_NAMES}.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Where to write (default: stdout)."),
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="Scenario, e.g. normal, overload, dst, holidays.")
+    ] = "normal",
+) -> None:
+    """Generate a random instance of a size and scenario; the same seed gives the same instance."""
+    from scheduler.generate import SCENARIOS, SIZES, generate_instance
+
+    if size not in SIZES:
+        _fail(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
+    if scenario not in SCENARIOS:
+        _fail(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    if output is not None:
+        _check_writable(output)
+
+    document = generate_instance(size, seed, scenario)
+    try:
+        instance = load_instance(document)
+    except InputError as error:
+        err = _err()
+        err.print("error: the generated instance fails its own checks (a generator bug):")
+        for problem in error.problems:
+            err.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_VIOLATIONS) from error
+
+    if output is None:
+        sys.stdout.write(to_json(instance))
+        return
+    write_json(instance, output)
+    _out().print(
+        f"wrote {output}: {instance.name}, {len(instance.patients)} patients, "
+        f"{len(instance.in_progress)} in progress, {len(instance.suites)} suites, "
+        f"{len(instance.operators)} operators, {instance.horizon.days} days",
+        markup=False,
+    )
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which format: instance or schedule.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Where to write (default: stdout)."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the instance or schedule format."""
+    model = Instance if kind is SchemaKind.instance else Schedule
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **model.model_json_schema(),
+    }
+    text = json.dumps(document, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _check_writable(output)
+        output.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    """Entry point of the `cart-schedule` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The `cart-schedule` command line: exit codes, messages and files (issue 2, item 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from models import load_instance, load_schedule
+from scheduler.cli import app
+
+DATA = Path(__file__).parent / "data"
+EXAMPLE_INSTANCE = DATA / "example.instance.json"
+EXAMPLE_SCHEDULE = DATA / "example.schedule.json"
+RULE_LINE = re.compile(r"^C(?:[1-9]|1[01])\b.*: ")
+
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> Any:
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write(path: Path, document: Any) -> Path:
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.exit_code == 0, result.output
+    for command in ("solve", "validate", "generate", "schema"):
+        assert command in result.output
+
+
+def test_module_entry_point_runs() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "solve" in completed.stdout
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "field"), [("instance", "patients"), ("schedule", "assignments")])
+def test_schema_prints_a_json_schema(kind: str, field: str) -> None:
+    result = run("schema", kind)
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert "properties" in schema
+    assert field in schema["properties"]
+    assert schema["$schema"].startswith("https://json-schema.org/")
+
+
+def test_schema_writes_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "instance.schema.json"
+    result = run("schema", "instance", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert "properties" in read(target)
+
+
+def test_schema_rejects_an_unknown_kind() -> None:
+    result = run("schema", "roster")
+    assert result.exit_code == 2
+
+
+# --- validate -------------------------------------------------------------------------------
+
+
+def test_validate_accepts_the_example_schedule() -> None:
+    result = run("validate", EXAMPLE_INSTANCE, EXAMPLE_SCHEDULE)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("valid: 7 assignments, 2 unscheduled")
+    assert "scheduled_weight 9" in result.stdout
+
+
+def test_validate_reports_violations_with_rule_ids(tmp_path: Path) -> None:
+    schedule = read(EXAMPLE_SCHEDULE)
+    new_patient = next(a for a in schedule["assignments"] if not a["in_progress"])
+    new_patient["position"] = 99  # C5: no such position in the suite
+    schedule["unscheduled"].pop(0)  # C1: a patient is neither assigned nor unscheduled
+    broken = write(tmp_path / "broken.schedule.json", schedule)
+
+    result = run("validate", EXAMPLE_INSTANCE, broken)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert lines, result.output
+    for line in lines:
+        assert RULE_LINE.match(line), line
+    rules = {line.split(":")[0].split()[0] for line in lines}
+    assert {"C1", "C5"} <= rules
+
+
+def test_validate_rejects_a_schedule_that_is_not_json(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.schedule.json"
+    bad.write_text("{not json", encoding="utf-8")
+    result = run("validate", EXAMPLE_INSTANCE, bad)
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.output
+
+
+def test_validate_rejects_a_schedule_of_the_wrong_format(tmp_path: Path) -> None:
+    schedule = read(EXAMPLE_SCHEDULE)
+    schedule["status"] = "GREAT"
+    del schedule["solve_seconds"]
+    result = run("validate", EXAMPLE_INSTANCE, write(tmp_path / "s.json", schedule))
+    assert result.exit_code == 2
+    assert "status" in result.output
+    assert "solve_seconds" in result.output
+
+
+def test_validate_rejects_a_missing_instance_file(tmp_path: Path) -> None:
+    result = run("validate", tmp_path / "nowhere.json", EXAMPLE_SCHEDULE)
+    assert result.exit_code == 2
+    assert "cannot read file" in result.output
+
+
+# --- solve: bad input -----------------------------------------------------------------------
+
+
+def test_solve_lists_every_format_problem_and_writes_nothing(tmp_path: Path) -> None:
+    instance = read(EXAMPLE_INSTANCE)
+    instance["horizon"]["start"] = "2027-02-30"
+    instance["products"][0]["manufacturing_hours"] = -5
+    instance["patients"][1]["apheresis_window"]["earliest"] = "next week"
+    broken = write(tmp_path / "broken.json", instance)
+    target = tmp_path / "out.schedule.json"
+
+    result = run("solve", broken, "-o", target)
+    assert result.exit_code == 2, result.output
+    assert "3 problems" in result.output
+    for path in (
+        "horizon.start:",
+        "products[0].manufacturing_hours:",
+        "patients[1].apheresis_window.earliest:",
+    ):
+        assert path in result.output
+    assert not target.exists()
+
+
+def test_solve_lists_every_reference_problem_and_writes_nothing(tmp_path: Path) -> None:
+    instance = read(EXAMPLE_INSTANCE)
+    instance["patients"][2]["hospital"] = "H99"
+    instance["patients"][0]["apheresis_window"]["earliest"] = "2027-05-30"
+    instance["patients"][3]["id"] = instance["patients"][4]["id"]
+    broken = write(tmp_path / "broken.json", instance)
+    target = tmp_path / "out.schedule.json"
+
+    result = run("solve", broken, "-o", target)
+    assert result.exit_code == 2, result.output
+    assert "patients[2].hospital: unknown hospital 'H99'" in result.output
+    assert "patients[0].apheresis_window: earliest 2027-05-30 is after latest" in result.output
+    assert "patients[3].id:" in result.output
+    assert not target.exists()
+
+
+def test_solve_refuses_an_output_folder_that_does_not_exist(tmp_path: Path) -> None:
+    result = run("solve", EXAMPLE_INSTANCE, "-o", tmp_path / "missing" / "out.json")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+# --- solve: success -------------------------------------------------------------------------
+
+
+def test_solve_example_writes_a_valid_schedule(tmp_path: Path) -> None:
+    from validator import validate
+
+    target = tmp_path / "example.schedule.json"
+    result = run("solve", EXAMPLE_INSTANCE, "-o", target, "--time-limit", "20", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert target.exists()
+
+    instance = load_instance(EXAMPLE_INSTANCE)
+    schedule = load_schedule(target)
+    assert schedule.status in ("OPTIMAL", "FEASIBLE")
+    assert validate(instance, schedule) == []
+    # the summary is printed although stdout is not a terminal
+    assert schedule.status in result.stdout
+    for measure in ("scheduled_weight", "plan_changes", "wait_days", "solve seconds"):
+        assert measure in result.stdout
+    # at least as good as the first-come-first-served example schedule
+    assert schedule.objective is not None
+    assert schedule.objective.scheduled_weight >= 9
+
+    checked = run("validate", EXAMPLE_INSTANCE, target)
+    assert checked.exit_code == 0, checked.output
+
+
+# --- generate -------------------------------------------------------------------------------
+
+
+def test_generate_writes_a_loadable_instance(tmp_path: Path) -> None:
+    target = tmp_path / "xs-1.json"
+    result = run("generate", "--size", "xs", "--seed", "1", "-o", target)
+    assert result.exit_code == 0, result.output
+    instance = load_instance(target)
+    assert len(instance.patients) == 6
+    assert instance.horizon.days == 35
+
+
+def test_generate_is_reproducible(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert run("generate", "--size", "xs", "--seed", "7", "-o", first).exit_code == 0
+    assert run("generate", "--size", "xs", "--seed", "7", "-o", second).exit_code == 0
+    assert first.read_text() == second.read_text()
+
+
+def test_generate_rejects_an_unknown_size(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    result = run("generate", "--size", "xxl", "--seed", "1", "-o", target)
+    assert result.exit_code == 2
+    assert "unknown size" in result.output
+    assert not target.exists()
