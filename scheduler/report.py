@@ -113,6 +113,13 @@ def build_schedule(
         for options in problem.patients
         if options.patient.id not in scheduled
     ]
+    levels = [
+        {"measure": level.measure, "value": values[level.measure], "bound": bounds[level.measure],
+         "proven": level.proven, "seconds": round(level.seconds, 3),
+         "first_solution_seconds": None if level.first_solution_seconds is None else round(level.first_solution_seconds, 3),
+         "team_repairs": level.team_repairs}
+        for level in outcome.levels
+    ]
     order = {b.patient: i for i, b in enumerate(instance.in_progress)} | {p.id: len(instance.in_progress) + i for i, p in enumerate(instance.patients)}
     return Schedule(
         format="cart-schedule/1",
@@ -123,6 +130,7 @@ def build_schedule(
         solve_seconds=round(seconds, 3),
         assignments=[_assignment(problem, b) for b in sorted(batches, key=lambda b: order[b.patient_id])],
         unscheduled=unscheduled,
+        levels=levels,  # optional extra: how each level of the objective was reached
     )
 
 

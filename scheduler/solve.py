@@ -56,6 +56,9 @@ class LevelOutcome:
     value: float | None = None
     bound: float | None = None
     proven: bool = False
+    seconds: float = 0.0  # wall time spent on this level
+    first_solution_seconds: float | None = None  # since the solve started
+    team_repairs: int = 0  # shifts that needed the exact team model
 
 
 @dataclass
@@ -108,8 +111,11 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
     def __init__(self, level: str, scale: float, started: float, options: SolveOptions) -> None:
         super().__init__()
         self.level, self.scale, self.started, self.options = level, scale, started, options
+        self.first_solution: float | None = None
 
     def on_solution_callback(self) -> None:
+        if self.first_solution is None:
+            self.first_solution = time.monotonic() - self.started
         if self.options.on_progress is not None:
             self.options.on_progress(
                 Progress(self.level, self.objective_value / self.scale, self.best_objective_bound / self.scale,
@@ -163,6 +169,8 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
         else:
             model.minimize(expression)
         level_started = time.monotonic()
+        first_solution: float | None = None
+        repairs_before = len(exact)
         budget = _level_budget(options.time_limit - (level_started - started), len(order) - position)
         while True:
             remaining = budget - (time.monotonic() - level_started)
@@ -172,7 +180,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             solver.parameters.max_time_in_seconds = remaining
             solver.parameters.num_workers = options.workers
             solver.parameters.random_seed = options.seed
-            status = _run(solver, model, _ProgressReporter(measure, scale, started, options), options.stop_event)
+            reporter = _ProgressReporter(measure, scale, started, options)
+            status = _run(solver, model, reporter, options.stop_event)
+            if first_solution is None:
+                first_solution = reporter.first_solution
             if status == cp_model.INFEASIBLE and not outcome.levels:
                 return SearchOutcome("INFEASIBLE")
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -192,7 +203,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                     add_exact_shift_team(model, shift_loads[slot], problem.roster, problem.instance)
         value, bound = solver.objective_value, solver.best_objective_bound
         proven = status == cp_model.OPTIMAL
-        outcome.levels.append(LevelOutcome(measure, value / scale, (value if proven else bound) / scale, proven))
+        outcome.levels.append(
+            LevelOutcome(measure, value / scale, (value if proven else bound) / scale, proven,
+                         time.monotonic() - level_started, first_solution, len(exact) - repairs_before)
+        )
         outcome.status, outcome.batches = "SOLVED", batches
         # Later levels search only among schedules at least this good on this level.
         model.add(expression >= round(value)) if measure in MAXIMISED else model.add(expression <= round(value))

@@ -103,6 +103,13 @@ def _shift_loads(
     return loads
 
 
+def _dual_feasible(hours: int, shift_hours: int, k: int | None) -> int:
+    """Fekete–Schepers dual-feasible function u_k: any steps fitting one shift still fit after rounding."""
+    if k is None or ((k + 1) * hours) % shift_hours == 0:
+        return hours
+    return (((k + 1) * hours) // shift_hours) * shift_hours // k
+
+
 def _add_skill_hall_bounds(
     model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
 ) -> None:
@@ -124,11 +131,14 @@ def _add_skill_hall_bounds(
     for subset in subsets:
         kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
         able = sum(1 for op in operators if subset & set(op.skills))
-        demand = sum(
-            sum(load.counts[kind]) * (scaled_hours(load.steps[kind].hours) * load.steps[kind].operators)
-            for kind in kinds_in
-        )
-        model.add(demand <= able * shift_hours)
+        # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
+        for rounding in (None, 1, 2, 3):
+            demand = sum(
+                sum(load.counts[kind])
+                * (_dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators)
+                for kind in kinds_in
+            )
+            model.add(demand <= able * shift_hours)
 
 
 def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance) -> None:
