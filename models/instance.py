@@ -294,7 +294,7 @@ class Instance(SpecModel):
         return {shift.id: shift for shift in self.site.shifts}
 
     @property
-    def objective_order(self) -> list[str]:
+    def objective_order(self) -> list[Measure]:
         """The measures in lexicographic order; unlisted measures follow in default order."""
-        order = list(dict.fromkeys(self.objective.order))
+        order: list[Measure] = list(dict.fromkeys(self.objective.order))
         return order + [measure for measure in MEASURES if measure not in order]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import datetime as dt
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -43,19 +44,19 @@ class SiteCalendar:
         self.horizon_start = at_clock(self.start_date, datetime.min.time(), self.zone)
         self.horizon_end = at_clock(self.end_date, datetime.min.time(), self.zone)
 
-    def day(self, day: date) -> int:
+    def day(self, day: dt.date) -> int:
         """Days since horizon.start."""
         return (day - self.start_date).days
 
-    def date(self, day: int) -> date:
+    def date(self, day: int) -> dt.date:
         """The date `day` days after horizon.start."""
         return self.start_date + timedelta(days=day)
 
-    def in_horizon(self, day: date) -> bool:
+    def in_horizon(self, day: dt.date) -> bool:
         """Whether a date lies in `[horizon.start, horizon end)`."""
         return self.start_date <= day < self.end_date
 
-    def slot(self, day: date, shift: Shift) -> ShiftSlot:
+    def slot(self, day: dt.date, shift: Shift) -> ShiftSlot:
         """The shift slot of `shift` on `day`."""
         return ShiftSlot(self.day(day), day, shift, at_clock(day, shift.start_time, self.zone))
 

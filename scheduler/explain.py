@@ -22,7 +22,7 @@ class ResourceUsage:
         self.chairs: Counter[tuple[str, date]] = Counter()
         self.starts: Counter[date] = Counter()
         self.occupancy: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
-        self.operator_hours: Counter[tuple[date, str, str]] = Counter()
+        self.operator_hours: defaultdict[tuple[date, str, str], float] = defaultdict(float)
         self.qc_starts: Counter[tuple[int, str]] = Counter()
         self.collected_by: dict[tuple[str, date], list[str]] = defaultdict(list)
         for batch in batches:

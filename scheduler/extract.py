@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from ortools.sat.python import cp_model
 
-from models import Instance, Product
+from models import Instance, Operator, Product
 from models.instance import Hospital, QcAssay, Step
 from scheduler.calendar import SiteCalendar
 from scheduler.options import SuiteClass
@@ -75,6 +75,7 @@ def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteC
             if pid == patient.id and solver.value(literal)
         )
         option = options.starts[index]
+        apheresis: date | None
         if options.uses_chair:
             apheresis = next(d for d in options.apheresis_dates if solver.value(plan.apheresis_on[(patient.id, d)]))
         else:
@@ -163,7 +164,7 @@ def assign_operators(batches: list[Batch], instance: Instance, roster: Roster) -
     return failed
 
 
-def _assign_shift_team(steps: list[PlannedStep], operators: list, shift_hours: float) -> bool:
+def _assign_shift_team(steps: list[PlannedStep], operators: list[Operator], shift_hours: float) -> bool:
     """Exact team assignment for one shift: a tiny CP-SAT model, balancing hours between operators."""
     model = cp_model.CpModel()
     takes: dict[tuple[int, str], cp_model.IntVar] = {}

@@ -22,7 +22,9 @@ def weight_scale(weights: list[float]) -> int:
 
 def measure_expressions(plan: PlanVariables, calendar: SiteCalendar, scale: int) -> dict[str, cp_model.LinearExprT]:
     """`scheduled_weight`, `plan_changes` and `wait_days` (weights multiplied by `scale`)."""
-    weight_terms, change_terms, wait_terms = [], [], []
+    weight_terms: list[cp_model.LinearExprT] = []
+    change_terms: list[cp_model.LinearExprT] = []
+    wait_terms: list[cp_model.LinearExprT] = []
     for options in plan.patients:
         patient = options.patient
         scheduled = plan.scheduled[patient.id]

@@ -189,7 +189,7 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 return outcome
             values = {v.name: solver.value(v) for v in variables}
-            model.clear_hints()
+            model.clear_hints()  # type: ignore[no-untyped-call]
             for variable in variables:
                 model.add_hint(variable, values[variable.name])
             batches = read_batches(plan, solver, problem.calendar)

@@ -19,7 +19,7 @@ def compute_objective(instance: Instance, schedule: Schedule) -> dict[str, float
     twice (a C1 violation) counts once; `wait_days` runs from `apheresis_window.earliest`.
     """
     patients = {patient.id: patient for patient in instance.patients}
-    totals = {measure: 0.0 for measure in MEASURES}
+    totals: dict[str, float] = {measure: 0.0 for measure in MEASURES}
     counted: set[str] = set()
     for assignment in schedule.assignments:
         patient = patients.get(assignment.patient)

@@ -41,9 +41,9 @@ def add_release_and_delivery(plan: PlanVariables, calendar: SiteCalendar) -> Non
         batch_id = commitment.batch.patient
         after_release = commitment.product.qp_release_days + commitment.hospital.return_transit_days
         latest = last_day
-        window = commitment.batch.infusion_window
-        if window is not None and window.latest is not None:
-            latest = min(latest, calendar.day(window.latest))
+        batch_window = commitment.batch.infusion_window
+        if batch_window is not None and batch_window.latest is not None:
+            latest = min(latest, calendar.day(batch_window.latest))
         if commitment.end_day + after_release > latest:
             model.add_bool_or([])  # infeasible commitment; explained by the option builder
         for assay_index, remaining in enumerate(commitment.assays):
