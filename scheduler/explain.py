@@ -53,10 +53,20 @@ def explain_unscheduled(
     if not options.starts:
         reasons = [reason for reason, _ in options.rejections.most_common(MAX_REASONS)]
         return reasons or ["C2 apheresis: no apheresis date in the window can be used"]
-    blocked: Counter[str] = Counter()
+    blocked: dict[str, list[tuple[StartOption, str]]] = defaultdict(list)
     for option in options.starts:
-        blocked[_first_blocking_rule(options, option, usage, classes, roster, calendar_start)] += 1
-    return [reason for reason, _ in blocked.most_common(MAX_REASONS)]
+        reason = _first_blocking_rule(options, option, usage, classes, roster, calendar_start)
+        blocked[reason.split(":", 1)[0]].append((option, reason))
+    reasons = []
+    for group in sorted(blocked.values(), key=len, reverse=True)[:MAX_REASONS]:
+        option, reason = group[0]
+        if len(group) > 1:
+            last = group[-1][0]
+            reason += (
+                f"; likewise for {len(group) - 1} other candidate start(s) up to {last.slot.label}"
+            )
+        reasons.append(reason)
+    return reasons
 
 
 def _first_blocking_rule(
