@@ -69,6 +69,9 @@ HOLIDAY_START = date(2026, 12, 21)
 DST_SPRING_START = date(2027, 3, 22)  # 2027-03-28 02:00 CET -> 03:00 CEST
 DST_AUTUMN_START = date(2027, 10, 25)  # 2027-10-31 03:00 CEST -> 02:00 CET
 DST_CHANGE_DAY = 6
+# Of the patients whose window opens in the clock-change week, the share that collects at
+# one of the clock-sensitive hospitals.
+DST_PATIENT_SHARE = 0.7
 
 # Apheresis units close on these whatever the scenario; the holiday scenario closes more.
 PUBLIC_HOLIDAYS = (
@@ -136,12 +139,12 @@ STARTS_PEAK_FACTOR = 1.5
 CHAIN_SLACK_DAYS = 2
 MAX_RETURN_TRANSIT_DAYS = 2
 
-UNAVAILABLE_REASONS = (
-    "isolator requalification",
-    "HVAC maintenance",
-    "environmental monitoring excursion",
-    "annual shutdown clean",
-)
+UNAVAILABLE_REASONS = {
+    ISOLATOR: ("isolator requalification", "glove integrity failure", "HVAC maintenance"),
+    CLOSED_SYSTEM: ("device requalification", "HVAC maintenance", "annual shutdown clean"),
+}
+SHARED_UNAVAILABLE_REASON = "environmental monitoring excursion"
+DOWNTIME_SUITE_SHARE = 0.4
 
 # (name, typical courier hours to Ghent). Belgian centres first: small sizes use those.
 HOSPITAL_CATALOGUE: tuple[tuple[str, float], ...] = (
@@ -313,7 +316,8 @@ class _Builder:
         operators = self._operators()
         hospitals = self._hospitals(products)
         patients = self._patients(products, hospitals, suites)
-        in_progress = self._in_progress(products, suites, hospitals)
+        qc_capacity = self._qc_capacity(products)
+        in_progress = self._in_progress(products, suites, hospitals, operators, qc_capacity)
         self._add_unavailability(products, suites, in_progress)
         self._roster(operators)
         self._staff_in_progress(products, operators, in_progress)
@@ -338,7 +342,7 @@ class _Builder:
             "qc_lab": {
                 "working_days": list(self.lab_days),
                 "closed_dates": [_iso(d) for d in self.lab_closed],
-                "capacity": self._qc_capacity(products, suites),
+                "capacity": qc_capacity,
             },
             "hospitals": [{k: v for k, v in h.items() if not k.startswith("_")} for h in hospitals],
             "patients": patients,
@@ -609,9 +613,16 @@ class _Builder:
                         and booked.get((op["id"], day), 0) + hours <= shift_hours[shift]
                     ]
                     free = [op for op in holders if day not in op["_shifts"]]
-                    if len(fit) + len(free) >= need:
+                    # Someone on another shift with nothing booked yet can swap shifts.
+                    movable = [
+                        op
+                        for op in holders
+                        if op["_shifts"].get(day) not in (None, shift)
+                        and (op["id"], day) not in booked
+                    ]
+                    if len(fit) + len(free) + len(movable) >= need:
                         fit.sort(key=lambda op: booked.get((op["id"], day), 0))
-                        team = (fit + free)[:need]
+                        team = (fit + free + movable)[:need]
                         for op in team:
                             op["_shifts"][day] = shift
                         break
@@ -627,7 +638,7 @@ class _Builder:
     def _lab_open(self, day: date) -> bool:
         return WEEKDAYS[day.weekday()] in self.lab_days and day not in self.lab_closed
 
-    def _qc_capacity(self, products: list[Doc], suites: list[Doc]) -> dict[str, int]:
+    def _qc_capacity(self, products: list[Doc]) -> dict[str, int]:
         """Assay starts per day sized to the normal demand (the overload scenario keeps them)."""
         batches = self.spec.patients + round(
             IN_PROGRESS_SHARE * self.spec.suites * self.spec.positions
@@ -719,7 +730,7 @@ class _Builder:
         hospital["return_transit_days"] = 1
         capacity = dict(hospital["apheresis_capacity"])
         for weekday in ("Thu", "Fri", "Sat"):
-            capacity[weekday] = max(capacity.get(weekday, 0), 1)
+            capacity[weekday] = 2  # the clock-change weekend draws extra collections here
         hospital["apheresis_capacity"] = {d: capacity[d] for d in WEEKDAYS if d in capacity}
         hospital["_dst"] = True
 
@@ -749,11 +760,9 @@ class _Builder:
         collected = set(rng.sample(range(count), max(1, round(COLLECTED_SHARE * count))))
         drafts: list[Doc] = []
         for index, product in enumerate(product_of):
-            if self.scenario == "dst" and rng.random() < 0.5:
-                pool = [h for h in hospitals if h.get("_dst")]
-                hospital = rng.choice(pool)
-                # Collect on the Thursday-Saturday before the clock change.
-                window_start[index] = rng.randint(DST_CHANGE_DAY - 5, DST_CHANGE_DAY - 3)
+            near_change = window_start[index] <= DST_CHANGE_DAY
+            if self.scenario == "dst" and near_change and rng.random() < DST_PATIENT_SHARE:
+                hospital = rng.choice([h for h in hospitals if h.get("_dst")])
             else:
                 hospital = rng.choices(hospitals, weights)[0]
             material = "cryopreserved" if rng.random() < CRYO_SHARE else "fresh"
@@ -897,19 +906,28 @@ class _Builder:
     # --- batches in progress -------------------------------------------------------------
 
     def _in_progress(
-        self, products: list[Doc], suites: list[Doc], hospitals: list[Doc]
+        self,
+        products: list[Doc],
+        suites: list[Doc],
+        hospitals: list[Doc],
+        operators: list[Doc],
+        qc_capacity: dict[str, int],
     ) -> list[Doc]:
         rng = self.rng
         slots = [(s, p) for s in suites for p in range(1, s["positions"] + 1)]
         count = round(IN_PROGRESS_SHARE * len(slots))
         picked = sorted(rng.sample(range(len(slots)), count))
+        holders = {skill: sum(skill in op["skills"] for op in operators) for skill in SKILLS}
+        books = _Books(qc_capacity, holders, EARLY_SHIFT["hours"], self._max_starts())
         batches = []
-        for number, slot_index in enumerate(picked, start=1):
+        for slot_index in picked:
             suite, position = slots[slot_index]
             product = products[0] if suite["type"] == ISOLATOR else products[1]
-            start = self._in_progress_start(rng, product)
+            start = self._in_progress_start(rng, product, books)
+            if start is None:
+                continue  # nothing that week could have been started here: the position idles
             batch: Doc = {
-                "patient": f"P{9000 + number}",
+                "patient": f"P{9001 + len(batches)}",
                 "product": product["id"],
                 "hospital": rng.choice(hospitals)["id"],
                 "suite": suite["id"],
@@ -926,27 +944,54 @@ class _Builder:
             batches.append(batch)
         return batches
 
-    def _in_progress_start(self, rng: random.Random, product: Doc) -> datetime:
-        """A start before the horizon whose remaining QC can start on a lab day (a commitment)."""
-        days_before = 1
+    def _in_progress_start(
+        self, rng: random.Random, product: Doc, books: _Books
+    ) -> datetime | None:
+        """A start before the horizon whose remaining work fits the plant (it is a commitment).
+
+        Its remaining assays must find lab days with capacity left, its remaining steps must
+        leave hands for the rest, and it must be delivered inside the horizon.
+        """
         for _ in range(50):
             days_before = rng.randint(1, _manufacturing_days(product))
             day = self.start - timedelta(days=days_before)
-            if self._qc_startable(product, day) and self._latest_delivery(product, day) < self.end:
-                break
-        shift = rng.choice(("E", "L"))
-        clock = EARLY_SHIFT["start"] if shift == "E" else LATE_SHIFT["start"]
-        return datetime.fromisoformat(f"{_iso(self.start - timedelta(days=days_before))}T{clock}")
+            if self._latest_delivery(product, day) >= self.end:
+                continue
+            booking = self._commitment_booking(product, day, books)
+            if booking is not None:
+                books.commit(day, *booking)
+                shift = rng.choice((EARLY_SHIFT, LATE_SHIFT))
+                return datetime.fromisoformat(f"{_iso(day)}T{shift['start']}")
+        return None
 
-    def _qc_startable(self, product: Doc, start_day: date) -> bool:
+    def _commitment_booking(
+        self, product: Doc, start_day: date, books: _Books
+    ) -> tuple[list[tuple[str, date]], list[tuple[str, date, float]]] | None:
+        """The QC starts and step hours a running batch still needs, if the plant has them."""
+        if books.starts.get(start_day, 0) >= books.max_starts:
+            return None
+        assays: list[tuple[str, date]] = []
         for assay in product["qc_assays"]:
             sample = start_day + timedelta(days=assay["sample_day_offset"])
             if sample < self.start:
-                continue
+                continue  # taken as started on its sample date: uses no capacity
             window = [sample + timedelta(days=w) for w in range(assay["max_wait_days"] + 1)]
-            if not any(self._lab_open(d) and d < self.end for d in window):
-                return False
-        return True
+            free = [
+                d
+                for d in window
+                if d < self.end and self._lab_open(d) and books.qc_free(assay["id"], d)
+            ]
+            if not free:
+                return None
+            assays.append((assay["id"], free[0]))
+        steps: list[tuple[str, date, float]] = []
+        for step in product["steps"]:
+            day = start_day + timedelta(days=step["day_offset"])
+            if self.start <= day < self.end:
+                steps.append((step["skill"], day, step["hours"] * step["operators"]))
+        if not books.hands_free(steps):
+            return None
+        return assays, steps
 
     def _latest_delivery(self, product: Doc, start_day: date) -> date:
         """Delivery date if every assay waits as long as it may (an upper bound)."""
@@ -968,7 +1013,7 @@ class _Builder:
     ) -> None:
         rng = self.rng
         if self.scenario == "downtime":
-            count = max(1, round(0.3 * len(suites)))
+            count = max(1, round(DOWNTIME_SUITE_SHARE * len(suites)))
             lengths = (2, 5)
             first_day = 2
         elif rng.random() < 0.35:
@@ -996,7 +1041,9 @@ class _Builder:
                 {
                     "start": f"{_iso(day)}T00:00",
                     "end": f"{_iso(day + timedelta(days=length))}T07:00",
-                    "reason": rng.choice(UNAVAILABLE_REASONS),
+                    "reason": rng.choice(
+                        (*UNAVAILABLE_REASONS[suite["type"]], SHARED_UNAVAILABLE_REASON)
+                    ),
                 }
             )
 
@@ -1035,6 +1082,49 @@ class _Builder:
             }
         )
         in_progress[-1].pop("infusion_window", None)
+
+
+class _Books:
+    """What the batches already running have booked: QC starts, step hours and starts per day."""
+
+    # Running batches may use up to this share of a skill's hands on a day: the rest is for
+    # new patients, and the rota does not put every holder on every day.
+    HANDS_SHARE = 0.5
+
+    def __init__(
+        self,
+        qc_capacity: dict[str, int],
+        holders: dict[str, int],
+        shift_hours: float,
+        max_starts: int,
+    ) -> None:
+        self.qc_capacity = qc_capacity
+        self.hands = {skill: self.HANDS_SHARE * n * shift_hours for skill, n in holders.items()}
+        self.max_starts = max_starts
+        self.qc: dict[tuple[str, date], int] = {}
+        self.hours: dict[tuple[str, date], float] = {}
+        self.starts: dict[date, int] = {}
+
+    def qc_free(self, assay: str, day: date) -> bool:
+        """Whether the lab can still start one more `assay` on `day`."""
+        return self.qc.get((assay, day), 0) < self.qc_capacity[assay]
+
+    def hands_free(self, steps: list[tuple[str, date, float]]) -> bool:
+        """Whether the person-hours of these steps fit what is left per skill and day."""
+        extra: dict[tuple[str, date], float] = {}
+        for skill, day, hours in steps:
+            extra[(skill, day)] = extra.get((skill, day), 0) + hours
+        return all(self.hours.get(key, 0) + h <= self.hands[key[0]] for key, h in extra.items())
+
+    def commit(
+        self, start_day: date, assays: list[tuple[str, date]], steps: list[tuple[str, date, float]]
+    ) -> None:
+        """Book one running batch."""
+        self.starts[start_day] = self.starts.get(start_day, 0) + 1
+        for key in assays:
+            self.qc[key] = self.qc.get(key, 0) + 1
+        for skill, day, hours in steps:
+            self.hours[(skill, day)] = self.hours.get((skill, day), 0) + hours
 
 
 def _step(step_id: str, day_offset: int, hours: float, operators: int, skill: str) -> Doc:
