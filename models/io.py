@@ -91,9 +91,16 @@ def _validate(model: type[BaseModel], data: Any, error_type: type[InputError], n
 def load_instance(source: str | Path | bytes | dict[str, Any]) -> Instance:
     """Parse and check an instance (a path, JSON bytes or a dict); raise InstanceError listing every problem."""
     data, name = _read_json(source, InstanceError)
-    instance: Instance = _validate(Instance, data, InstanceError, name)
-    problems = check_instance(instance)
-    if problems:
+    if not isinstance(data, dict):
+        raise InstanceError([Problem("", "the document must be a JSON object")], name)
+    problems: list[Problem] = []
+    instance: Instance | None = None
+    try:
+        instance = Instance.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_of(exc)
+    problems += [p for p in check_instance(data) if p not in problems]
+    if problems or instance is None:
         raise InstanceError(problems, name)
     return instance
 

@@ -50,6 +50,7 @@ class StartOption:
     apheresis_dates: tuple[date, ...]
     classes: tuple[int, ...]
     assay_days: tuple[tuple[int, ...], ...]  # per product assay: allowed start day indices
+    earliest_delivery: int  # day index: every assay on its first allowed day (C8, C9)
 
 
 @dataclass
@@ -317,7 +318,9 @@ class OptionBuilder:
         if delivery >= self.calendar.days:
             reasons[f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"] += 1
             return None
-        return StartOption(slot, end, occupied_until, end_day, tuple(apheresis_dates), classes, tuple(assay_days))
+        return StartOption(
+            slot, end, occupied_until, end_day, tuple(apheresis_dates), classes, tuple(assay_days), delivery
+        )
 
     def _step_reason(self, product: Product, slot: ShiftSlot, start_text: str) -> str | None:
         for step in product.steps:

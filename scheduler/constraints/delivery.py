@@ -27,10 +27,11 @@ def add_release_and_delivery(plan: PlanVariables, calendar: SiteCalendar) -> Non
         plan.delivery_day[patient_id] = delivery
         model.add(delivery <= last_day * scheduled)
         model.add(delivery >= calendar.day(window.earliest) * scheduled)
+        # Per start, all of release chain and window at once: much tighter than each term alone.
         model.add(
             delivery
             >= sum(
-                literal * (option.end_day + after_release)
+                literal * option.earliest_delivery
                 for index, option in enumerate(options.starts)
                 for literal in plan.starts(patient_id, index)
             )
