@@ -209,3 +209,47 @@ def assign_positions(batches: list[Batch], classes: list[SuiteClass]) -> None:
             )
             batch.suite, batch.position = member
             free_from[member] = batch.occupied_until
+
+
+def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalendar) -> dict[int, int]:
+    """The model variable values (by variable index) that describe these batches: a search hint.
+
+    Only decisions are given; variables defined by them (counts, loads) are completed by the caller.
+    """
+    values: dict[int, int] = {}
+    for variable in plan.scheduled.values():
+        values[variable.index] = 0
+    for group in (plan.start_in_class, plan.apheresis_on, plan.step_count):
+        for variable in group.values():
+            values[variable.index] = 0
+    for days in plan.assay_start.values():
+        for choice in days.values():
+            if isinstance(choice, cp_model.IntVar):
+                values[choice.index] = 0
+    for variable in plan.delivery_day.values():
+        values[variable.index] = 0
+    step_counts: dict[tuple[int, str, str, str], int] = defaultdict(int)
+    for batch in batches:
+        owner = batch.patient_id
+        if not batch.in_progress:
+            options = plan.options_of(owner)
+            index = next(i for i, o in enumerate(options.starts) if o.slot.start == batch.start)
+            values[plan.scheduled[owner].index] = 1
+            values[plan.start_in_class[(owner, index, batch.class_index)].index] = 1
+            if options.uses_chair and batch.apheresis_date is not None:
+                values[plan.apheresis_on[(owner, batch.apheresis_date)].index] = 1
+            values[plan.delivery_day[owner].index] = batch.delivery_day
+            flexible_offsets = {s.id for s in options.product.steps if s.day_offset > 0}
+        else:
+            flexible_offsets = {r.step.id for c in plan.commitments if c.batch.patient == owner for r in c.steps if r.fixed_shift is None}
+        for planned in batch.steps:
+            if planned.step.id in flexible_offsets:
+                step_counts[(calendar.day(planned.date), planned.shift_id, batch.product.id, planned.step.id)] += 1
+        for assay_index, assay in enumerate(batch.assays):
+            literal = plan.assay_start.get((owner, assay_index), {}).get(assay.start_day)
+            if isinstance(literal, cp_model.IntVar):
+                values[literal.index] = 1
+    for key, count in step_counts.items():
+        if key in plan.step_count:
+            values[plan.step_count[key].index] = count
+    return values

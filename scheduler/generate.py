@@ -57,7 +57,7 @@ SCENARIOS = (
     "infeasible-commitments",
 )
 
-# A Ghent-like mid-size plant (CART-DOMAIN 2.1 and 8: 12 suites, ~30 ATCs, 40-80 lots a week).
+# A Ghent-like mid-size plant (CART-DOMAIN 2.1 and 8: 12 suites, 20-30 ATCs, 40-80 lots a week).
 GHENT_WEEK = SizeSpec(
     patients=60, suites=12, positions=4, operators=48, horizon_days=56, hospitals=24
 )
@@ -89,7 +89,8 @@ HOLIDAY_HOSPITAL_CLOSED = (
     date(2026, 12, 31),
     date(2027, 1, 1),
 )
-HOLIDAY_QC_CLOSED = (date(2026, 12, 25), date(2027, 1, 1))
+CHRISTMAS_AND_NEW_YEAR = (date(2026, 12, 25), date(2027, 1, 1))
+HOLIDAY_QC_CLOSED = CHRISTMAS_AND_NEW_YEAR
 # Skeleton crews only: no late shift, and many operators take these days off.
 HOLIDAY_SKELETON_DAYS = HOLIDAY_HOSPITAL_CLOSED
 
@@ -225,6 +226,7 @@ def ghent_week() -> Doc:
         name="ghent-week-49",
         site_id="GHENT",
         locked_share=0.15,
+        maintenance=True,
     )
     return builder.build()
 
@@ -255,14 +257,15 @@ def _add_real_hours(naive_local: datetime, hours: float) -> datetime:
 
 
 def _manufacturing_days(product: Doc) -> int:
-    return math.ceil(product["manufacturing_hours"] / 24)
+    return math.ceil(float(product["manufacturing_hours"]) / 24)
 
 
 def _chain_days(product: Doc) -> int:
-    """Days from apheresis to delivery when nothing waits: keeps windows reachable in the horizon."""
-    qc_done = max(a["sample_day_offset"] + a["duration_days"] for a in product["qc_assays"])
+    """Days from apheresis to delivery with little waiting: keeps windows reachable."""
+    qc_done: int = max(a["sample_day_offset"] + a["duration_days"] for a in product["qc_assays"])
     in_plant = max(_manufacturing_days(product), qc_done)
-    return 1 + in_plant + CHAIN_SLACK_DAYS + product["qp_release_days"] + MAX_RETURN_TRANSIT_DAYS
+    release: int = product["qp_release_days"]
+    return 1 + in_plant + CHAIN_SLACK_DAYS + release + MAX_RETURN_TRANSIT_DAYS
 
 
 class _Builder:
@@ -277,6 +280,7 @@ class _Builder:
         name: str,
         site_id: str,
         locked_share: float = LOCKED_SHARE,
+        maintenance: bool | None = None,
     ) -> None:
         self.size = size
         self.spec = spec
@@ -285,6 +289,8 @@ class _Builder:
         self.name = name
         self.site_id = site_id
         self.locked_share = locked_share
+        # True: one suite requalified in the busy weeks; None: maybe one late maintenance.
+        self.maintenance = maintenance
         self.rng = random.Random(seed)
         self.spring = seed % 2 == 1  # the dst scenario alternates spring and autumn by seed
         if scenario == "dst":
@@ -296,8 +302,9 @@ class _Builder:
         self.days = spec.horizon_days
         self.dates = [self.start + timedelta(days=i) for i in range(self.days)]
         self.end = self.start + timedelta(days=self.days)
-        small = size in ("xs",)
-        self.night = scenario == "dst" and not small
+        # A night crew needs people to spare: never at xs (six operators), always in the dst
+        # scenario (a night shift that runs across the clock change), half the time at l/xl.
+        self.night = scenario == "dst" and size != "xs"
         if size in ("l", "xl") and scenario != "dst":
             self.night = self.rng.random() < 0.5
         self.shifts: list[Doc] = [dict(EARLY_SHIFT), dict(LATE_SHIFT)]
@@ -380,8 +387,9 @@ class _Builder:
             lenti_assays.append(_assay("potency", harvest_day, rng.choice((2, 3)), 2))
         lenti = {
             "id": LENTI_PRODUCT,
-            # In the dst scenario the numbers are chosen so that shelf-life ends within an
-            # hour of a shift start exactly across the clock change (see _dst_hospital).
+            # Fixed in the dst scenario: with the hospitals' collection end and transit they
+            # put receipt and shelf-life end exactly on shift starts in real time on the
+            # clock-change Sunday, an hour off by the wall clock (see _dst_hospital).
             "fresh_shelf_life_hours": 72 if dst else rng.choice((48, 60, 72)),
             "receipt_hours": 4 if dst else rng.choice((4, 6)),
             "manufacturing_hours": lenti_hours,
@@ -509,7 +517,6 @@ class _Builder:
         for rank, index in enumerate(order):
             op = operators[index]
             pattern = "N" if rank < night_crew else patterns[rank % len(patterns)]
-            op["_pattern"] = pattern
             off: set[date] = set()
             for week in range(weeks):
                 monday = self.start + timedelta(days=7 * week)
@@ -535,7 +542,7 @@ class _Builder:
                         HOLIDAY_START + timedelta(days=first + d) for d in range(rng.randint(4, 8))
                     )
                 for day in HOLIDAY_SKELETON_DAYS:
-                    if rng.random() < (0.7 if day.day in (25, 1) else 0.4):
+                    if rng.random() < (0.7 if day in CHRISTMAS_AND_NEW_YEAR else 0.4):
                         leave.add(day)
             op["_leave"] = leave
             op["_shifts"] = {}
@@ -563,10 +570,7 @@ class _Builder:
                     if self.scenario == "scarce-skill" and skill == SCARCE_SKILL:
                         continue
                     need = MIN_SKILL_COVER
-                    if self.scenario == "holidays" and day in (
-                        date(2026, 12, 25),
-                        date(2027, 1, 1),
-                    ):
+                    if self.scenario == "holidays" and day in CHRISTMAS_AND_NEW_YEAR:
                         need = 1
                     holders = [op for op in operators if skill in op["skills"]]
                     have = sum(op["_shifts"].get(day) == shift for op in holders)
@@ -688,7 +692,7 @@ class _Builder:
                 capacity[rng.choice(WEEKDAYS[:5])] = 1
             if rng.random() < 0.1:
                 capacity["Sat"] = 1
-            hospital = {
+            hospital: Doc = {
                 "id": f"H{number:02d}",
                 "name": name,
                 "transit_hours": _number(transit),
@@ -707,8 +711,9 @@ class _Builder:
                 closed.append(self.start + timedelta(days=rng.randrange(self._spread_days())))
             hospital["closed_dates"] = [_iso(d) for d in sorted(set(closed))]
             booked: dict[str, int] = {}
+            chairs_by_day: dict[str, int] = hospital["apheresis_capacity"]
             for day in self.dates[: self._spread_days() + 7]:
-                chairs = hospital["apheresis_capacity"].get(WEEKDAYS[day.weekday()], 0)
+                chairs = chairs_by_day.get(WEEKDAYS[day.weekday()], 0)
                 if chairs and _iso(day) not in hospital["closed_dates"] and rng.random() < 0.12:
                     booked[_iso(day)] = rng.randint(1, chairs)
             hospital["booked_elsewhere"] = booked
@@ -721,7 +726,9 @@ class _Builder:
         Spring: collection ends 14:00 and courier + receipt take 17 h, so Saturday's material
         is received at 07:00 by the wall clock but 08:00 in real time on the change Sunday,
         missing shift E; a 72 h (lenti) or 48 h (device) shelf-life ends 14:00 by the wall
-        clock but 15:00 in real time, so shift L is just reachable. Autumn mirrors both.
+        clock but 15:00 in real time, so shift L is just reachable. Autumn mirrors both:
+        collection ends 15:00, Saturday's material is received 07:00 in real time (E is
+        reachable, 08:00 by the wall clock) and shelf-life ends 14:00 (L is missed).
         """
         lenti = products[0]
         collection_end = "14:00" if self.spring else "15:00"
@@ -822,7 +829,7 @@ class _Builder:
             collected_on = self.start - timedelta(days=rng.randint(0, 1))
         else:
             material = "cryopreserved"  # collected last week or earlier and frozen at the site
-            collected_on = self.start - timedelta(days=rng.randint(2, 14))
+            collected_on = self.start - timedelta(days=rng.randint(2, 10))
         earliest = collected_on - timedelta(days=rng.randint(0, 2))
         latest = max(collected_on, earliest + timedelta(days=rng.randint(2, 6)))
         return self._with_infusion(rng, product, material, earliest, latest, collected_on)
@@ -919,7 +926,7 @@ class _Builder:
         picked = sorted(rng.sample(range(len(slots)), count))
         holders = {skill: sum(skill in op["skills"] for op in operators) for skill in SKILLS}
         books = _Books(qc_capacity, holders, EARLY_SHIFT["hours"], self._max_starts())
-        batches = []
+        batches: list[Doc] = []
         for slot_index in picked:
             suite, position = slots[slot_index]
             product = products[0] if suite["type"] == ISOLATOR else products[1]
@@ -1013,12 +1020,18 @@ class _Builder:
     ) -> None:
         rng = self.rng
         if self.scenario == "downtime":
-            count = max(1, round(DOWNTIME_SUITE_SHARE * len(suites)))
-            lengths = (2, 5)
-            first_day = 2
-        elif rng.random() < 0.35:
+            count, lengths, first_day, latitude = (
+                max(1, round(DOWNTIME_SUITE_SHARE * len(suites))),
+                (2, 5),
+                2,
+                self._spread_days() - 2,
+            )
+        elif self.maintenance:
+            # A requalification announced for the busy weeks, which the plan must work around.
+            count, lengths, first_day, latitude = 1, (2, 3), 7, self._spread_days() - 7
+        elif self.maintenance is None and rng.random() < 0.35:
             # Planned maintenance goes where the plan is thin: after the last collections.
-            count, lengths, first_day = 1, (1, 2), self._spread_days() + 10
+            count, lengths, first_day, latitude = 1, (1, 2), self._spread_days() + 10, self.days
         else:
             return
         for suite in rng.sample(suites, count):
@@ -1032,11 +1045,12 @@ class _Builder:
                         datetime.fromisoformat(batch["manufacturing_start"]), occupied
                     )
                     free_from = max(free_from, end)
-            day = max(free_from.date() + timedelta(days=1), self.start + timedelta(days=first_day))
-            day += timedelta(days=rng.randint(0, max(0, self._spread_days() - 2)))
             length = rng.randint(*lengths)
-            if day + timedelta(days=length) >= self.end:
+            lo = max((free_from.date() - self.start).days + 1, first_day)
+            hi = min(lo + latitude, self.days - length - 1)
+            if hi < lo:
                 continue
+            day = self.start + timedelta(days=rng.randint(lo, hi))
             suite["unavailable"].append(
                 {
                     "start": f"{_iso(day)}T00:00",
@@ -1147,7 +1161,7 @@ def _assay(assay_id: str, sample_day_offset: int, duration_days: int, max_wait_d
 
 
 def _occupancy_days(product: Doc) -> float:
-    return (product["manufacturing_hours"] + product["changeover_hours"]) / 24
+    return float(product["manufacturing_hours"] + product["changeover_hours"]) / 24
 
 
 def _weighted_sample(

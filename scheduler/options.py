@@ -396,4 +396,6 @@ class OptionBuilder:
                 problems.append(f"C9 delivery: in-progress {batch.patient} reaches {hospital.id} at the earliest on {self.calendar.date(delivery)}, after its infusion window closes on {window.latest}")
         if delivery >= self.calendar.days:
             problems.append(f"C10 horizon: in-progress {batch.patient} is delivered at the earliest on {self.calendar.date(delivery)}, after the horizon end {self.calendar.end_date}")
+        if release < 0:
+            problems.append(f"C10 horizon: in-progress {batch.patient} is released on {self.calendar.date(release)}, before the horizon starts on {self.calendar.start_date}: it is no longer in progress")
         return Commitment(batch, product, hospital, start, end, occupied_until, end_day, class_index, steps, assays, problems)

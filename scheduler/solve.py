@@ -19,7 +19,8 @@ from scheduler.constraints.operators import ShiftLoad, add_exact_shift_team, add
 from scheduler.constraints.qc import add_qc_capacity
 from scheduler.constraints.starts import add_daily_start_limit
 from scheduler.constraints.suites import add_suite_capacity
-from scheduler.extract import Batch, assign_operators, assign_positions, read_batches
+from scheduler.extract import Batch, assign_operators, assign_positions, batch_values, read_batches
+from scheduler.greedy import greedy_batches
 from scheduler.objective import MAXIMISED, measure_expressions, weight_scale
 from scheduler.options import Commitment, OptionBuilder, PatientOptions
 from scheduler.report import build_schedule, commitment_conflicts
@@ -108,14 +109,17 @@ def build_model(problem: Problem) -> tuple[PlanVariables, dict[str, cp_model.Lin
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, level: str, scale: float, started: float, options: SolveOptions) -> None:
+    def __init__(self, level: str, scale: float, started: float, options: SolveOptions, known_bound: float | None) -> None:
         super().__init__()
         self.level, self.scale, self.started, self.options = level, scale, started, options
+        self.known_bound = known_bound
         self.first_solution: float | None = None
 
     def on_solution_callback(self) -> None:
         if self.first_solution is None:
             self.first_solution = time.monotonic() - self.started
+        if self.known_bound is not None and round(self.objective_value) == round(self.known_bound):
+            self.stop_search()  # a bound proven before a team repair is reached: optimal again
         if self.options.on_progress is not None:
             self.options.on_progress(
                 Progress(self.level, self.objective_value / self.scale, self.best_objective_bound / self.scale,
@@ -143,22 +147,54 @@ def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Progress
         watcher.join()
 
 
-def _level_budget(remaining: float, levels_left: int) -> float:
-    # An unproven level must not starve the ones after it of a first, valid solution.
-    return remaining if levels_left == 1 else remaining * 0.5
+def _level_budget(remaining: float, levels_left: int, have_schedule: bool) -> float:
+    # An unproven level must not starve the ones after it; without any schedule yet, take it all.
+    return remaining if levels_left == 1 or not have_schedule else remaining * 0.5
+
+
+def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> dict[int, int] | None:
+    """Every variable's value given the decisions (the rest follows from them), or None."""
+    fixed = model.clone()
+    fixed.clear_objective()  # type: ignore[no-untyped-call]
+    fixed.clear_hints()  # type: ignore[no-untyped-call]
+    for index, value in decisions.items():
+        domain = fixed.proto.variables[index].domain
+        domain.clear()
+        domain.extend([value, value])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = seconds
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return {i: solver.value(fixed.get_int_var_from_proto_index(i)) for i in range(len(fixed.proto.variables))}
+
+
+def _hint(model: cp_model.CpModel, values: dict[int, int]) -> None:
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for index, value in values.items():
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
 def search(problem: Problem, options: SolveOptions, started: float) -> SearchOutcome:
     """Optimise the measures in `objective.order`, fixing each level before the next.
 
-    After every solve the teams are assigned exactly; a shift the aggregate bound let through
-    without a possible team is modelled exactly and the level is solved again, so a level is
-    fixed only at a value a valid schedule reaches.
+    The first-come-first-served plan is the starting point (and the answer if the search finds
+    nothing better in time). After every solve the teams are assigned exactly; a shift the
+    aggregate bound let through without a possible team is modelled exactly and the level is
+    solved again from the last valid schedule, so a level is fixed only at a value a valid
+    schedule reaches.
     """
     plan, measures, shift_loads = build_model(problem)
     model = plan.model
-    variables = [model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))]
     outcome = SearchOutcome("UNKNOWN")
+    valid_values: dict[int, int] = {}
+    greedy = greedy_batches(problem)
+    if greedy is not None:
+        outcome = SearchOutcome("SOLVED", [], greedy)
+        completed = _complete(model, batch_values(plan, greedy, problem.calendar), max(1.0, options.time_limit * 0.1))
+        if completed is not None:
+            valid_values = completed
+            _hint(model, valid_values)
     order = problem.instance.objective_order
     exact: set[tuple[date, str]] = set()
     for position, measure in enumerate(order):
@@ -170,8 +206,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             model.minimize(expression)
         level_started = time.monotonic()
         first_solution: float | None = None
+        known_bound: float | None = None  # proven before a repair, so still valid after it
         repairs_before = len(exact)
-        budget = _level_budget(options.time_limit - (level_started - started), len(order) - position)
+        budget = _level_budget(options.time_limit - (level_started - started), len(order) - position,
+                               outcome.status == "SOLVED")
         while True:
             remaining = budget - (time.monotonic() - level_started)
             if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
@@ -180,19 +218,23 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             solver.parameters.max_time_in_seconds = remaining
             solver.parameters.num_workers = options.workers
             solver.parameters.random_seed = options.seed
-            reporter = _ProgressReporter(measure, scale, started, options)
+            reporter = _ProgressReporter(measure, scale, started, options, known_bound)
             status = _run(solver, model, reporter, options.stop_event)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                bound = solver.best_objective_bound
+                if known_bound is not None:
+                    bound = min(bound, known_bound) if measure in MAXIMISED else max(bound, known_bound)
+                known_bound = bound
+                if round(solver.objective_value) == round(bound):
+                    status = int(cp_model.OPTIMAL)
             if first_solution is None:
                 first_solution = reporter.first_solution
             if status == cp_model.INFEASIBLE and not outcome.levels:
                 return SearchOutcome("INFEASIBLE")
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 return outcome
-            values = {v.name: solver.value(v) for v in variables}
-            model.clear_hints()  # type: ignore[no-untyped-call]
-            for variable in variables:
-                model.add_hint(variable, values[variable.name])
             batches = read_batches(plan, solver, problem.calendar)
+            variables_before = len(model.proto.variables)
             failed = assign_operators(batches, problem.instance, problem.roster)
             if not failed:
                 break
@@ -201,7 +243,11 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                 if slot not in exact:
                     exact.add(slot)
                     add_exact_shift_team(model, shift_loads[slot], problem.roster, problem.instance)
-        value, bound = solver.objective_value, solver.best_objective_bound
+            # The rejected solution is one shift away from valid: the best place to search from.
+            _hint(model, {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
+        valid_values = {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))}
+        _hint(model, valid_values)
+        value, bound = solver.objective_value, known_bound if known_bound is not None else solver.best_objective_bound
         proven = status == cp_model.OPTIMAL
         outcome.levels.append(
             LevelOutcome(measure, value / scale, (value if proven else bound) / scale, proven,

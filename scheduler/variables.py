@@ -25,12 +25,16 @@ class PlanVariables:
     commitments: list[Commitment]
     classes: list[SuiteClass]
     scheduled: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    # patient id -> {day: manufacturing starts that day (any shift, any suite)}: what fixes
+    # the dates of steps and samples
+    starts_on_day: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)
     # (patient id, start option index, suite class index) -> starts there
     start_in_class: dict[tuple[str, int, int], cp_model.IntVar] = field(default_factory=dict)
     # (patient id, date) -> apheresis on that date (only patients still to be collected)
     apheresis_on: dict[tuple[str, date], cp_model.IntVar] = field(default_factory=dict)
-    # (patient or batch id, assay index) -> {day: assay starts that day}
-    assay_start: dict[tuple[str, int], dict[int, cp_model.IntVar]] = field(default_factory=dict)
+    # (patient or batch id, assay index) -> {day: assay starts that day}; an expression over
+    # `starts_on_day` where the start day leaves no choice
+    assay_start: dict[tuple[str, int], dict[int, cp_model.LinearExprT]] = field(default_factory=dict)
     # (day, shift id, product id, step id) -> number of such steps done in that shift
     step_count: dict[tuple[int, str, str, str], cp_model.IntVar] = field(default_factory=dict)
     delivery_day: dict[str, cp_model.IntVar] = field(default_factory=dict)
@@ -69,7 +73,14 @@ def create_variables(
                 plan.start_in_class[(patient_id, index, class_index)] = model.new_bool_var(
                     f"start[{patient_id},{option.slot.label},class{class_index}]"
                 )
+        by_day: dict[int, list[cp_model.IntVar]] = {}
+        for index, option in enumerate(options.starts):
+            by_day.setdefault(option.slot.day, []).extend(plan.starts(patient_id, index))
+        for start_day, literals in by_day.items():
+            on_day = model.new_bool_var(f"starts_on_day[{patient_id},{start_day}]")
+            model.add(on_day == sum(literals))
+            plan.starts_on_day.setdefault(patient_id, {})[start_day] = on_day
         if options.uses_chair:
-            for day in options.apheresis_dates:
-                plan.apheresis_on[(patient_id, day)] = model.new_bool_var(f"apheresis[{patient_id},{day}]")
+            for collection in options.apheresis_dates:
+                plan.apheresis_on[(patient_id, collection)] = model.new_bool_var(f"apheresis[{patient_id},{collection}]")
     return plan

@@ -30,12 +30,25 @@ class ShiftLoad:
     date: date
     shift_id: str
     counts: dict[tuple[str, str], list[cp_model.LinearExprT]] = field(default_factory=lambda: defaultdict(list))
+    most: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     steps: dict[tuple[str, str], Step] = field(default_factory=dict)
+    totals: dict[tuple[str, str], cp_model.LinearExprT] = field(default_factory=dict)
 
-    def add(self, product_id: str, step: Step, count: cp_model.LinearExprT) -> None:
-        """Add `count` steps of this kind to the shift."""
+    def add(self, product_id: str, step: Step, count: cp_model.LinearExprT, most: int) -> None:
+        """Add `count` (at most `most`) steps of this kind to the shift."""
         self.counts[(product_id, step.id)].append(count)
+        self.most[(product_id, step.id)] += most
         self.steps[(product_id, step.id)] = step
+
+    def close(self, model: cp_model.CpModel) -> None:
+        """One count per step kind, so every bound below refers to a single term."""
+        for kind, terms in self.counts.items():
+            if len(terms) == 1:
+                self.totals[kind] = terms[0]
+            else:
+                total = model.new_int_var(0, self.most[kind], f"load[{self.date},{self.shift_id},{kind[0]},{kind[1]}]")
+                model.add(total == sum(terms))
+                self.totals[kind] = total
 
 
 def add_operator_staffing(
@@ -71,16 +84,19 @@ def _shift_loads(
         for index, option in enumerate(options.starts):
             literals = plan.starts(options.patient.id, index)
             for step in product.steps:
-                day = calendar.date(option.slot.day + step.day_offset)
                 if step.day_offset == 0:
-                    load_of(day, option.slot.shift.id).add(product.id, step, sum(literals))
-                else:
-                    flexible[(day, product.id, step.id)].extend(literals)
+                    day = calendar.date(option.slot.day)
+                    load_of(day, option.slot.shift.id).add(product.id, step, sum(literals), 1)
+        for start_day, on_day in plan.starts_on_day.get(options.patient.id, {}).items():
+            for step in product.steps:
+                if step.day_offset > 0:
+                    day = calendar.date(start_day + step.day_offset)
+                    flexible[(day, product.id, step.id)].append(on_day)
                     step_by_key[(day, product.id, step.id)] = step
     for commitment in plan.commitments:
         for remaining in commitment.steps:
             if remaining.fixed_shift is not None:
-                load_of(remaining.date, remaining.fixed_shift).add(commitment.product.id, remaining.step, 1)
+                load_of(remaining.date, remaining.fixed_shift).add(commitment.product.id, remaining.step, 1, 1)
             else:
                 flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(1)
                 step_by_key[(remaining.date, commitment.product.id, remaining.step.id)] = remaining.step
@@ -97,9 +113,11 @@ def _shift_loads(
         for shift_id in shifts:
             count = model.new_int_var(0, needed, f"steps[{day},{shift_id},{product_id},{step_id}]")
             plan.step_count[(calendar.day(day), shift_id, product_id, step_id)] = count
-            load_of(day, shift_id).add(product_id, step, count)
+            load_of(day, shift_id).add(product_id, step, count, needed)
             in_shift.append(count)
         model.add(sum(in_shift) == sum(terms))
+    for load in loads.values():
+        load.close(model)
     return loads
 
 
@@ -122,23 +140,27 @@ def _add_skill_hall_bounds(
         qualified = sum(1 for op in operators if step.skill in op.skills)
         per_operator = shift_hours // scaled_hours(step.hours)
         # Each operator does at most `per_operator` of these steps, and never twice the same one.
-        model.add(sum(load.counts[kind]) * step.operators <= qualified * per_operator)
+        if load.most[kind] * step.operators > qualified * per_operator:
+            model.add(load.totals[kind] * step.operators <= qualified * per_operator)
     subsets = [
         set(subset)
         for size in range(1, len(skills) + 1)
         for subset in combinations(skills, size)
     ] if len(skills) <= 6 else [{skill} for skill in skills] + [set(skills)]
+    seen: set[tuple[object, int]] = set()
     for subset in subsets:
         kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
-        able = sum(1 for op in operators if subset & set(op.skills))
+        capacity = shift_hours * sum(1 for op in operators if subset & set(op.skills))
         # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
         for rounding in (None, 1, 2, 3):
-            demand = sum(
-                sum(load.counts[kind])
-                * (_dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators)
+            weights = tuple(
+                (kind, _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators)
                 for kind in kinds_in
             )
-            model.add(demand <= able * shift_hours)
+            if sum(w * load.most[kind] for kind, w in weights) <= capacity or (weights, capacity) in seen:
+                continue  # cannot bind, or already stated
+            seen.add((weights, capacity))
+            model.add(sum(load.totals[kind] * w for kind, w in weights) <= capacity)
 
 
 def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance) -> None:
@@ -152,7 +174,7 @@ def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roste
     shift_hours = scaled_hours(instance.shift_by_id[load.shift_id].hours)
     per_operator: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
     for kind, step in load.steps.items():
-        total = sum(load.counts[kind])
+        total = load.totals[kind]
         qualified = [op for op in operators if step.skill in op.skills]
         shares = []
         for op in qualified:

@@ -18,18 +18,27 @@ def add_suite_capacity(plan: PlanVariables) -> None:
     In-progress batches all start before new ones in a pooled class (see `build_suite_classes`),
     so counting here lets positions be coloured greedily afterwards.
     """
-    occupants: dict[int, list[tuple[datetime, datetime, cp_model.IntVar]]] = defaultdict(list)
+    # Batches starting in one shift slot with the same occupancy are counted by one variable.
+    grouped: dict[tuple[int, datetime, datetime], list[cp_model.IntVar]] = defaultdict(list)
     for options in plan.patients:
         patient_id = options.patient.id
         for index, option in enumerate(options.starts):
             for class_index in option.classes:
                 literal = plan.start_in_class[(patient_id, index, class_index)]
-                occupants[class_index].append((option.slot.start, option.occupied_until, literal))
+                grouped[(class_index, option.slot.start, option.occupied_until)].append(literal)
+    occupants: dict[int, list[tuple[datetime, datetime, cp_model.LinearExprT, int]]] = defaultdict(list)
+    for (class_index, start, until), literals in grouped.items():
+        count: cp_model.LinearExprT = literals[0]
+        if len(literals) > 1:
+            count = plan.model.new_int_var(0, len(literals), f"occupying[class{class_index},{start:%Y-%m-%dT%H:%M}]")
+            plan.model.add(count == sum(literals))
+        occupants[class_index].append((start, until, count, len(literals)))
     for suite_class in plan.classes:
-        new = occupants.get(suite_class.index, [])
+        new = sorted(occupants.get(suite_class.index, []), key=lambda item: item[0])
         fixed = [(c.start, c.occupied_until) for c in plan.commitments if c.class_index == suite_class.index]
-        for instant in sorted({start for start, _, _ in new}):
-            busy = [literal for start, until, literal in new if start <= instant < until]
+        # A fixed batch starting inside the horizon (a per-position class) is a check point too.
+        for instant in sorted({start for start, _, _, _ in new} | {start for start, _ in fixed}):
+            busy = [(count, most) for start, until, count, most in new if start <= instant < until]
             held = sum(1 for start, until in fixed if start <= instant < until)
-            if len(busy) + held > suite_class.capacity:
-                plan.model.add(sum(busy) <= suite_class.capacity - held)
+            if sum(m for _, m in busy) + held > suite_class.capacity:
+                plan.model.add(sum(count for count, _ in busy) <= suite_class.capacity - held)
