@@ -84,47 +84,75 @@ class GreedyPlanner:
         return batch
 
     def _place_patient(self, options: PatientOptions) -> Batch | None:
-        patient = options.patient
-        limit = self.instance.site.max_starts_per_day
         for option in sorted(options.starts, key=lambda o: _option_order(options, o)):
-            apheresis = self._free_collection(options, option)
-            if options.uses_chair and apheresis is None:
-                continue
-            if limit is not None and self.starts[option.slot.date] >= limit:
-                continue
-            suite_class = next((c for c in option.classes if self._class_free(c, option.slot.start, option.occupied_until)), None)
-            if suite_class is None:
-                continue
-            hours = self._scratch_hours()
-            steps = []
-            for step in options.product.steps:
-                day = option.slot.date + timedelta(days=step.day_offset)
-                shifts = [option.slot.shift_id] if step.day_offset == 0 else [s.id for s in self.instance.site.shifts]
-                planned = self._staff(step, day, shifts, hours)
-                if planned is None:
-                    break
-                steps.append(planned)
-            else:
-                assays = []
-                for index, assay in enumerate(options.product.qc_assays):
-                    free = [d for d in option.assay_days[index] if self._lab_free(d, assay.id)]
-                    if not free:
-                        break
-                    assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, free[0]))
-                else:
-                    batch = Batch(patient.id, False, options.product, options.hospital,
-                                  apheresis if options.uses_chair else patient.collected_on,
-                                  option.slot.start, option.end, option.occupied_until, option.end_day,
-                                  suite_class, steps, assays)
-                    self._set_dates(batch, patient.infusion_window)
-                    window = patient.infusion_window
-                    if window.latest is not None and batch.delivery_day > self.calendar.day(window.latest):
-                        continue
-                    if batch.delivery_day >= self.calendar.days:
-                        continue
-                    self._commit(batch, hours, chair=(options.hospital.id, apheresis) if options.uses_chair and apheresis else None)
-                    return batch
+            placed = self.try_option(options, option)
+            if isinstance(placed, Batch):
+                return placed
         return None
+
+    def try_option(self, options: PatientOptions, option: StartOption, commit: bool = True) -> Batch | str:
+        """Place a patient with one start option into what is left, or say (rule first) what is missing."""
+        patient, hospital = options.patient, options.hospital
+        where = f"a start on {option.slot.label}"
+        apheresis = self._free_collection(options, option)
+        if options.uses_chair and apheresis is None:
+            days = ", ".join(f"{d:%a %Y-%m-%d}" for d in option.apheresis_dates)
+            return f"C2 apheresis: every chair of {hospital.id} ({hospital.name}) is taken on {days}, the collection days that fit {where}"
+        limit = self.instance.site.max_starts_per_day
+        if limit is not None and self.starts[option.slot.date] >= limit:
+            return f"C4 start: the site already has its {limit} manufacturing starts on {option.slot.date:%a %Y-%m-%d}"
+        suite_class = next((c for c in option.classes if self._class_free(c, option.slot.start, option.occupied_until)), None)
+        if suite_class is None:
+            types = "/".join(options.product.suite_types)
+            return (f"C5 suite: no {types} position is free from {option.slot.start:%a %Y-%m-%d %H:%M} "
+                    f"to {option.occupied_until:%a %Y-%m-%d %H:%M} ({where})")
+        hours = self._scratch_hours()
+        steps = []
+        for step in options.product.steps:
+            day = option.slot.date + timedelta(days=step.day_offset)
+            shifts = [option.slot.shift_id] if step.day_offset == 0 else [s.id for s in self.instance.site.shifts]
+            planned = self._staff(step, day, shifts, hours)
+            if planned is None:
+                in_shift = f"shift {shifts[0]}" if len(shifts) == 1 else "any shift"
+                return (f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) with {step.hours:g} h free "
+                        f"in {in_shift} on {day:%a %Y-%m-%d} for {step.id!r}, day {step.day_offset} of {where}")
+            steps.append(planned)
+        assays = []
+        for index, assay in enumerate(options.product.qc_assays):
+            free = [d for d in option.assay_days[index] if self._lab_free(d, assay.id)]
+            if not free:
+                first = self.calendar.date(option.assay_days[index][0])
+                return (f"C7 qc: the lab's {self.instance.qc_lab.capacity[assay.id]} daily {assay.id!r} starts are "
+                        f"taken on every day it could start (from {first:%a %Y-%m-%d}) for {where}")
+            assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, free[0]))
+        batch = Batch(patient.id, False, options.product, hospital,
+                      apheresis if options.uses_chair else patient.collected_on,
+                      option.slot.start, option.end, option.occupied_until, option.end_day,
+                      suite_class, steps, assays)
+        self._set_dates(batch, patient.infusion_window)
+        window = patient.infusion_window
+        if window.latest is not None and batch.delivery_day > self.calendar.day(window.latest):
+            return (f"C9 delivery: with the QC days still free, {where} delivers on "
+                    f"{self.calendar.date(batch.delivery_day):%a %Y-%m-%d}, after the infusion window closes on {window.latest}")
+        if batch.delivery_day >= self.calendar.days:
+            return f"C10 horizon: with the QC days still free, {where} delivers after the horizon end"
+        if commit:
+            self._commit(batch, hours, chair=(hospital.id, apheresis) if options.uses_chair and apheresis else None)
+        return batch
+
+    def load(self, batches: list[Batch]) -> None:
+        """Take the resources these (fully assigned) batches use."""
+        patients = {p.patient.id: p for p in self.problem.patients}
+        for batch in batches:
+            hours: dict[tuple[date, str, str], float] = defaultdict(float)
+            for step in batch.steps:
+                for operator in step.operators:
+                    hours[(step.date, step.shift_id, operator)] += step.step.hours
+            chair = None
+            options = patients.get(batch.patient_id)
+            if options is not None and options.uses_chair and batch.apheresis_date is not None:
+                chair = (batch.hospital.id, batch.apheresis_date)
+            self._commit(batch, dict(hours), chair)
 
     # ----- resources -------------------------------------------------------------------------
 

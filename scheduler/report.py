@@ -15,7 +15,7 @@ from models import (
     Unscheduled,
 )
 from models.timeutil import add_hours
-from scheduler.explain import ResourceUsage, explain_unscheduled
+from scheduler.explain import explain_unscheduled
 from scheduler.extract import Batch
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def build_schedule(
                 "C11 in progress: the in-progress batches cannot all be completed inside the horizon "
                 "with the rostered operators, QC capacity and daily start limit"
             ]
-            reason = f"C11 in progress: no plan is possible until the in-progress commitments are fixed: {infeasibility[0]}"
+            reason = f"C11 in progress: no plan is possible until the in-progress commitments are fixed ({infeasibility[0]})"
         else:
             reason = "C1 coverage: no schedule was found within the time limit"
         schedule = Schedule(
@@ -104,12 +104,9 @@ def build_schedule(
     proven = {level.measure for level in outcome.levels if level.proven}
     status = "OPTIMAL" if all(m in proven for m in instance.objective_order) else "FEASIBLE"
     scheduled = {batch.patient_id for batch in batches}
-    usage = ResourceUsage(instance, batches, problem.calendar.start_date)
+    reasons = explain_unscheduled(problem, batches)
     unscheduled = [
-        Unscheduled(
-            patient=options.patient.id,
-            reasons=explain_unscheduled(options, usage, problem.builder.classes, problem.roster, problem.calendar.start_date),
-        )
+        Unscheduled(patient=options.patient.id, reasons=reasons[options.patient.id])
         for options in problem.patients
         if options.patient.id not in scheduled
     ]

@@ -19,6 +19,7 @@ from scheduler.constraints.operators import ShiftLoad, add_exact_shift_team, add
 from scheduler.constraints.qc import add_qc_capacity
 from scheduler.constraints.starts import add_daily_start_limit
 from scheduler.constraints.suites import add_suite_capacity
+from scheduler.diagnose import diagnose_commitments
 from scheduler.extract import Batch, assign_operators, assign_positions, batch_values, read_batches
 from scheduler.greedy import greedy_batches
 from scheduler.objective import MAXIMISED, measure_expressions, weight_scale
@@ -95,15 +96,22 @@ def prepare(instance: Instance) -> Problem:
     return Problem(instance, calendar, roster, builder, patients, commitments, scale)
 
 
-def build_model(problem: Problem) -> tuple[PlanVariables, dict[str, cp_model.LinearExprT], dict[tuple[date, str], ShiftLoad]]:
-    """The CP-SAT model of rules C1–C11, the measure expressions and each shift's step load."""
+def build_model(
+    problem: Problem, skip: frozenset[str] = frozenset()
+) -> tuple[PlanVariables, dict[str, cp_model.LinearExprT], dict[tuple[date, str], ShiftLoad]]:
+    """The CP-SAT model of rules C1–C11, the measure expressions and each shift's step load.
+
+    `skip` leaves out shared-capacity rule families ("C4", "C6", "C7"): only to diagnose what
+    makes commitments impossible.
+    """
     plan = create_variables(problem.patients, problem.commitments, problem.builder.classes)
     add_one_start_per_scheduled_patient(plan)
     add_apheresis_chairs(plan, problem.instance)
-    add_daily_start_limit(plan, problem.instance, problem.calendar)
+    if "C4" not in skip:
+        add_daily_start_limit(plan, problem.instance, problem.calendar)
     add_suite_capacity(plan)
-    shift_loads = add_operator_staffing(plan, problem.instance, problem.calendar, problem.roster)
-    add_qc_capacity(plan, problem.instance)
+    shift_loads = add_operator_staffing(plan, problem.instance, problem.calendar, problem.roster, bounded="C6" not in skip)
+    add_qc_capacity(plan, problem.instance, capped="C7" not in skip)
     add_release_and_delivery(plan, problem.calendar)
     return plan, measure_expressions(plan, problem.calendar, problem.scale), shift_loads
 
@@ -268,6 +276,10 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
     if conflicts:
         return build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts)
     outcome = search(problem, options, started)
+    if outcome.status == "INFEASIBLE":
+        remaining = max(2.0, options.time_limit - (time.monotonic() - started))
+        return build_schedule(problem, outcome, time.monotonic() - started,
+                              infeasibility=diagnose_commitments(problem, min(remaining, 30.0)) or None)
     if outcome.status == "SOLVED":
         assign_positions(outcome.batches, problem.builder.classes)
     return build_schedule(problem, outcome, time.monotonic() - started)

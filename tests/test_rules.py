@@ -29,8 +29,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from models import Assignment, Instance, Schedule, load_instance
 from scheduler.solve import SolveOptions, solve
 from validator import validate
@@ -583,10 +581,6 @@ def test_two_long_steps_in_one_shift_go_to_two_operators() -> None:
     assert sorted(op for team in staff for op in team) == ["OP1", "OP2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="solver explains this as 'C1 coverage: ... without displacing patients' although nobody else is planned (reported)",
-)
 def test_own_steps_exceeding_one_shift_are_explained_as_operator_hours() -> None:
     """C6: two 5 h day-0 steps of one batch and a single operator on an 8 h shift: the batch can never be staffed.
 
@@ -858,10 +852,6 @@ def test_running_batches_needing_more_operator_hours_than_rostered_are_infeasibl
     assert _infeasibility(schedule)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CP-SAT infeasibility message is generic: names no batch, shift or day (reported)",
-)
 def test_running_batches_competing_for_one_operator_are_named() -> None:
     """C11/C6: the explanation of an operator-hours clash between running batches says which batches and which day."""
     doc = tiny_site(

@@ -52,7 +52,7 @@ class ShiftLoad:
 
 
 def add_operator_staffing(
-    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster
+    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster, bounded: bool = True
 ) -> dict[tuple[date, str], ShiftLoad]:
     """C6: place flexible steps into shifts and keep every shift's demand within its team.
 
@@ -62,7 +62,7 @@ def add_operator_staffing(
     steps); a shift where no team assignment exists afterwards gets `add_exact_shift_team`.
     """
     loads = _shift_loads(plan, instance, calendar, roster)
-    for (_, shift_id), load in loads.items():
+    for (_, shift_id), load in loads.items() if bounded else []:
         _add_skill_hall_bounds(plan.model, load, roster, scaled_hours(instance.shift_by_id[shift_id].hours))
     return loads
 

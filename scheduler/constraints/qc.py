@@ -10,7 +10,7 @@ from models import Instance
 from scheduler.variables import PlanVariables
 
 
-def add_qc_capacity(plan: PlanVariables, instance: Instance) -> None:
+def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True) -> None:
     """C7: choose each assay's start day among the days its sample allows; cap starts per day and assay."""
     model = plan.model
     starts_on: dict[tuple[int, str], list[cp_model.LinearExprT]] = defaultdict(list)
@@ -51,7 +51,7 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance) -> None:
                 starts_on[(day, remaining.assay.id)].append(start)
                 chosen.append(start)
             model.add(sum(chosen) == 1)
-    for (_, assay_id), literals in starts_on.items():
+    for (_, assay_id), literals in starts_on.items() if capped else []:
         capacity = instance.qc_lab.capacity[assay_id]
         if len(literals) > capacity:
             model.add(sum(literals) <= capacity)
