@@ -105,7 +105,7 @@ def worker(
             }
         )
     record["levels"] = levels
-    record["first_solution_seconds"] = levels[0]["first_solution_seconds"] if levels else None
+    record["first_solution_seconds"] = (schedule.model_extra or {}).get("first_schedule_seconds")
     record["first_level_done"] = levels[0]["done_at"] if levels else None
     record["scheduled"] = len(schedule.assignments)
     record["unscheduled"] = len(schedule.unscheduled)
@@ -365,7 +365,7 @@ def targets(main: list[dict[str, Any]], checks: list[dict[str, Any]]) -> list[st
             figures.append(
                 f"{label(r)}: solved with --time-limit {fmt(r['time_limit'], 0)}: status {r['status']}, "
                 f"violations: {violations_cell(r)}, returned after {fmt(r.get('solve_seconds'))} s "
-                f"(first CP-SAT solution at {fmt(r.get('first_solution_seconds'), 1)} s)"
+                f"(first valid schedule at {fmt(r.get('first_solution_seconds'), 1)} s)"
             )
         verdict(f"xl: a valid schedule in <= {XL_FIRST_SCHEDULE:.0f} s", xl_checks, ok, figures)
     else:
@@ -501,7 +501,8 @@ def render(data: dict[str, Any]) -> str:
         "team constraints added by a repair); **start options**: precomputed (apheresis date, start "
         "shift) options summed over the patients.",
         "- **first solution s**: seconds from the call of `solve()` (including instance preparation and "
-        "model building) to the first CP-SAT solution of the first level.",
+        "model building) to the first valid schedule in hand (the first-come-first-served plan the search "
+        "starts from, or the first CP-SAT solution that passed the exact team check).",
         "- **per level**: `proven at T s` is the cumulative time from the call of `solve()` until that level "
         "was proven optimal; otherwise the value reached, its bound and the relative gap "
         "|value − bound| / max(1, |value|). `not reached`: the time ran out before the level started.",

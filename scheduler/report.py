@@ -128,6 +128,7 @@ def build_schedule(
         assignments=[_assignment(problem, b) for b in sorted(batches, key=lambda b: order[b.patient_id])],
         unscheduled=unscheduled,
         levels=levels,  # optional extra: how each level of the objective was reached
+        first_schedule_seconds=None if outcome.first_schedule_seconds is None else round(outcome.first_schedule_seconds, 3),
     )
 
 

@@ -70,6 +70,7 @@ class SearchOutcome:
     status: str  # "SOLVED", "INFEASIBLE" or "UNKNOWN"
     levels: list[LevelOutcome] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
+    first_schedule_seconds: float | None = None  # when a valid schedule was first in hand
 
 
 @dataclass
@@ -198,7 +199,7 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
     valid_values: dict[int, int] = {}
     greedy = greedy_batches(problem)
     if greedy is not None:
-        outcome = SearchOutcome("SOLVED", [], greedy)
+        outcome = SearchOutcome("SOLVED", [], greedy, time.monotonic() - started)
         completed = _complete(model, batch_values(plan, greedy, problem.calendar), max(1.0, options.time_limit * 0.1))
         if completed is not None:
             valid_values = completed
@@ -262,6 +263,8 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                          time.monotonic() - level_started, first_solution, len(exact) - repairs_before)
         )
         outcome.status, outcome.batches = "SOLVED", batches
+        if outcome.first_schedule_seconds is None:
+            outcome.first_schedule_seconds = time.monotonic() - started
         # Later levels search only among schedules at least this good on this level.
         model.add(expression >= round(value)) if measure in MAXIMISED else model.add(expression <= round(value))
     return outcome
