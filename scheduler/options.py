@@ -387,7 +387,9 @@ class OptionBuilder:
             if not days:
                 problems.append(f"C7 qc: in-progress {batch.patient} assay {assay.id!r} sampled {sample:%a %Y-%m-%d} has no QC-lab day within {assay.max_wait_days} day(s) inside the horizon")
         end_day = self._manufacturing_end_day(end)
-        release = max([end_day] + [(a.allowed_days[0] if a.allowed_days else a.sample_date.toordinal()) + a.assay.duration_days for a in assays if a.allowed_days]) + product.qp_release_days
+        # The earliest release: every assay on its first allowed day (assays with none are reported above).
+        assay_ends = [a.allowed_days[0] + a.assay.duration_days for a in assays if a.allowed_days]
+        release = max([end_day, *assay_ends]) + product.qp_release_days
         delivery = release + hospital.return_transit_days
         window = batch.infusion_window
         if window is not None:

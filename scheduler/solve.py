@@ -221,6 +221,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                                outcome.status == "SOLVED")
         while True:
             remaining = budget - (time.monotonic() - level_started)
+            if remaining <= 0.05:
+                # Out of this level's share with no valid schedule for it yet (a team repair ate
+                # the time): the later levels could not start anyway, so use all that is left.
+                remaining = options.time_limit - (time.monotonic() - started)
             if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
                 return outcome
             solver = cp_model.CpSolver()
