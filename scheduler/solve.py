@@ -217,14 +217,16 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
         first_solution: float | None = None
         known_bound: float | None = None  # proven before a repair, so still valid after it
         repairs_before = len(exact)
-        budget = _level_budget(options.time_limit - (level_started - started), len(order) - position,
+        # Kept back for building the schedule and its explanations after the last solve.
+        search_limit = options.time_limit * 0.97 - 0.2
+        budget = _level_budget(search_limit - (level_started - started), len(order) - position,
                                outcome.status == "SOLVED")
         while True:
             remaining = budget - (time.monotonic() - level_started)
             if remaining <= 0.05:
                 # Out of this level's share with no valid schedule for it yet (a team repair ate
                 # the time): the later levels could not start anyway, so use all that is left.
-                remaining = options.time_limit - (time.monotonic() - started)
+                remaining = search_limit - (time.monotonic() - started)
             if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
                 return outcome
             solver = cp_model.CpSolver()
@@ -245,6 +247,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             if status == cp_model.INFEASIBLE and not outcome.levels:
                 return SearchOutcome("INFEASIBLE")
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if search_limit - (time.monotonic() - started) > 1.0 and not (
+                    options.stop_event is not None and options.stop_event.is_set()
+                ):
+                    continue  # nothing yet within this level's share: go on with what is left
                 return outcome
             batches = read_batches(plan, solver, problem.calendar)
             variables_before = len(model.proto.variables)
