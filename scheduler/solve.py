@@ -20,11 +20,18 @@ from scheduler.constraints.qc import add_qc_capacity
 from scheduler.constraints.starts import add_daily_start_limit
 from scheduler.constraints.suites import add_suite_capacity
 from scheduler.diagnose import diagnose_commitments
-from scheduler.extract import Batch, assign_operators, assign_positions, batch_values, read_batches
+from scheduler.extract import (
+    Batch,
+    assign_operators,
+    assign_positions,
+    batch_values,
+    drop_unstaffable,
+    read_batches,
+)
 from scheduler.greedy import greedy_batches
 from scheduler.objective import MAXIMISED, measure_expressions, weight_scale
 from scheduler.options import Commitment, OptionBuilder, PatientOptions
-from scheduler.report import build_schedule, commitment_conflicts
+from scheduler.report import build_schedule, commitment_conflicts, measure_values
 from scheduler.roster import Roster
 from scheduler.variables import PlanVariables, create_variables
 
@@ -184,6 +191,29 @@ def _hint(model: cp_model.CpModel, values: dict[int, int]) -> None:
         model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
+def _better(problem: Problem, first: list[Batch], second: list[Batch]) -> bool:
+    """Whether one plan beats another lexicographically on the instance's measures."""
+    a, b = measure_values(problem, first), measure_values(problem, second)
+    for measure in problem.instance.objective_order:
+        if a[measure] != b[measure]:
+            return (a[measure] > b[measure]) == (measure in MAXIMISED)
+    return False
+
+
+def _with_provisional(
+    problem: Problem, outcome: SearchOutcome, provisional: list[Batch] | None,
+    measure: str, known_bound: float | None, scale: int,
+) -> SearchOutcome:
+    """The outcome to return when time runs out on the first level: the repaired plan if it is better."""
+    if provisional is None or outcome.levels or (outcome.batches and not _better(problem, provisional, outcome.batches)):
+        return outcome
+    value = measure_values(problem, provisional)[measure]
+    bound = value if known_bound is None else known_bound / scale
+    outcome.levels.append(LevelOutcome(measure, value, bound, False))
+    outcome.status, outcome.batches = "SOLVED", provisional
+    return outcome
+
+
 def search(problem: Problem, options: SolveOptions, started: float) -> SearchOutcome:
     """Optimise the measures in `objective.order`, fixing each level before the next.
 
@@ -215,10 +245,12 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
             model.minimize(expression)
         level_started = time.monotonic()
         first_solution: float | None = None
+        provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
         known_bound: float | None = None  # proven before a repair, so still valid after it
         repairs_before = len(exact)
-        # Kept back for building the schedule and its explanations after the last solve.
-        search_limit = options.time_limit * 0.97 - 0.2
+        # Kept back for checking teams, building the schedule and its explanations afterwards.
+        batches_count = len(problem.patients) + len(problem.commitments)
+        search_limit = options.time_limit * 0.97 - 0.2 - 0.005 * batches_count
         budget = _level_budget(search_limit - (level_started - started), len(order) - position,
                                outcome.status == "SOLVED")
         while True:
@@ -227,8 +259,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                 # Out of this level's share with no valid schedule for it yet (a team repair ate
                 # the time): the later levels could not start anyway, so use all that is left.
                 remaining = search_limit - (time.monotonic() - started)
-            if remaining <= 0.05 or (options.stop_event is not None and options.stop_event.is_set()):
-                return outcome
+            # A solve too short to get through presolve of a large model only wastes the time.
+            too_short = 0.05 if outcome.status != "SOLVED" else min(2.0, 0.05 + 0.002 * batches_count)
+            if remaining <= too_short or (options.stop_event is not None and options.stop_event.is_set()):
+                return _with_provisional(problem, outcome, provisional, measure, known_bound, scale)
             solver = cp_model.CpSolver()
             solver.parameters.max_time_in_seconds = remaining
             solver.parameters.num_workers = options.workers
@@ -251,12 +285,18 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
                     options.stop_event is not None and options.stop_event.is_set()
                 ):
                     continue  # nothing yet within this level's share: go on with what is left
-                return outcome
+                return _with_provisional(problem, outcome, provisional, measure, known_bound, scale)
             batches = read_batches(plan, solver, problem.calendar)
             variables_before = len(model.proto.variables)
             failed = assign_operators(batches, problem.instance, problem.roster)
             if not failed:
                 break
+            if position == 0:
+                # Until the level is solved again, a plan without the patients no team can take
+                # is a valid fallback, usually far better than the first-come-first-served one.
+                repaired = drop_unstaffable(batches, failed, problem.instance, problem.roster)
+                if repaired is not None and (provisional is None or _better(problem, repaired, provisional)):
+                    provisional = repaired
             # The aggregate team bound let through a shift no real team can cover: model it exactly.
             for slot in failed:
                 if slot not in exact:
