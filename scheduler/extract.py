@@ -71,8 +71,10 @@ def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteC
         if not solver.value(plan.scheduled[patient.id]):
             continue
         (index, class_index) = next(
-            (i, c) for (pid, i, c), literal in plan.start_in_class.items()
-            if pid == patient.id and solver.value(literal)
+            (i, c)
+            for i, option in enumerate(options.starts)
+            for c in option.classes
+            if solver.value(plan.start_in_class[(patient.id, i, c)])
         )
         option = options.starts[index]
         apheresis: date | None

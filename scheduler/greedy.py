@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from models.instance import Operator, Step
+from models.instance import OpenDateWindow, Operator, Step
 from models.timeutil import weekday_name
 from scheduler.extract import Batch, PlannedAssay, PlannedStep
 from scheduler.options import Commitment, PatientOptions, StartOption
@@ -53,7 +53,7 @@ class GreedyPlanner:
 
     def _place_commitment(self, commitment: Commitment) -> Batch | None:
         steps = []
-        hours = self._scratch_hours()
+        hours: dict[tuple[date, str, str], float] = {}
         for remaining in commitment.steps:
             shifts = [remaining.fixed_shift] if remaining.fixed_shift else [s.id for s in self.instance.site.shifts]
             planned = self._staff(remaining.step, remaining.date, shifts, hours)
@@ -106,7 +106,7 @@ class GreedyPlanner:
             types = "/".join(options.product.suite_types)
             return (f"C5 suite: no {types} position is free from {option.slot.start:%a %Y-%m-%d %H:%M} "
                     f"to {option.occupied_until:%a %Y-%m-%d %H:%M} ({where})")
-        hours = self._scratch_hours()
+        hours: dict[tuple[date, str, str], float] = {}
         steps = []
         for step in options.product.steps:
             day = option.slot.date + timedelta(days=step.day_offset)
@@ -174,9 +174,6 @@ class GreedyPlanner:
     def _lab_free(self, day: int, assay_id: str) -> bool:
         return self.qc_starts[(day, assay_id)] < self.instance.qc_lab.capacity[assay_id]
 
-    def _scratch_hours(self) -> dict[tuple[date, str, str], float]:
-        return {}
-
     def _staff(self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]) -> PlannedStep | None:
         """A shift and a team for one step: the qualified rostered operators with most hours left."""
         for shift_id in shifts:
@@ -193,12 +190,11 @@ class GreedyPlanner:
             return PlannedStep(step, day, shift_id, sorted(op.id for op in team))
         return None
 
-    def _set_dates(self, batch: Batch, window: object) -> None:
+    def _set_dates(self, batch: Batch, window: OpenDateWindow | None) -> None:
         release = max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
         delivery = release + batch.hospital.return_transit_days
-        earliest = getattr(window, "earliest", None)
-        if earliest is not None:
-            delivery = max(delivery, self.calendar.day(earliest))
+        if window is not None:
+            delivery = max(delivery, self.calendar.day(window.earliest))
         batch.release_day, batch.delivery_day = release, delivery
 
     def _commit(self, batch: Batch, hours: dict[tuple[date, str, str], float], chair: tuple[str, date] | None) -> None:

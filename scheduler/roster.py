@@ -13,6 +13,7 @@ class Roster:
 
     def __init__(self, instance: Instance) -> None:
         self.by_slot: dict[tuple[date, str], list[Operator]] = defaultdict(list)
+        self._qualified: dict[tuple[date, str, str], list[Operator]] = {}
         for operator in instance.operators:
             seen: set[tuple[date, str]] = set()
             for entry in operator.roster:
@@ -27,7 +28,10 @@ class Roster:
 
     def qualified(self, day: date, shift_id: str, skill: str) -> list[Operator]:
         """Operators rostered on `(day, shift)` who hold `skill`."""
-        return [op for op in self.on_shift(day, shift_id) if skill in op.skills]
+        key = (day, shift_id, skill)
+        if key not in self._qualified:  # asked for every candidate start: compute once
+            self._qualified[key] = [op for op in self.on_shift(day, shift_id) if skill in op.skills]
+        return self._qualified[key]
 
     def can_staff(self, day: date, shift_id: str, skill: str, operators: int) -> bool:
         """Whether enough qualified operators are rostered for one step of this kind."""
