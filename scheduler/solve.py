@@ -200,18 +200,156 @@ def _better(problem: Problem, first: list[Batch], second: list[Batch]) -> bool:
     return False
 
 
-def _with_provisional(
-    problem: Problem, outcome: SearchOutcome, provisional: list[Batch] | None,
-    measure: str, known_bound: float | None, scale: int,
-) -> SearchOutcome:
-    """The outcome to return when time runs out on the first level: the repaired plan if it is better."""
-    if provisional is None or outcome.levels or (outcome.batches and not _better(problem, provisional, outcome.batches)):
-        return outcome
-    value = measure_values(problem, provisional)[measure]
-    bound = value if known_bound is None else known_bound / scale
-    outcome.levels.append(LevelOutcome(measure, value, bound, False))
-    outcome.status, outcome.batches = "SOLVED", provisional
-    return outcome
+@dataclass
+class _Level:
+    """The state of the search on one measure."""
+
+    measure: str
+    scale: int
+    started: float
+    budget: float
+    first_solution: float | None = None
+    provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
+    known_bound: float | None = None  # proven before a team repair, so still valid after it
+    repairs: int = 0
+
+
+class _Search:
+    """The lexicographic search over one model (see `search`)."""
+
+    def __init__(self, problem: Problem, options: SolveOptions, started: float) -> None:
+        self.problem, self.options, self.started = problem, options, started
+        self.plan, self.measures, self.shift_loads = build_model(problem)
+        self.model = self.plan.model
+        self.exact: set[tuple[date, str]] = set()
+        batches_count = len(problem.patients) + len(problem.commitments)
+        # Kept back for checking teams, building the schedule and its explanations afterwards.
+        self.search_limit = options.time_limit * 0.97 - 0.2 - 0.005 * batches_count
+        # A solve too short to get through presolve of a large model only wastes the time.
+        self.too_short = min(2.0, 0.05 + 0.002 * batches_count)
+        self.outcome = SearchOutcome("UNKNOWN")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def stopped(self) -> bool:
+        return self.options.stop_event is not None and self.options.stop_event.is_set()
+
+    def run(self) -> SearchOutcome:
+        greedy = greedy_batches(self.problem)
+        if greedy is not None:
+            self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
+            decisions = batch_values(self.plan, greedy, self.problem.calendar)
+            completed = _complete(self.model, decisions, max(1.0, self.options.time_limit * 0.1))
+            if completed is not None:
+                _hint(self.model, completed)
+        order = self.problem.instance.objective_order
+        for position, measure in enumerate(order):
+            if measure in MAXIMISED:
+                self.model.maximize(self.measures[measure])
+            else:
+                self.model.minimize(self.measures[measure])
+            budget = _level_budget(self.search_limit - self.elapsed(), len(order) - position,
+                                   self.outcome.status == "SOLVED")
+            level = _Level(measure, self.problem.scale if measure != "plan_changes" else 1, time.monotonic(), budget)
+            solved = self._solve_level(level, first=position == 0)
+            if solved is None:
+                return self.outcome
+            self._fix_level(level, *solved)
+        return self.outcome
+
+    def _solve_level(self, level: _Level, first: bool) -> tuple[cp_model.CpSolver, int, list[Batch]] | None:
+        """Solve until a solution passes the exact team check; None when time runs out first."""
+        while True:
+            remaining = level.budget - (time.monotonic() - level.started)
+            if remaining <= 0.05:
+                # Out of this level's share with no valid schedule for it yet (a team repair ate
+                # the time): the later levels could not start anyway, so use all that is left.
+                remaining = self.search_limit - self.elapsed()
+            too_short = self.too_short if self.outcome.status == "SOLVED" else 0.05
+            if remaining <= too_short or self.stopped():
+                self._keep_provisional(level)
+                return None
+            solver, status = self._solve_once(level, remaining)
+            if status == cp_model.INFEASIBLE and not self.outcome.levels:
+                self.outcome = SearchOutcome("INFEASIBLE")
+                return None
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                continue  # nothing yet within this level's share: go on with what is left
+            batches = read_batches(self.plan, solver, self.problem.calendar)
+            failed = assign_operators(batches, self.problem.instance, self.problem.roster)
+            if not failed:
+                return solver, status, batches
+            self._repair_teams(level, solver, batches, failed, first)
+
+    def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.options.workers
+        solver.parameters.random_seed = self.options.seed
+        reporter = _ProgressReporter(level.measure, level.scale, self.started, self.options, level.known_bound)
+        status = _run(solver, self.model, reporter, self.options.stop_event)
+        if level.first_solution is None:
+            level.first_solution = reporter.first_solution
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            bound = solver.best_objective_bound
+            if level.known_bound is not None:
+                tighter = min if level.measure in MAXIMISED else max
+                bound = tighter(bound, level.known_bound)
+            level.known_bound = bound
+            if round(solver.objective_value) == round(bound):
+                status = int(cp_model.OPTIMAL)
+        return solver, status
+
+    def _repair_teams(
+        self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]], first: bool
+    ) -> None:
+        """Model the shifts no team could staff exactly, and search again from the rejected solution."""
+        variables_before = len(self.model.proto.variables)
+        if first:
+            # Until the level is solved again, a plan without the patients no team can take
+            # is a valid fallback, usually far better than the first-come-first-served one.
+            problem = self.problem
+            repaired = drop_unstaffable(batches, failed, problem.instance, problem.roster)
+            if repaired is not None and (level.provisional is None or _better(problem, repaired, level.provisional)):
+                level.provisional = repaired
+        for slot in failed:
+            if slot not in self.exact:
+                self.exact.add(slot)
+                level.repairs += 1
+                add_exact_shift_team(self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance)
+        # The rejected solution is one shift away from valid: the best place to search from.
+        _hint(self.model, {i: solver.value(self.model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
+
+    def _keep_provisional(self, level: _Level) -> None:
+        """When time runs out on the first level, keep the repaired plan if it beats what we have."""
+        provisional, outcome = level.provisional, self.outcome
+        if provisional is None or outcome.levels or (outcome.batches and not _better(self.problem, provisional, outcome.batches)):
+            return
+        value = measure_values(self.problem, provisional)[level.measure]
+        bound = value if level.known_bound is None else level.known_bound / level.scale
+        outcome.levels.append(LevelOutcome(level.measure, value, bound, False))
+        outcome.status, outcome.batches = "SOLVED", provisional
+
+    def _fix_level(self, level: _Level, solver: cp_model.CpSolver, status: int, batches: list[Batch]) -> None:
+        """Record the level and constrain later levels to schedules at least this good on it."""
+        model = self.model
+        _hint(model, {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))})
+        value = solver.objective_value
+        proven = status == cp_model.OPTIMAL
+        bound = value if proven else (level.known_bound if level.known_bound is not None else solver.best_objective_bound)
+        self.outcome.levels.append(
+            LevelOutcome(level.measure, value / level.scale, bound / level.scale, proven,
+                         time.monotonic() - level.started, level.first_solution, level.repairs)
+        )
+        self.outcome.status, self.outcome.batches = "SOLVED", batches
+        if self.outcome.first_schedule_seconds is None:
+            self.outcome.first_schedule_seconds = self.elapsed()
+        expression = self.measures[level.measure]
+        if level.measure in MAXIMISED:
+            model.add(expression >= round(value))
+        else:
+            model.add(expression <= round(value))
 
 
 def search(problem: Problem, options: SolveOptions, started: float) -> SearchOutcome:
@@ -220,104 +358,10 @@ def search(problem: Problem, options: SolveOptions, started: float) -> SearchOut
     The first-come-first-served plan is the starting point (and the answer if the search finds
     nothing better in time). After every solve the teams are assigned exactly; a shift the
     aggregate bound let through without a possible team is modelled exactly and the level is
-    solved again from the last valid schedule, so a level is fixed only at a value a valid
+    solved again from the rejected solution, so a level is fixed only at a value a valid
     schedule reaches.
     """
-    plan, measures, shift_loads = build_model(problem)
-    model = plan.model
-    outcome = SearchOutcome("UNKNOWN")
-    valid_values: dict[int, int] = {}
-    greedy = greedy_batches(problem)
-    if greedy is not None:
-        outcome = SearchOutcome("SOLVED", [], greedy, time.monotonic() - started)
-        completed = _complete(model, batch_values(plan, greedy, problem.calendar), max(1.0, options.time_limit * 0.1))
-        if completed is not None:
-            valid_values = completed
-            _hint(model, valid_values)
-    order = problem.instance.objective_order
-    exact: set[tuple[date, str]] = set()
-    for position, measure in enumerate(order):
-        expression = measures[measure]
-        scale = problem.scale if measure != "plan_changes" else 1
-        if measure in MAXIMISED:
-            model.maximize(expression)
-        else:
-            model.minimize(expression)
-        level_started = time.monotonic()
-        first_solution: float | None = None
-        provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
-        known_bound: float | None = None  # proven before a repair, so still valid after it
-        repairs_before = len(exact)
-        # Kept back for checking teams, building the schedule and its explanations afterwards.
-        batches_count = len(problem.patients) + len(problem.commitments)
-        search_limit = options.time_limit * 0.97 - 0.2 - 0.005 * batches_count
-        budget = _level_budget(search_limit - (level_started - started), len(order) - position,
-                               outcome.status == "SOLVED")
-        while True:
-            remaining = budget - (time.monotonic() - level_started)
-            if remaining <= 0.05:
-                # Out of this level's share with no valid schedule for it yet (a team repair ate
-                # the time): the later levels could not start anyway, so use all that is left.
-                remaining = search_limit - (time.monotonic() - started)
-            # A solve too short to get through presolve of a large model only wastes the time.
-            too_short = 0.05 if outcome.status != "SOLVED" else min(2.0, 0.05 + 0.002 * batches_count)
-            if remaining <= too_short or (options.stop_event is not None and options.stop_event.is_set()):
-                return _with_provisional(problem, outcome, provisional, measure, known_bound, scale)
-            solver = cp_model.CpSolver()
-            solver.parameters.max_time_in_seconds = remaining
-            solver.parameters.num_workers = options.workers
-            solver.parameters.random_seed = options.seed
-            reporter = _ProgressReporter(measure, scale, started, options, known_bound)
-            status = _run(solver, model, reporter, options.stop_event)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                bound = solver.best_objective_bound
-                if known_bound is not None:
-                    bound = min(bound, known_bound) if measure in MAXIMISED else max(bound, known_bound)
-                known_bound = bound
-                if round(solver.objective_value) == round(bound):
-                    status = int(cp_model.OPTIMAL)
-            if first_solution is None:
-                first_solution = reporter.first_solution
-            if status == cp_model.INFEASIBLE and not outcome.levels:
-                return SearchOutcome("INFEASIBLE")
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                if search_limit - (time.monotonic() - started) > 1.0 and not (
-                    options.stop_event is not None and options.stop_event.is_set()
-                ):
-                    continue  # nothing yet within this level's share: go on with what is left
-                return _with_provisional(problem, outcome, provisional, measure, known_bound, scale)
-            batches = read_batches(plan, solver, problem.calendar)
-            variables_before = len(model.proto.variables)
-            failed = assign_operators(batches, problem.instance, problem.roster)
-            if not failed:
-                break
-            if position == 0:
-                # Until the level is solved again, a plan without the patients no team can take
-                # is a valid fallback, usually far better than the first-come-first-served one.
-                repaired = drop_unstaffable(batches, failed, problem.instance, problem.roster)
-                if repaired is not None and (provisional is None or _better(problem, repaired, provisional)):
-                    provisional = repaired
-            # The aggregate team bound let through a shift no real team can cover: model it exactly.
-            for slot in failed:
-                if slot not in exact:
-                    exact.add(slot)
-                    add_exact_shift_team(model, shift_loads[slot], problem.roster, problem.instance)
-            # The rejected solution is one shift away from valid: the best place to search from.
-            _hint(model, {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
-        valid_values = {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))}
-        _hint(model, valid_values)
-        value, bound = solver.objective_value, known_bound if known_bound is not None else solver.best_objective_bound
-        proven = status == cp_model.OPTIMAL
-        outcome.levels.append(
-            LevelOutcome(measure, value / scale, (value if proven else bound) / scale, proven,
-                         time.monotonic() - level_started, first_solution, len(exact) - repairs_before)
-        )
-        outcome.status, outcome.batches = "SOLVED", batches
-        if outcome.first_schedule_seconds is None:
-            outcome.first_schedule_seconds = time.monotonic() - started
-        # Later levels search only among schedules at least this good on this level.
-        model.add(expression >= round(value)) if measure in MAXIMISED else model.add(expression <= round(value))
-    return outcome
+    return _Search(problem, options, started).run()
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
