@@ -170,6 +170,16 @@ def _level_budget(remaining: float, levels_left: int, have_schedule: bool) -> fl
 
 def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> dict[int, int] | None:
     """Every variable's value given the decisions (the rest follows from them), or None."""
+    solver = _solve_fixed(model, decisions, seconds)
+    return None if solver is None else _values(model, solver)
+
+
+def _values(model: cp_model.CpModel, solver: cp_model.CpSolver) -> dict[int, int]:
+    return {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))}
+
+
+def _solve_fixed(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> cp_model.CpSolver | None:
+    """A feasible completion of the model with these variables fixed (same variable indices), or None."""
     fixed = model.clone()
     fixed.clear_objective()  # type: ignore[no-untyped-call]
     fixed.clear_hints()  # type: ignore[no-untyped-call]
@@ -182,7 +192,7 @@ def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float
     solver.parameters.max_time_in_seconds = seconds
     if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return {i: solver.value(fixed.get_int_var_from_proto_index(i)) for i in range(len(fixed.proto.variables))}
+    return solver
 
 
 def _hint(model: cp_model.CpModel, values: dict[int, int]) -> None:
@@ -258,7 +268,7 @@ class _Search:
             self._fix_level(level, *solved)
         return self.outcome
 
-    def _solve_level(self, level: _Level, first: bool) -> tuple[cp_model.CpSolver, int, list[Batch]] | None:
+    def _solve_level(self, level: _Level, first: bool) -> tuple[float, int, list[Batch], dict[int, int]] | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
         while True:
             remaining = level.budget - (time.monotonic() - level.started)
@@ -279,8 +289,24 @@ class _Search:
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = assign_operators(batches, self.problem.instance, self.problem.roster)
             if not failed:
-                return solver, status, batches
+                return solver.objective_value, status, batches, _values(self.model, solver)
             self._repair_teams(level, solver, batches, failed, first)
+            # Often moving steps to another shift of their day is enough: same starts, same QC
+            # days, so the same objective value (and the same proof) with a valid team.
+            moved = self._move_steps(solver)
+            if moved is not None:
+                batches = read_batches(self.plan, moved, self.problem.calendar)
+                if not assign_operators(batches, self.problem.instance, self.problem.roster):
+                    return solver.objective_value, status, batches, _values(self.model, moved)
+
+    def _move_steps(self, solver: cp_model.CpSolver) -> cp_model.CpSolver | None:
+        """The rejected solution with every choice kept but the shifts of flexible steps."""
+        plan = self.plan
+        kept: list[cp_model.IntVar] = [*plan.scheduled.values(), *plan.start_in_class.values(),
+                                       *plan.apheresis_on.values(), *plan.delivery_day.values()]
+        kept += [c for days in plan.assay_start.values() for c in days.values() if isinstance(c, cp_model.IntVar)]
+        seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
+        return _solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds)
 
     def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
         solver = cp_model.CpSolver()
@@ -331,13 +357,12 @@ class _Search:
         outcome.levels.append(LevelOutcome(level.measure, value, bound, False))
         outcome.status, outcome.batches = "SOLVED", provisional
 
-    def _fix_level(self, level: _Level, solver: cp_model.CpSolver, status: int, batches: list[Batch]) -> None:
+    def _fix_level(self, level: _Level, value: float, status: int, batches: list[Batch], values: dict[int, int]) -> None:
         """Record the level and constrain later levels to schedules at least this good on it."""
         model = self.model
-        _hint(model, {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))})
-        value = solver.objective_value
+        _hint(model, values)
         proven = status == cp_model.OPTIMAL
-        bound = value if proven else (level.known_bound if level.known_bound is not None else solver.best_objective_bound)
+        bound = value if proven or level.known_bound is None else level.known_bound
         self.outcome.levels.append(
             LevelOutcome(level.measure, value / level.scale, bound / level.scale, proven,
                          time.monotonic() - level.started, level.first_solution, level.repairs)
