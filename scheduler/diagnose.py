@@ -11,14 +11,14 @@ from ortools.sat.python import cp_model
 from scheduler.options import Commitment
 
 if TYPE_CHECKING:
-    from scheduler.solve import Problem
+    from scheduler.solve import PlanningProblem
 
 # Rule families that in-progress batches share with each other (the rest concern one batch alone
 # and are caught directly by `commitment_conflicts`).
 SHARED_RULES = ("C4", "C6", "C7")
 
 
-def diagnose_commitments(problem: Problem, seconds: float) -> list[str]:
+def diagnose_commitments(problem: PlanningProblem, seconds: float) -> list[str]:
     """A smallest set of in-progress batches that cannot be honoured together, and the rule that breaks.
 
     Batches are dropped one at a time while the rest stays impossible (a deletion filter), then
@@ -42,7 +42,7 @@ def diagnose_commitments(problem: Problem, seconds: float) -> list[str]:
     ]
 
 
-def _feasible(problem: Problem, commitments: list[Commitment], skip: frozenset[str], seconds: float) -> bool | None:
+def _feasible(problem: PlanningProblem, commitments: list[Commitment], skip: frozenset[str], seconds: float) -> bool | None:
     from scheduler.solve import build_model
 
     plan, _, _ = build_model(replace(problem, patients=[], commitments=commitments), skip)
@@ -60,7 +60,7 @@ def _shared_days(days: Counter[str]) -> str:
     return ", ".join(shared[:5])
 
 
-def _describe(problem: Problem, rule: str, conflict: list[Commitment], names: str) -> str:
+def _describe(problem: PlanningProblem, rule: str, conflict: list[Commitment], names: str) -> str:
     if rule == "C6":
         days: Counter[str] = Counter()
         skills: set[str] = set()

@@ -10,12 +10,12 @@ from scheduler.greedy import GreedyPlanner
 from scheduler.options import PatientOptions, StartOption
 
 if TYPE_CHECKING:
-    from scheduler.solve import Problem
+    from scheduler.solve import PlanningProblem
 
 MAX_REASONS = 3
 
 
-def explain_unscheduled(problem: Problem, batches: list[Batch]) -> dict[str, list[str]]:
+def explain_unscheduled(problem: PlanningProblem, batches: list[Batch]) -> dict[str, list[str]]:
     """Reasons for every patient left out of `batches`, most frequent blocking rule first.
 
     A patient without any candidate gets the reasons its candidates were dropped for. One with

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from ortools.sat.python import cp_model
 
 from models import Instance, Operator, Product
-from models.instance import Hospital, QcAssay, Step
+from models.instance import Hospital, OpenDateWindow, QcAssay, Step
 from scheduler.calendar import SiteCalendar
 from scheduler.options import SuiteClass
 from scheduler.roster import Roster
@@ -112,8 +112,11 @@ def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteC
                              commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
                              commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position))
     _spread_flexible_steps(plan, solver, calendar, flexible)
+    windows = {o.patient.id: o.patient.infusion_window for o in plan.patients} | {
+        c.batch.patient: c.batch.infusion_window for c in plan.commitments
+    }
     for batch in batches:
-        _set_release_and_delivery(batch, calendar, plan)
+        set_release_and_delivery(batch, windows[batch.patient_id], calendar)
     return batches
 
 
@@ -138,16 +141,10 @@ def _spread_flexible_steps(
         assert not queue, f"step counts do not cover {step_id} on {day}"
 
 
-def _set_release_and_delivery(batch: Batch, calendar: SiteCalendar, plan: PlanVariables) -> None:
+def set_release_and_delivery(batch: Batch, window: OpenDateWindow | None, calendar: SiteCalendar) -> None:
     """C8/C9: release after the last assay and manufacturing end; delivery not before the window opens."""
     release = max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
     delivery = release + batch.hospital.return_transit_days
-    window = None
-    if batch.in_progress:
-        commitment = next(c for c in plan.commitments if c.batch.patient == batch.patient_id)
-        window = commitment.batch.infusion_window
-    else:
-        window = plan.options_of(batch.patient_id).patient.infusion_window
     if window is not None:
         delivery = max(delivery, calendar.day(window.earliest))
     batch.release_day, batch.delivery_day = release, delivery

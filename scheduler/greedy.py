@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from models.instance import OpenDateWindow, Operator, Step
+from models.instance import Operator, Step
 from models.timeutil import weekday_name
-from scheduler.extract import Batch, PlannedAssay, PlannedStep
+from scheduler.extract import Batch, PlannedAssay, PlannedStep, set_release_and_delivery
 from scheduler.options import Commitment, PatientOptions, StartOption
 
 if TYPE_CHECKING:
-    from scheduler.solve import Problem
+    from scheduler.solve import PlanningProblem
 
 HOURS_EPSILON = 1e-9
 
@@ -25,7 +25,7 @@ HOURS_EPSILON = 1e-9
 class GreedyPlanner:
     """Places batches one at a time into what is left of chairs, suites, teams and the lab."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: PlanningProblem) -> None:
         self.problem = problem
         self.instance = problem.instance
         self.calendar = problem.calendar
@@ -73,7 +73,7 @@ class GreedyPlanner:
         batch = Batch(commitment.batch.patient, True, commitment.product, commitment.hospital, None,
                       commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
                       commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position)
-        self._set_dates(batch, commitment.batch.infusion_window)
+        set_release_and_delivery(batch, commitment.batch.infusion_window, self.calendar)
         window = commitment.batch.infusion_window
         latest = self.calendar.days - 1
         if window is not None and window.latest is not None:
@@ -129,7 +129,7 @@ class GreedyPlanner:
                       apheresis if options.uses_chair else patient.collected_on,
                       option.slot.start, option.end, option.occupied_until, option.end_day,
                       suite_class, steps, assays)
-        self._set_dates(batch, patient.infusion_window)
+        set_release_and_delivery(batch, patient.infusion_window, self.calendar)
         window = patient.infusion_window
         if window.latest is not None and batch.delivery_day > self.calendar.day(window.latest):
             return (f"C9 delivery: with the QC days still free, {where} delivers on "
@@ -190,13 +190,6 @@ class GreedyPlanner:
             return PlannedStep(step, day, shift_id, sorted(op.id for op in team))
         return None
 
-    def _set_dates(self, batch: Batch, window: OpenDateWindow | None) -> None:
-        release = max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
-        delivery = release + batch.hospital.return_transit_days
-        if window is not None:
-            delivery = max(delivery, self.calendar.day(window.earliest))
-        batch.release_day, batch.delivery_day = release, delivery
-
     def _commit(self, batch: Batch, hours: dict[tuple[date, str, str], float], chair: tuple[str, date] | None) -> None:
         for key, used in hours.items():
             self.operator_hours[key] += used
@@ -220,6 +213,6 @@ def _option_order(options: PatientOptions, option: StartOption) -> tuple[object,
     return (previous not in option.apheresis_dates, option.earliest_delivery, option.slot.start)
 
 
-def greedy_batches(problem: Problem) -> list[Batch] | None:
+def greedy_batches(problem: PlanningProblem) -> list[Batch] | None:
     """A first-come-first-served plan, or None when the commitments alone do not fit greedily."""
     return GreedyPlanner(problem).plan()

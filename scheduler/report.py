@@ -19,10 +19,10 @@ from scheduler.explain import explain_unscheduled
 from scheduler.extract import Batch
 
 if TYPE_CHECKING:
-    from scheduler.solve import Problem, SearchOutcome
+    from scheduler.solve import PlanningProblem, SearchOutcome
 
 
-def commitment_conflicts(problem: Problem) -> list[str]:
+def commitment_conflicts(problem: PlanningProblem) -> list[str]:
     """What makes the in-progress commitments impossible on their own, if anything can be seen directly."""
     conflicts = [problem for c in problem.commitments for problem in c.problems]
     for first, second in combinations(problem.commitments, 2):
@@ -37,7 +37,7 @@ def commitment_conflicts(problem: Problem) -> list[str]:
     return conflicts
 
 
-def measure_values(problem: Problem, batches: list[Batch]) -> dict[str, float]:
+def measure_values(problem: PlanningProblem, batches: list[Batch]) -> dict[str, float]:
     """The three measures of SPEC section 4, recomputed from the batches themselves."""
     patients = {p.patient.id: p.patient for p in problem.patients}
     weight = changes = wait = 0.0
@@ -58,7 +58,7 @@ def _compact(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 6)
 
 
-def _trivial_bounds(problem: Problem) -> dict[str, float]:
+def _trivial_bounds(problem: PlanningProblem) -> dict[str, float]:
     return {
         "scheduled_weight": _compact(sum(p.patient.weight for p in problem.patients if p.starts)),
         "plan_changes": 0,
@@ -67,7 +67,7 @@ def _trivial_bounds(problem: Problem) -> dict[str, float]:
 
 
 def build_schedule(
-    problem: Problem,
+    problem: PlanningProblem,
     outcome: SearchOutcome | None,
     seconds: float,
     infeasibility: list[str] | None = None,
@@ -132,7 +132,7 @@ def build_schedule(
     )
 
 
-def _assignment(problem: Problem, batch: Batch) -> Assignment:
+def _assignment(problem: PlanningProblem, batch: Batch) -> Assignment:
     calendar = problem.calendar
     zone = calendar.zone
     return Assignment(

@@ -81,7 +81,7 @@ class SearchOutcome:
 
 
 @dataclass
-class Problem:
+class PlanningProblem:
     """The pieces every model of one instance shares."""
 
     instance: Instance
@@ -93,7 +93,7 @@ class Problem:
     scale: int
 
 
-def prepare(instance: Instance) -> Problem:
+def prepare(instance: Instance) -> PlanningProblem:
     """Enumerate every patient's options and the in-progress commitments."""
     calendar = SiteCalendar(instance)
     roster = Roster(instance)
@@ -101,11 +101,11 @@ def prepare(instance: Instance) -> Problem:
     patients = [builder.patient_options(patient) for patient in instance.patients]
     commitments = [builder.commitment(batch) for batch in instance.in_progress]
     scale = weight_scale([patient.weight for patient in instance.patients])
-    return Problem(instance, calendar, roster, builder, patients, commitments, scale)
+    return PlanningProblem(instance, calendar, roster, builder, patients, commitments, scale)
 
 
 def build_model(
-    problem: Problem, skip: frozenset[str] = frozenset()
+    problem: PlanningProblem, skip: frozenset[str] = frozenset()
 ) -> tuple[PlanVariables, dict[str, cp_model.LinearExprT], dict[tuple[date, str], ShiftLoad]]:
     """The CP-SAT model of rules C1–C11, the measure expressions and each shift's step load.
 
@@ -201,7 +201,7 @@ def _hint(model: cp_model.CpModel, values: dict[int, int]) -> None:
         model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
-def _better(problem: Problem, first: list[Batch], second: list[Batch]) -> bool:
+def _better(problem: PlanningProblem, first: list[Batch], second: list[Batch]) -> bool:
     """Whether one plan beats another lexicographically on the instance's measures."""
     a, b = measure_values(problem, first), measure_values(problem, second)
     for measure in problem.instance.objective_order:
@@ -227,7 +227,7 @@ class _Level:
 class _Search:
     """The lexicographic search over one model (see `search`)."""
 
-    def __init__(self, problem: Problem, options: SolveOptions, started: float) -> None:
+    def __init__(self, problem: PlanningProblem, options: SolveOptions, started: float) -> None:
         self.problem, self.options, self.started = problem, options, started
         self.plan, self.measures, self.shift_loads = build_model(problem)
         self.model = self.plan.model
@@ -377,7 +377,7 @@ class _Search:
             model.add(expression <= round(value))
 
 
-def search(problem: Problem, options: SolveOptions, started: float) -> SearchOutcome:
+def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
     """Optimise the measures in `objective.order`, fixing each level before the next.
 
     The first-come-first-served plan is the starting point (and the answer if the search finds

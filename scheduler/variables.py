@@ -9,8 +9,6 @@ from ortools.sat.python import cp_model
 
 from scheduler.options import Commitment, PatientOptions, SuiteClass
 
-LinearExpr = cp_model.LinearExprT
-
 
 @dataclass
 class PlanVariables:
