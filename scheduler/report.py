@@ -15,6 +15,7 @@ from models import (
     Unscheduled,
 )
 from models.timeutil import add_hours
+from scheduler.calendar import SiteCalendar
 from scheduler.explain import explain_unscheduled
 from scheduler.extract import Batch
 
@@ -125,15 +126,15 @@ def build_schedule(
         objective=ObjectiveValues(**values),
         bound=ObjectiveValues(**bounds),
         solve_seconds=round(seconds, 3),
-        assignments=[_assignment(problem, b) for b in sorted(batches, key=lambda b: order[b.patient_id])],
+        assignments=[assignment_of(problem.calendar, b) for b in sorted(batches, key=lambda b: order[b.patient_id])],
         unscheduled=unscheduled,
         levels=levels,  # optional extra: how each level of the objective was reached
         first_schedule_seconds=None if outcome.first_schedule_seconds is None else round(outcome.first_schedule_seconds, 3),
     )
 
 
-def _assignment(problem: PlanningProblem, batch: Batch) -> Assignment:
-    calendar = problem.calendar
+def assignment_of(calendar: SiteCalendar, batch: Batch) -> Assignment:
+    """The SPEC section 6 assignment of one fully decided batch."""
     zone = calendar.zone
     return Assignment(
         patient=batch.patient_id,

@@ -1,0 +1,96 @@
+"""`cart-schedule serve` and `cart-schedule keys …`: the service's commands, added to the solver's CLI."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select, update
+
+from api.app import create_app, database_url_from_env
+from api.db import ApiKey, create_db_engine, migrate, session_factory, utc_now
+from api.service import ROLES, create_key
+from scheduler.cli import app
+
+keys = typer.Typer(help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default $DATABASE_URL, else sqlite:///cart-scheduler.db", show_default=False),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    database_url: DatabaseUrl = None,
+    solver_workers: Annotated[int, typer.Option(help="CP-SAT workers per plan solve")] = 2,
+) -> None:
+    """Run the HTTP service (plans, publishing, availability, bookings, audit)."""
+    import uvicorn
+
+    uvicorn.run(create_app(database_url_from_env(database_url), solver_workers=solver_workers),
+                host=host, port=port, log_level="info")
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    name: Annotated[str, typer.Option(help="who holds the key (shown in the audit trail)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a key and print it (once: only its hash is stored)."""
+    if role not in ROLES:
+        Console(stderr=True).print(f"error: --role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise typer.Exit(2)
+    engine = create_db_engine(database_url_from_env(database_url))
+    migrate(engine)
+    try:
+        key = create_key(engine, name, role)
+    except ValueError as error:
+        Console(stderr=True).print(f"error: {error}")
+        raise typer.Exit(2) from error
+    finally:
+        engine.dispose()
+    print(key)
+
+
+@keys.command("list")
+def keys_list(database_url: DatabaseUrl = None) -> None:
+    """List the keys (names and roles; the keys themselves are not stored)."""
+    engine = create_db_engine(database_url_from_env(database_url))
+    migrate(engine)
+    table = Table("name", "role", "created", "revoked")
+    with session_factory(engine)() as session:
+        for key in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            table.add_row(key.name, key.role, f"{key.created_at:%Y-%m-%d %H:%M}",
+                          "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}")
+    engine.dispose()
+    Console().print(table)
+
+
+@keys.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="the key's name")], database_url: DatabaseUrl = None) -> None:
+    """Revoke a key: it is refused from now on."""
+    engine = create_db_engine(database_url_from_env(database_url))
+    migrate(engine)
+    with session_factory(engine)() as session, session.begin():
+        done = session.execute(update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)).values(revoked_at=utc_now()))
+    engine.dispose()
+    if done.rowcount != 1:
+        Console(stderr=True).print(f"error: no active key named {name!r}")
+        raise typer.Exit(2)
+    print(f"revoked {name}")
+
+
+def main() -> None:
+    """Entry point of the `cart-schedule` console script: the solver's commands and the service's."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
