@@ -384,6 +384,9 @@ class Service:
                 raise Conflict(f"plan {plan_id} does not keep every confirmed booking; re-plan with them included",
                                extra={"conflicts": conflicts})
             now = utc_now()
+            # Bookings re-placed into the plan change it: its own objective and bounds no longer describe it.
+            replaced = any(e.origin == "booking" and e.patient_id not in {p.id for p in instance.patients}
+                           for e in entries.values())
             session.execute(delete(PublishedEntry))
             session.add_all(
                 PublishedEntry(patient_id=e.patient_id, kind=e.kind, origin=e.origin, ordinal=e.ordinal,
@@ -398,12 +401,13 @@ class Service:
                                       instance_json=json.dumps(skeleton), published_at=now))
             else:
                 session.execute(update(Published).where(Published.id == 1).values(
-                    plan_id=plan_id, published_version=version, instance_json=json.dumps(skeleton), published_at=now))
+                    plan_id=plan_id, published_version=0 if replaced else version, instance_json=json.dumps(skeleton),
+                    published_at=now))
             self._audit(session, actor, "plan.published", "plan", plan_id,
                         None if previous is None else {"plan_id": previous.plan_id, "version": previous.version},
                         {"plan_id": plan_id, "version": version,
                          "carried_bookings": sorted(e.patient_id for e in entries.values() if e.origin == "booking")})
-            state = PublishedState(plan_id, version, version, now, skeleton, _header(json.loads(plan.schedule_json)),
+            state = PublishedState(plan_id, version, 0 if replaced else version, now, skeleton, _header(json.loads(plan.schedule_json)),
                                    entries, planner)
         self._state = state
         return {"plan_id": plan_id, "version": version, "published_at": now.isoformat()}
