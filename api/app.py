@@ -117,6 +117,9 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # a body that is not even text (bad bytes) is malformed JSON too
+            return JSONResponse({"detail": "the request has problems",
+                                 "problems": [{"path": "body", "message": str(error.detail)}]}, status_code=422)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(Exception)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from typing import Any
@@ -112,8 +113,13 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
     stop = threading.Event()
     finished = threading.Event()
 
+    parent = os.getppid()
+
     def watch_for_cancel() -> None:
         while not finished.wait(CANCEL_POLL_SECONDS):
+            if os.getppid() != parent:
+                # The server died (killed): write nothing; it re-queues this plan when it starts again.
+                os._exit(0)
             with sessions() as session:
                 if session.scalar(select(Plan.status).where(Plan.id == plan_id)) == "cancelling":
                     stop.set()
