@@ -189,6 +189,25 @@ def parse_limits(values: list[str]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------
 
 
+def keep_sections(path: Path, text: str) -> str:
+    """Append the marked sections other benchmarks wrote into the old file (e.g. the service's)."""
+    if not path.exists():
+        return text
+    old = path.read_text()
+    kept = []
+    while "<!-- section:" in old:
+        start = old.index("<!-- section:")
+        name = old[start + len("<!-- section:"):].split(" ", 1)[0]
+        end_marker = f"<!-- /section:{name}"
+        end = old.find(end_marker, start)
+        if end < 0:
+            break
+        end = old.index("-->", end) + 3
+        kept.append(old[start:end])
+        old = old[end:]
+    return text.rstrip("\n") + "\n\n" + "\n\n".join(kept) + "\n" if kept else text
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -588,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(args.render.read_text())
         if args.note:
             data["note"] = args.note
-        args.out.write_text(render(data))
+        args.out.write_text(keep_sections(args.out, render(data)))
         print(f"wrote {args.out}")
         return 0
 
@@ -643,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path.write_text(json.dumps(data, indent=1))  # keep what is done if interrupted
     data["elapsed_seconds"] = time.monotonic() - began
     json_path.write_text(json.dumps(data, indent=1))
-    args.out.write_text(render(data))
+    args.out.write_text(keep_sections(args.out, render(data)))
     print(f"wrote {args.out} and {json_path}")
     return 0
 
