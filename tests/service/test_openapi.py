@@ -26,7 +26,7 @@ def _schemathesis(server: Server, key: str, report: Path) -> subprocess.Complete
         [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json", "-H", f"X-API-Key: {key}",
          "--checks", CHECKS, "--max-examples", "30", "--workers", "1", "--seed", "1",
          "--report", "junit", "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=report.parent,  # its cache stays out of the checkout
     )
 
 
