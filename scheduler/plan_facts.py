@@ -157,6 +157,12 @@ def occupancies(instance: Instance, schedule: Schedule) -> list[Occupancy]:
     found = []
     for assignment in schedule.assignments:
         product = product_of(instance, products, assignment)
+        suite = instance.suite_by_id.get(assignment.suite)
+        if suite is None or not 1 <= assignment.position <= suite.positions:
+            raise ScheduleMismatch(
+                f"{assignment.patient} is on {assignment.suite} position {assignment.position}, "
+                f"which instance {instance.name} does not have"
+            )
         end = assignment.manufacturing_end
         found.append(
             Occupancy(assignment, product, assignment.manufacturing_start, end,

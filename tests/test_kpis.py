@@ -202,3 +202,10 @@ def test_a_schedule_of_another_instance_is_named() -> None:
     schedule.assignments[0].patient = "P404"
     with pytest.raises(ScheduleMismatch, match="P404"):
         compute_kpis(instance, schedule)
+
+
+def test_a_position_the_instance_lacks_is_named() -> None:
+    instance, schedule = one_batch_two_positions()
+    schedule.assignments[0].position = 3
+    with pytest.raises(ScheduleMismatch, match="S1 position 3"):
+        compute_kpis(instance, schedule)
