@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,6 +29,7 @@ from api.schemas import (
     BookingOut,
     CancelledBookingOut,
     ErrorOut,
+    KpisOut,
     PlanOut,
     PublishedOut,
     PublishOut,
@@ -33,8 +38,12 @@ from api.service import Service, ServiceError
 from models import InputError
 from models.io import json_path
 from models.orders import BookingRequest, ProspectivePatient
+from scheduler.gantt import build_figure
+from scheduler.kpis import compute_kpis, format_kpis
 
 log = logging.getLogger("cart_scheduler.api")
+STATIC = Path(__file__).parent / "static"
+PLOTLY_JS = Path(str(importlib.util.find_spec("plotly").origin)).parent / "package_data" / "plotly.min.js"  # type: ignore[union-attr]
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key from `cart-schedule keys create`")
 COORDINATOR, ORDER_SYSTEM = "coordinator", "order-system"
@@ -127,6 +136,20 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
         log.exception("unexpected error", exc_info=error)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
+    # ----- the coordinators' web page ------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The coordinators' page (a small static front end over this API)."""
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        """plotly.js from the installed plotly package: nothing is fetched from the internet."""
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
     # ----- health -----------------------------------------------------------------------------
 
     @app.get("/healthz", tags=["health"])
@@ -169,6 +192,20 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
     def get_plan_schedule(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
         """The plan's schedule (`cart-schedule/1`)."""
         return service.plan_schedule(plan_id)
+
+    @app.get("/v1/plans/{plan_id}/kpis", tags=["plans"], response_model=KpisOut, responses=_errors(401, 403, 404, 409))
+    def get_plan_kpis(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
+        """The plan's KPIs: utilisation, loads, time to delivery, unscheduled by rule; and the same as a labelled table."""
+        instance, schedule = service.plan_documents(plan_id)
+        kpis = compute_kpis(instance, schedule)
+        return {"kpis": kpis, "table": [list(row) for row in format_kpis(kpis)]}
+
+    @app.get("/v1/plans/{plan_id}/gantt", tags=["plans"], responses=_errors(401, 403, 404, 409))
+    def get_plan_gantt(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
+        """The plan's Gantt figure (suite positions, operator load, QC load) as plotly JSON."""
+        instance, schedule = service.plan_documents(plan_id)
+        figure: dict[str, Any] = json.loads(build_figure(instance, schedule).to_json())
+        return figure
 
     @app.delete("/v1/plans/{plan_id}", tags=["plans"], response_model=PlanOut, responses=_errors(401, 403, 404, 409))
     def cancel_plan(actor: Coordinator, plan_id: str) -> dict[str, Any]:

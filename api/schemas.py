@@ -117,3 +117,10 @@ class AuditOut(BaseModel):
     entity_id: str
     before: Any
     after: Any
+
+
+class KpisOut(BaseModel):
+    """A plan's KPIs, and the same as (label, value) rows for display."""
+
+    kpis: dict[str, Any]
+    table: list[list[str]]

@@ -296,6 +296,16 @@ class Service:
             schedule: dict[str, Any] = json.loads(plan.schedule_json)
             return schedule
 
+    def plan_documents(self, plan_id: str) -> tuple[Instance, Schedule]:
+        """The plan's instance and schedule as models (for KPIs, pictures and workbooks)."""
+        with self.sessions() as session:
+            plan = session.get(Plan, plan_id)
+            if plan is None:
+                raise NotFound(f"no plan {plan_id!r}")
+            if plan.schedule_json is None:
+                raise Conflict(f"plan {plan_id} has no schedule yet (status {plan.status})", extra={"status": plan.status})
+            return load_instance(json.loads(plan.instance_json)), load_schedule(json.loads(plan.schedule_json))
+
     def cancel_plan(self, actor: str, plan_id: str) -> dict[str, Any]:
         """Stop a queued or running solve; a running one keeps its best schedule so far."""
         with self._transaction() as session:
