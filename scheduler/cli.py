@@ -366,6 +366,80 @@ def schema(
         output.write_text(text, encoding="utf-8")
 
 
+def _check_target(path: Path) -> None:
+    """Refuse a workbook target (.xlsx file or CSV folder) that cannot be written."""
+    if path.suffix.lower() == ".xlsx":
+        _check_writable(path)
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        _fail(f"cannot write {path}: folder {folder} does not exist")
+    if path.exists() and not path.is_dir():
+        _fail(f"cannot write {path}: give a .xlsx file or a folder for the CSV files")
+
+
+WorkbookTarget = Annotated[
+    Path,
+    typer.Option(
+        "--output", "-o", metavar="PLAN.xlsx|DIR",
+        help="An .xlsx workbook, or a folder that gets one CSV file per sheet.",
+    ),
+]
+
+
+@app.command("import")
+def import_workbook(
+    workbook: Annotated[
+        Path, typer.Argument(metavar="PLAN.xlsx|DIR", help="A workbook, or a folder of CSV files.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="INSTANCE.json", help="Where to write the instance.")
+    ],
+) -> None:
+    """Read a planning workbook (or CSV folder) into an instance; every error by sheet, row and column (exit 2)."""
+    from models.workbook import read_instance
+
+    _check_writable(output)
+    try:
+        instance = read_instance(workbook)
+    except InputError as error:
+        _fail_input(error, str(workbook))
+    write_json(instance, output)
+    _out().print(
+        f"wrote {output}: {instance.name}, {len(instance.patients)} patients, "
+        f"{len(instance.in_progress)} in progress, {len(instance.suites)} suites, "
+        f"{len(instance.operators)} operators",
+        markup=False,
+    )
+
+
+@app.command()
+def template(output: WorkbookTarget) -> None:
+    """Write a workbook to fill in: every sheet's headers, an example row and drop-down lists."""
+    from models.workbook import write_template
+
+    _check_target(output)
+    write_template(output)
+    _out().print(f"wrote {output}: replace the example rows with your plan", markup=False)
+
+
+@app.command("export-instance")
+def export_instance(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    output: WorkbookTarget,
+) -> None:
+    """Write an instance as a planning workbook (or CSV folder); `import` reads it back unchanged."""
+    from models.workbook import write_instance
+
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    _check_target(output)
+    write_instance(instance, output)
+    _out().print(f"wrote {output}: {instance.name}", markup=False)
+
+
 def main() -> None:
     """Entry point of the `cart-schedule` console script."""
     app()
