@@ -440,6 +440,35 @@ def export_instance(
     _out().print(f"wrote {output}: {instance.name}", markup=False)
 
 
+@app.command()
+def export(
+    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")],
+    instance_file: Annotated[
+        Path, typer.Option("--instance", metavar="INSTANCE.json", help="The instance it plans.")
+    ],
+    output: WorkbookTarget,
+) -> None:
+    """Write a plan workbook: patients, suites, operators, qc, unscheduled and kpis sheets."""
+    from scheduler.export import write_schedule
+
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        schedule = load_schedule(schedule_file)
+    except InputError as error:
+        _fail_input(error, str(schedule_file))
+    if schedule.instance != instance.name:
+        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+    _check_target(output)
+    write_schedule(instance, schedule, output)
+    _out().print(
+        f"wrote {output}: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled",
+        markup=False,
+    )
+
+
 def main() -> None:
     """Entry point of the `cart-schedule` console script."""
     app()
