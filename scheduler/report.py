@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 def commitment_conflicts(problem: PlanningProblem) -> list[str]:
     """What makes the in-progress commitments impossible on their own, if anything can be seen directly."""
     conflicts = [problem for c in problem.commitments for problem in c.problems]
+    limit = problem.instance.site.max_starts_per_day
+    if limit is not None:
+        starting: dict[date, list[str]] = {}
+        for commitment in problem.commitments:
+            if commitment.start >= problem.calendar.horizon_start:
+                starting.setdefault(commitment.start.date(), []).append(commitment.batch.patient)
+        for day, batches in sorted(starting.items()):
+            if len(batches) > limit:
+                conflicts.append(f"C4 start: in-progress {', '.join(batches)} all started on {day:%a %Y-%m-%d}, "
+                                 f"more than max_starts_per_day {limit}")
     for first, second in combinations(problem.commitments, 2):
         same_position = (first.batch.suite, first.batch.position) == (second.batch.suite, second.batch.position)
         if same_position and first.start < second.occupied_until and second.start < first.occupied_until:

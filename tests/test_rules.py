@@ -865,3 +865,22 @@ def test_running_batches_competing_for_one_operator_are_named() -> None:
     _, schedule = solve_and_validate(doc)
     explanation = " ".join(_infeasibility(schedule))
     assert "X1" in explanation and "X2" in explanation and "2027-01-04" in explanation, explanation
+
+
+def test_running_batches_started_together_beyond_the_daily_start_limit_are_infeasible() -> None:
+    """C11/C4: two batches already started on 01-04 (inside the horizon) with max_starts_per_day 1.
+
+    SPEC 8 counts in-progress starts inside the horizon, so the commitments break C4 themselves:
+    the answer is INFEASIBLE and names both batches (found by the random tiny-site property test).
+    """
+    doc = tiny_site(
+        suites=[{"id": "S1", "type": "isolator", "positions": 2}],
+        in_progress=[
+            in_progress("X0", "2027-01-04T08:00"),
+            in_progress("X1", "2027-01-04T08:00", position=2),
+        ],
+    )
+    doc["site"]["max_starts_per_day"] = 1
+    _, schedule = solve_and_validate(doc)
+    assert schedule.status == "INFEASIBLE"
+    assert any(line.startswith("C4") and "X0" in line and "X1" in line for line in _infeasibility(schedule))
