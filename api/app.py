@@ -6,13 +6,26 @@ import importlib.util
 import json
 import logging
 import os
+import re
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
@@ -33,15 +46,20 @@ from api.schemas import (
     PlanOut,
     PublishedOut,
     PublishOut,
+    WorkbookOut,
 )
-from api.service import Service, ServiceError
-from models import InputError
+from api.service import Service, ServiceError, Unprocessable
+from models import InputError, Instance, Problem, to_json
 from models.io import json_path
 from models.orders import BookingRequest, ProspectivePatient
+from models.workbook import read_instance
+from scheduler.export import write_schedule
 from scheduler.gantt import build_figure
 from scheduler.kpis import compute_kpis, format_kpis
 
 log = logging.getLogger("cart_scheduler.api")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_WORKBOOK_BYTES = 20_000_000
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(str(importlib.util.find_spec("plotly").origin)).parent / "package_data" / "plotly.min.js"  # type: ignore[union-attr]
 
@@ -73,6 +91,31 @@ def _role(*allowed: str) -> Callable[..., str]:
 Coordinator = Annotated[str, Depends(_role(COORDINATOR))]
 OrderSystem = Annotated[str, Depends(_role(ORDER_SYSTEM))]
 Reader = Annotated[str, Depends(_role(COORDINATOR, ORDER_SYSTEM))]
+
+
+def read_uploaded_workbook(data: bytes) -> Instance:
+    """An uploaded XLSX as an instance; any problem is a 422 naming sheet, row and column."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.xlsx"
+        path.write_bytes(data)
+        try:
+            return read_instance(path)
+        except InputError as error:
+            raise Unprocessable("the workbook has problems",
+                                extra={"problems": [_located(p) for p in error.problems]}) from error
+        except Exception as error:  # not a workbook at all (bad zip, not XLSX)
+            raise Unprocessable(f"the file is not an XLSX workbook ({type(error).__name__})") from error
+
+
+WHERE = re.compile(r"^(?P<sheet>.+?)(?: row (?P<row>\d+))?(?:,? column (?P<column>.+))?$")
+
+
+def _located(problem: Problem) -> dict[str, Any]:
+    """A workbook problem with its sheet, row and column as separate fields (for the page's table)."""
+    where = WHERE.match(problem.path)
+    sheet, row, column = (where["sheet"], where["row"], where["column"]) if where else (problem.path, None, None)
+    return {"path": problem.path, "sheet": sheet, "row": None if row is None else int(row), "column": column,
+            "message": problem.message}
 
 
 def database_url_from_env(explicit: str | None = None) -> str:
@@ -192,6 +235,29 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
     def get_plan_schedule(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
         """The plan's schedule (`cart-schedule/1`)."""
         return service.plan_schedule(plan_id)
+
+    @app.post("/v1/workbooks", tags=["plans"], response_model=WorkbookOut, responses=_errors(401, 403, 422))
+    def check_workbook(_actor: Coordinator, file: Annotated[UploadFile, File(description="an XLSX planning workbook")]) -> Any:
+        """Read a planning workbook (`cart-schedule template`) as an instance; every problem by sheet, row and column."""
+        data = file.file.read(MAX_WORKBOOK_BYTES + 1)
+        if len(data) > MAX_WORKBOOK_BYTES:
+            raise Unprocessable(f"the workbook is larger than {MAX_WORKBOOK_BYTES // 1_000_000} MB")
+        instance = read_uploaded_workbook(data)
+        return {"instance": json.loads(to_json(instance)),
+                "summary": {"name": instance.name, "patients": len(instance.patients),
+                            "in_progress": len(instance.in_progress), "suites": len(instance.suites),
+                            "operators": len(instance.operators), "horizon_days": instance.horizon.days}}
+
+    @app.get("/v1/plans/{plan_id}/workbook", tags=["plans"], responses=_errors(401, 403, 404, 409)
+             | {200: {"content": {XLSX: {}}, "description": "the plan workbook"}})
+    def get_plan_workbook(_actor: Coordinator, plan_id: str) -> Response:
+        """The plan as a workbook: patients, suites, operators, qc, unscheduled, kpis."""
+        instance, schedule = service.plan_documents(plan_id)
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_schedule(instance, schedule, Path(folder) / "plan.xlsx")
+            content = path.read_bytes()
+        return Response(content, media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
 
     @app.get("/v1/plans/{plan_id}/kpis", tags=["plans"], response_model=KpisOut, responses=_errors(401, 403, 404, 409))
     def get_plan_kpis(_actor: Coordinator, plan_id: str) -> dict[str, Any]:

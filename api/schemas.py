@@ -124,3 +124,10 @@ class KpisOut(BaseModel):
 
     kpis: dict[str, Any]
     table: list[list[str]]
+
+
+class WorkbookOut(BaseModel):
+    """A planning workbook read as a `cart-schedule-instance/1` document, with a short summary."""
+
+    instance: dict[str, Any]
+    summary: dict[str, Any]
