@@ -459,6 +459,14 @@ SPECS = {spec.name: spec for spec in (
 )}
 
 
+# Reference problems that only repeat that a referenced sheet is missing: message start -> sheet.
+REFERENCED_TABLE = {
+    "unknown hospital": "hospitals", "unknown product": "products", "unknown suite": "suites",
+    "unknown shift": "shifts", "no operator has skill": "operators", "no suite has type": "suites",
+    "no capacity given": "qc_capacity",
+}
+
+
 def _header_key(name: Any) -> str:
     """Headers match whatever the case and spacing (`Apheresis earliest` is apheresis_earliest)."""
     return re.sub(r"[\s\-]+", "_", parse_text(name).strip().lower())
@@ -896,7 +904,8 @@ class _Builder:
         while probe:
             if probe in self.origins:
                 return self.origins[probe], path[len(probe):].lstrip(".")
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            parent = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = "" if parent == probe else parent  # a top-level key has no parent
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
         table = self.tables.get(TABLE_OF_KEY.get(top, ""))
         return Where(table.label if table else TABLE_OF_KEY.get(top, "workbook")), path
@@ -908,6 +917,9 @@ class _Builder:
             column_missing = Where(where.table, None, where.column) in self.failed
             if where in self.failed or column_missing or Where(where.table) in self.failed:
                 continue  # already reported as a bad cell, missing column or missing sheet
+            referenced = next((t for m, t in REFERENCED_TABLE.items() if problem.message.startswith(m)), None)
+            if referenced is not None and Where(referenced) in self.failed:
+                continue
             message = "a value is required" if problem.message == "required field is missing" else problem.message
             if rest and where.column is None:
                 message = f"{rest}: {message}"

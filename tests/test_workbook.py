@@ -252,6 +252,17 @@ def test_missing_and_unknown_columns_and_sheets_are_reported(tmp_path: Path) -> 
     assert not any("column hospital:" in p for p in problems)
 
 
+def test_a_missing_sheet_is_one_problem_not_one_per_reference(template: Path) -> None:
+    workbook = load_workbook(template)
+    del workbook["hospitals"]
+    del workbook["operators"]
+    workbook.save(template)
+    assert problems_of(template) == [
+        "operators: sheet (or CSV file) is missing",
+        "hospitals: sheet (or CSV file) is missing",
+    ]
+
+
 def test_csv_folder_errors_name_the_file(tmp_path: Path) -> None:
     folder = tmp_path / "plan"
     write_instance(example_instance(), folder)
