@@ -171,6 +171,18 @@ def _summary(instance: Instance, schedule: Schedule, output: Path) -> Table:
     return table
 
 
+def _kpi_table(instance: Instance, schedule: Schedule) -> Table:
+    """The plan's KPIs (scheduler/kpis.py) as a two-column table."""
+    from scheduler.kpis import compute_kpis, format_kpis
+
+    table = Table(title="KPIs", title_justify="left")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for label, value in format_kpis(compute_kpis(instance, schedule)):
+        table.add_row(label, value)
+    return table
+
+
 def _print_unscheduled(console: Console, schedule: Schedule, output: Path) -> None:
     if not schedule.unscheduled:
         return
@@ -235,6 +247,7 @@ def solve(
 
     out.print(_summary(instance, schedule, output))
     if schedule.status in ("OPTIMAL", "FEASIBLE"):
+        out.print(_kpi_table(instance, schedule))
         _print_unscheduled(out, schedule, output)
         raise typer.Exit(EXIT_OK)
     if schedule.status == "INFEASIBLE":
@@ -467,6 +480,43 @@ def export(
         f"wrote {output}: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled",
         markup=False,
     )
+
+
+@app.command()
+def gantt(
+    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")],
+    instance_file: Annotated[
+        Path, typer.Option("--instance", metavar="INSTANCE.json", help="The instance it plans.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="plan.html|plan.png", help="Interactive HTML or static PNG.")
+    ],
+) -> None:
+    """Draw the plan: suite positions over time, operator load per shift, QC load per day."""
+    from scheduler.gantt import build_figure, write_html, write_png
+    from scheduler.plan_facts import ScheduleMismatch
+
+    if output.suffix.lower() not in (".html", ".png"):
+        _fail(f"{output}: the picture must be .html (interactive) or .png (static)")
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        schedule = load_schedule(schedule_file)
+    except InputError as error:
+        _fail_input(error, str(schedule_file))
+    if schedule.instance != instance.name:
+        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+    _check_writable(output)
+    try:
+        if output.suffix.lower() == ".html":
+            write_html(build_figure(instance, schedule), output)
+        else:
+            write_png(instance, schedule, output)
+    except ScheduleMismatch as error:
+        _fail(f"{schedule_file} does not fit {instance_file}: {error}")
+    _out().print(f"wrote {output}: {len(schedule.assignments)} batches drawn", markup=False)
 
 
 def main() -> None:

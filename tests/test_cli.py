@@ -228,3 +228,24 @@ def test_generate_rejects_an_unknown_size(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown size" in result.output
     assert not target.exists()
+
+
+def test_solve_summary_shows_the_plans_kpis(tmp_path: Path) -> None:
+    """After a solve the coordinator sees utilisation, loads and time to delivery, not only the objective."""
+    result = run("solve", Path("instances/tiny/chair-capacity.json"), "-o", tmp_path / "plan.json", "--time-limit", "10")
+    assert result.exit_code == 0, result.output
+    assert "KPIs" in result.output
+    assert "Suite position utilisation" in result.output and "Ready to delivery" in result.output
+    assert "Unscheduled by main rule" in result.output and "C2: 1" in result.output
+
+
+def test_gantt_draws_html_and_png_and_refuses_other_formats(tmp_path: Path) -> None:
+    """`cart-schedule gantt` writes a self-contained HTML page or a PNG of the SPEC example plan."""
+    html, png = tmp_path / "plan.html", tmp_path / "plan.png"
+    assert run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", html).exit_code == 0
+    assert "plotly" in html.read_text(encoding="utf-8").lower()
+    assert run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", png).exit_code == 0
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    svg = run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", tmp_path / "plan.svg")
+    assert svg.exit_code == 2 and ".html" in svg.output
+    assert not (tmp_path / "plan.svg").exists()
