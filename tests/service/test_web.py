@@ -33,11 +33,12 @@ ARTIFACTS = Path(os.environ.get("CART_ARTIFACTS", Path(__file__).resolve().paren
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    """Headless Chromium as root: no sandbox, no GPU, no background network."""
+    """Headless Chromium as root: no sandbox, no GPU, no background network, a fresh profile."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1400,1100"):
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                     f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,1100"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads")})
     driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"), options=options)
