@@ -41,6 +41,7 @@ from api.schemas import (
     BookingConflictOut,
     BookingOut,
     CancelledBookingOut,
+    ComparisonOut,
     ErrorOut,
     KpisOut,
     PlanOut,
@@ -235,6 +236,28 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
     def get_plan_schedule(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
         """The plan's schedule (`cart-schedule/1`)."""
         return service.plan_schedule(plan_id)
+
+    @app.post("/v1/plans/{plan_id}/scenarios", status_code=202, tags=["plans"], response_model=PlanOut,
+              responses=_errors(401, 403, 404, 422))
+    def submit_scenario(
+        actor: Coordinator,
+        plan_id: str,
+        scenario: Annotated[dict[str, Any], Body(description='{"name": ..., "changes": [{"kind": "operators_added" | "suite_removed" | "suite_added" | "qc_capacity_changed" | "chairs_changed" | "starts_per_day_changed", ...}]}')],
+        time_limit: Annotated[float, Query(gt=0, le=3600)] = 60.0,
+    ) -> dict[str, Any]:
+        """What if: solve the plan again with changed inputs (e.g. two more operators on weekends, one suite less)."""
+        return service.submit_scenario(actor, plan_id, scenario, time_limit)
+
+    @app.get("/v1/plans/{plan_id}/compare", tags=["plans"], response_model=ComparisonOut,
+             responses=_errors(401, 403, 404, 409, 422))
+    def compare(
+        _actor: Coordinator,
+        plan_id: str,
+        with_: Annotated[str, Query(alias="with", min_length=1, description="comma-separated plan ids")],
+    ) -> dict[str, Any]:
+        """The plan's objective and KPIs side by side with other plans (its scenarios)."""
+        others = [part.strip() for part in with_.split(",") if part.strip()]
+        return service.compare([plan_id, *others])
 
     @app.post("/v1/workbooks", tags=["plans"], response_model=WorkbookOut, responses=_errors(401, 403, 422))
     def check_workbook(_actor: Coordinator, file: Annotated[UploadFile, File(description="an XLSX planning workbook")]) -> Any:

@@ -74,6 +74,8 @@ class Plan(Base):
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # best objective and bound so far
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the plan a what-if scenario varies
+    scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # the changes it applies
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -37,6 +37,8 @@ class PlanOut(BaseModel):
     progress: dict[str, Any] | None
     result: dict[str, Any] | None
     error: str | None
+    parent_id: str | None = None
+    scenario: dict[str, Any] | None = None
 
 
 class PublishOut(BaseModel):
@@ -131,3 +133,11 @@ class WorkbookOut(BaseModel):
 
     instance: dict[str, Any]
     summary: dict[str, Any]
+
+
+class ComparisonOut(BaseModel):
+    """Plans side by side: each plan's objective and KPIs, and rows of (label, value per plan)."""
+
+    plans: list[dict[str, Any]]
+    header: list[str]
+    rows: list[list[str]]

@@ -44,8 +44,11 @@ from models import (
     load_instance,
     load_schedule,
 )
+from models.instance import MEASURES
 from models.orders import BookingRequest, ProspectivePatient
+from models.scenarios import apply_scenario, parse_scenario
 from scheduler.booking import PublishedPlan
+from scheduler.kpis import compute_kpis, format_kpis
 from validator import compute_objective
 
 ROLES = ("coordinator", "order-system")
@@ -270,6 +273,42 @@ class Service:
                         {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit})
         self.plan_submitted.set()
         return self.plan_status(plan.id)
+
+    def submit_scenario(self, actor: str, plan_id: str, data: Any, time_limit: float) -> dict[str, Any]:
+        """A what-if: the plan's instance with changed inputs, queued as a plan of its own."""
+        scenario = parse_scenario(data)  # ScenarioError: every problem, with its path
+        with self.sessions() as session:
+            parent = session.get(Plan, plan_id)
+            if parent is None:
+                raise NotFound(f"no plan {plan_id!r}")
+            document = apply_scenario(json.loads(parent.instance_json), scenario)
+        instance = load_instance(document)
+        changes = json.loads(scenario.model_dump_json(exclude_unset=True))
+        plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
+                    instance_json=json.dumps(document), created_by=actor, created_at=utc_now(),
+                    parent_id=plan_id, scenario=changes)
+        with self._transaction() as session:
+            session.add(plan)
+            self._audit(session, actor, "plan.submitted", "plan", plan.id, None,
+                        {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit,
+                         "scenario_of": plan_id, "changes": changes["changes"]})
+        self.plan_submitted.set()
+        return self.plan_status(plan.id)
+
+    def compare(self, plan_ids: list[str]) -> dict[str, Any]:
+        """KPIs and objective of solved plans side by side (a plan and its what-if scenarios)."""
+        plans: list[dict[str, Any]] = []
+        tables: list[dict[str, str]] = []
+        for plan_id in plan_ids:
+            instance, schedule = self.plan_documents(plan_id)
+            kpis = compute_kpis(instance, schedule)
+            objective: dict[str, Any] = {} if schedule.objective is None else schedule.objective.model_dump()
+            plans.append({"id": plan_id, "name": instance.name, "status": schedule.status,
+                          "objective": objective or None, "kpis": kpis})
+            tables.append({m: _text(objective.get(m)) for m in MEASURES} | dict(format_kpis(kpis)))
+        labels: list[str] = list(dict.fromkeys(label for table in tables for label in table))
+        rows = [[label] + [table.get(label, "") for table in tables] for label in labels]
+        return {"plans": plans, "header": ["measure"] + [p["name"] for p in plans], "rows": rows}
 
     def plan_status(self, plan_id: str) -> dict[str, Any]:
         """Status, best objective and bound so far, elapsed time."""
@@ -583,6 +622,10 @@ def _carry_bookings(previous: PublishedState | None, instance: Instance, entries
     return conflicts
 
 
+def _text(value: Any) -> str:
+    return "" if value is None else str(_compact(value)) if isinstance(value, int | float) else str(value)
+
+
 def _header(schedule: dict[str, Any]) -> dict[str, Any]:
     return {key: schedule.get(key) for key in ("status", "objective", "bound", "solve_seconds")}
 
@@ -608,4 +651,6 @@ def _plan_summary(plan: Plan) -> dict[str, Any]:
         "progress": plan.progress,
         "result": result,
         "error": plan.error,
+        "parent_id": plan.parent_id,
+        "scenario": plan.scenario,
     }
