@@ -6,6 +6,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import date
 
+import validator.violation as involved
 from models.timeutil import weekday_name
 from validator.context import Context, is_before, plus_hours
 from validator.violation import Violation
@@ -33,6 +34,7 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
             Violation(
                 "C1",
                 f"{patient_id}: unknown patient id (not a patient or in-progress batch of the instance)",
+                patients=(patient_id,),
             )
         )
 
@@ -43,6 +45,7 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
                     "C1",
                     f"{entry.patient}: in-progress batch is listed as unscheduled; in-progress batches "
                     "are always assigned",
+                    patients=(entry.patient,),
                 )
             )
         if not any(_RULE_ID.match(reason.strip()) for reason in entry.reasons):
@@ -51,6 +54,7 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
                     "C1",
                     f"{entry.patient}: no unscheduled reason begins with a rule id C1..C11 (reasons: "
                     f"{entry.reasons!r})",
+                    patients=(entry.patient,),
                 )
             )
 
@@ -58,7 +62,8 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
         if assignment.patient in ctx.patients and assignment.in_progress:
             found.append(
                 Violation(
-                    "C1", f'{assignment.patient}: new patient\'s assignment has "in_progress": true'
+                    "C1", f'{assignment.patient}: new patient\'s assignment has "in_progress": true',
+                    patients=(assignment.patient,),
                 )
             )
 
@@ -70,18 +75,20 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
                     "C1",
                     f"{patient_id}: appears {times} times (assignments {assigned[patient_id]}, "
                     f"unscheduled {unscheduled[patient_id]}); must appear exactly once",
+                    patients=(patient_id,),
                 )
             )
         elif require_complete and patient_id in ctx.in_progress and assigned[patient_id] == 0:
             # An in-progress batch listed as unscheduled is reported above; here only absence.
             if unscheduled[patient_id] == 0:
                 found.append(
-                    Violation("C1", f"{patient_id}: in-progress batch is not in assignments")
+                    Violation("C1", f"{patient_id}: in-progress batch is not in assignments", patients=(patient_id,))
                 )
         elif require_complete and times == 0:
             found.append(
                 Violation(
-                    "C1", f"{patient_id}: patient is neither in assignments nor in unscheduled"
+                    "C1", f"{patient_id}: patient is neither in assignments nor in unscheduled",
+                    patients=(patient_id,),
                 )
             )
     return found
@@ -100,7 +107,7 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
         day = batch.assignment.apheresis_date
         who = batch.patient_id
         if day is None:
-            found.append(Violation("C2", f"{who}: new patient has no apheresis_date"))
+            found.append(Violation("C2", f"{who}: new patient has no apheresis_date", patients=(who,), resources=(involved.hospital(batch.hospital.id),)))
             continue
         if patient.collected_on is not None:
             if day != patient.collected_on:
@@ -109,6 +116,7 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                         "C2",
                         f"{who}: apheresis_date {day} differs from collected_on {patient.collected_on} "
                         "(the collection already happened)",
+                        patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day, patient.collected_on),
                     )
                 )
             continue
@@ -116,7 +124,8 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
         if patient.locked and day != previous:
             found.append(
                 Violation(
-                    "C2", f"{who}: locked patient must keep apheresis date {previous}, not {day}"
+                    "C2", f"{who}: locked patient must keep apheresis date {previous}, not {day}",
+                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=involved.dates_of(day, previous),
                 )
             )
         window = patient.apheresis_window
@@ -125,12 +134,14 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                 Violation(
                     "C2",
                     f"{who}: apheresis_date {day} is outside the apheresis window {window.earliest}..{window.latest}",
+                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day,),
                 )
             )
         if day in batch.hospital.closed_dates:
             found.append(
                 Violation(
-                    "C2", f"{who}: hospital {batch.hospital.id} is closed for apheresis on {day}"
+                    "C2", f"{who}: hospital {batch.hospital.id} is closed for apheresis on {day}",
+                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day,),
                 )
             )
         chairs[(batch.hospital.id, day)].append(who)
@@ -148,6 +159,7 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                     "chair(s) on "
                     f"{weekday_name(day)} {day} but {len(patient_ids)} plan collection(s) + {elsewhere} "
                     "booked elsewhere",
+                    patients=tuple(sorted(patient_ids)), resources=(involved.hospital(hospital_id),), dates=(day,),
                 )
             )
     return found
@@ -177,6 +189,7 @@ def check_c3_material(ctx: Context) -> list[Violation]:
                     f"{ctx.show(ready)} (collected {ctx.show(collected)} at {hospital.id} + "
                     f"{hospital.transit_hours:g} h transit "
                     f"+ {product.receipt_hours:g} h receipt)",
+                    patients=(batch.patient_id,), resources=(involved.hospital(hospital.id),), dates=(day, batch.start_date),
                 )
             )
         if patient.material == "fresh":
@@ -189,6 +202,7 @@ def check_c3_material(ctx: Context) -> list[Violation]:
                         f"{ctx.show(expiry)} "
                         f"({product.fresh_shelf_life_hours:g} h shelf-life) before manufacturing_start "
                         f"{ctx.show(batch.start)}",
+                        patients=(batch.patient_id,), resources=(involved.hospital(hospital.id),), dates=(day, batch.start_date),
                     )
                 )
     return found
