@@ -128,6 +128,12 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
             problems.append(Problem("qc_lab.capacity", f"no capacity given for assay {assay_id!r}"))
         for assay_id in sorted(set(capacity) - assays_used):
             problems.append(Problem(f"qc_lab.capacity.{assay_id}", f"assay {assay_id!r} is used by no product"))
+    by_date = lab.get("capacity_by_date") if isinstance(lab, dict) else None
+    if isinstance(by_date, dict):
+        for day, capacities in by_date.items():
+            unknown = [a for a in capacities if a not in assays_used] if isinstance(capacities, dict) else []
+            for assay_id in unknown:
+                problems.append(Problem(f"qc_lab.capacity_by_date.{day}.{assay_id}", f"assay {assay_id!r} is used by no product"))
 
     hospital_ids, product_ids = _ids(hospitals), _ids(products)
     suite_by_id: dict[str, dict[str, Any]] = {s["id"]: s for _, s in suites if isinstance(s.get("id"), str)}

@@ -179,6 +179,13 @@ class QcLab(SpecModel):
     working_days: list[Weekday]
     closed_dates: list[LocalDate] = []
     capacity: dict[str, Count]
+    # Optional addition (re-planning, docs/READINGS.md): a date's own capacity for some assays.
+    capacity_by_date: dict[LocalDate, dict[str, Count]] = {}
+
+    def capacity_on(self, assay_id: str, day: date) -> int:
+        """Starts of an assay the lab can make on `day`: the date's own figure, else `capacity`."""
+        on_day = self.capacity_by_date.get(day, {})
+        return on_day[assay_id] if assay_id in on_day else self.capacity.get(assay_id, 0)
 
 
 class Hospital(SpecModel):

@@ -172,7 +172,7 @@ class GreedyPlanner:
         return all(sum(1 for s, e in intervals if s <= p < e) < capacity for p in points)
 
     def _lab_free(self, day: int, assay_id: str) -> bool:
-        return self.qc_starts[(day, assay_id)] < self.instance.qc_lab.capacity[assay_id]
+        return self.qc_starts[(day, assay_id)] < self.instance.qc_lab.capacity_on(assay_id, self.calendar.date(day))
 
     def _staff(self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]) -> PlannedStep | None:
         """A shift and a team for one step: the qualified rostered operators with most hours left."""

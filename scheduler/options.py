@@ -167,12 +167,14 @@ class OptionBuilder:
 
     def assay_start_days(self, assay: QcAssay, sample_day: int) -> tuple[int, ...]:
         """Lab days an assay sampled on `sample_day` may start on, ending inside the horizon (C7, C10)."""
-        if self.instance.qc_lab.capacity.get(assay.id, 0) <= 0:
+        lab = self.instance.qc_lab
+        if lab.capacity.get(assay.id, 0) <= 0 and not lab.capacity_by_date:
             return ()
         return tuple(
             day
             for day in range(max(sample_day, 0), sample_day + assay.max_wait_days + 1)
             if day in self._lab_days and day + assay.duration_days < self.calendar.days
+            and lab.capacity_on(assay.id, self.calendar.date(day)) > 0
         )
 
     def step_shifts(self, step: Step, day: date) -> list[str]:

@@ -256,6 +256,6 @@ def lab_days(instance: Instance, schedule: Schedule) -> list[LabDay]:
     days = []
     for day in horizon.dates:
         open_today = lab_open(instance, day)
-        capacity = {assay: (limit if open_today else 0) for assay, limit in instance.qc_lab.capacity.items()}
+        capacity = {assay: (instance.qc_lab.capacity_on(assay, day) if open_today else 0) for assay in instance.qc_lab.capacity}
         days.append(LabDay(day, dict(starts.get(day, {})), capacity, tuple(labels.get(day, []))))
     return days

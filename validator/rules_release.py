@@ -24,7 +24,8 @@ def sampled_before_horizon(ctx: Context, batch: Batch, sampled: date) -> bool:
 def check_c7_qc(ctx: Context) -> list[Violation]:
     """C7 qc: one scheduled assay per product assay, started within `max_wait_days` of its sample
     date on a QC working day that is not a lab closed date, ending `duration_days` later; at most
-    `qc_lab.capacity[assay]` starts of an assay per date (new and in progress).
+    `qc_lab.capacity[assay]` starts of an assay per date (new and in progress); the optional
+    `qc_lab.capacity_by_date[date][assay]` replaces it on that date.
 
     SPEC 8: a given `sample_date` equals the computed one. In-progress assays sampled before the
     horizon start on their sample date, use no capacity and are exempt from working days.
@@ -120,7 +121,7 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                 )
             starts[(entry.start_date, assay.id)].append(who)
     for (day, assay_id), patient_ids in sorted(starts.items()):
-        capacity = lab.capacity.get(assay_id, 0)
+        capacity = lab.capacity_on(assay_id, day)
         if len(patient_ids) > capacity:
             found.append(
                 Violation(

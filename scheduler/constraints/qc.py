@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
@@ -51,7 +52,7 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
                 starts_on[(day, remaining.assay.id)].append(start)
                 chosen.append(start)
             model.add(sum(chosen) == 1)
-    for (_, assay_id), literals in starts_on.items() if capped else []:
-        capacity = instance.qc_lab.capacity[assay_id]
+    for (day, assay_id), literals in starts_on.items() if capped else []:
+        capacity = instance.qc_lab.capacity_on(assay_id, instance.horizon.start + timedelta(days=day))
         if len(literals) > capacity:
             model.add(sum(literals) <= capacity)
