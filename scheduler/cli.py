@@ -16,6 +16,7 @@ import json
 import sys
 import threading
 import time
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -517,6 +518,83 @@ def gantt(
     except ScheduleMismatch as error:
         _fail(f"{schedule_file} does not fit {instance_file}: {error}")
     _out().print(f"wrote {output}: {len(schedule.assignments)} batches drawn", markup=False)
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        _fail(f"--as-of {text!r} is not a local date-time of the form YYYY-MM-DDTHH:MM")
+
+
+@app.command()
+def replan(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance the previous schedule plans.")],
+    previous_file: Annotated[Path, typer.Option("--previous", metavar="SCHEDULE.json", help="The previous schedule.")],
+    events_file: Annotated[Path, typer.Option("--events", metavar="EVENTS.json", help="What happened (cart-schedule-events/1).")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="NEW_SCHEDULE.json", help="Where to write the new schedule.")],
+    instance_out: Annotated[
+        Path | None,
+        typer.Option("--instance-out", metavar="NEW_INSTANCE.json", help="Where to write the new instance (default: NEW_SCHEDULE.instance.json)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DDTHH:MM", help="Local time of the re-plan: work started before it is fixed (default: the events' as_of, else the horizon start)."),
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+) -> None:
+    """Apply events to a plan and solve again from it; print the summary and who moved (exit codes as `solve`)."""
+    moment = _parse_as_of(as_of)
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        previous = load_schedule(previous_file)
+    except InputError as error:
+        _fail_input(error, str(previous_file))
+
+    from models.events import load_events
+    from scheduler.plan_diff import format_diff
+    from scheduler.replan import apply_events, resolve_as_of
+    from scheduler.replan import replan_with_instance as run_replan
+    from scheduler.solve import SolveOptions
+
+    try:
+        events = load_events(events_file, instance)
+        apply_events(instance, previous, events, moment)  # every problem before spending time on a solve
+    except InputError as error:
+        _fail_input(error, str(events_file))
+    new_instance_file = instance_out or output.with_name(f"{output.stem}.instance.json")
+    _check_writable(output)
+    _check_writable(new_instance_file)
+    out, err = _out(), _err()
+    with _ProgressDisplay(err) as display:
+        outcome = run_replan(instance, previous, events,
+                             SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+                             resolve_as_of(instance, events, moment))
+    write_json(outcome.instance, new_instance_file)
+    write_json(outcome.schedule, output)
+
+    out.print(_summary(outcome.instance, outcome.schedule, output))
+    out.print(f"new instance written to {new_instance_file}", markup=False)
+    for line in format_diff(outcome.diff):
+        out.print(line, markup=False)
+    schedule = outcome.schedule
+    if schedule.status in ("OPTIMAL", "FEASIBLE"):
+        _print_unscheduled(out, schedule, output)
+        raise typer.Exit(EXIT_OK)
+    if schedule.status == "INFEASIBLE":
+        out.print("the fixed commitments cannot be honoured:")
+        for reason in _infeasibility(schedule) or ["(the solver gave no explanation)"]:
+            out.print(f"  {reason}", markup=False)
+    else:
+        out.print(f"no schedule found within {_number(time_limit)} s; try a longer --time-limit", markup=False)
+    raise typer.Exit(EXIT_NO_SCHEDULE)
 
 
 def main() -> None:
