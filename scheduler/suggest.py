@@ -1,0 +1,672 @@
+"""What would let an unscheduled patient in: the smallest concrete changes, each verified.
+
+For one unscheduled patient, candidate changes are drawn from the resources its candidate
+starts need and the plan leaves short: one more apheresis chair on a date (C2), one more
+operator-shift of a skill (C6), one more QC start or a closed lab day opened (C7), one more
+manufacturing start a day (C4), the apheresis or infusion window widened by k days (C2, C9,
+C10), a suite downtime shortened by k days or one more suite position (C5).
+
+Every change is applied to a copy of the instance and verified before it is suggested:
+
+- **published plan**: the patient fits into the plan as it stands (`booking.PublishedPlan`),
+  so nobody else moves; the plan with the patient added passes the validator.
+- **re-solve**: the changed instance is solved again with the patient ranked first; the
+  suggestion is kept if the patient is scheduled, the others keep at least their scheduled
+  weight, and the new plan passes the validator. Others may move (the text says how many).
+
+Suggestions come smallest first: a chair < an operator-shift < a QC start < a lab day < a start
+< a window widened by k days < a downtime shortened by k days < a suite position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from models import Assignment, Instance, ObjectiveValues, Patient, Schedule
+from models.timeutil import add_hours, at_clock, weekday_name
+from scheduler.booking import PublishedPlan
+from scheduler.diagnose import diagnose_commitments
+from scheduler.report import commitment_conflicts
+from scheduler.solve import SolveOptions, prepare, solve
+from validator import compute_objective, validate
+
+PLAN = "published plan"
+RESOLVE = "re-solve"
+MAX_WIDENING_DAYS = 14
+# Ranks of the change kinds (smaller is a smaller change); windows and downtime add k days.
+RANK = {
+    "chair": 1,
+    "operator_shift": 2,
+    "qc_start": 3,
+    "qc_open_day": 4,
+    "start_limit": 5,
+    "apheresis_window": 10,
+    "infusion_window": 10,
+    "downtime_shortened": 30,
+    "suite_position": 60,
+}
+RULE_OF_KIND = {
+    "chair": "C2",
+    "operator_shift": "C6",
+    "qc_start": "C7",
+    "qc_open_day": "C7",
+    "start_limit": "C4",
+    "apheresis_window": "C2",
+    "infusion_window": "C9",
+    "downtime_shortened": "C5",
+    "suite_position": "C5",
+}
+TOLERANCE = 1e-6
+# Re-solves per patient, and seconds per re-solve (the caller's time limit caps both).
+MAX_SOLVES = 4
+SOLVE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Change:
+    """One concrete change to the instance.
+
+    `resource` is what changes: a hospital (chair), a skill (operator_shift), an assay (qc_start,
+    qc_open_day), the site (start_limit), a suite (downtime_shortened, suite_position) or the
+    patient (windows). `dates` are the dates involved (for a window: its new earliest and latest),
+    `amount` how much (chairs, operators, starts, positions, days). `operator` names the operator
+    to roster, `shift` the shift; `edge` says which end of a window or downtime moves
+    (`earlier`/`later`, `start`/`end`) and `period` which downtime of the suite.
+    """
+
+    kind: str
+    resource: str
+    dates: tuple[date, ...]
+    amount: int = 1
+    shift: str | None = None
+    operator: str | None = None
+    edge: str | None = None
+    period: int | None = None
+
+    @property
+    def size(self) -> int:
+        """How big the change is, for ordering: its kind's rank, plus k for k days of window or downtime."""
+        days = self.amount if self.kind in ("apheresis_window", "infusion_window", "downtime_shortened") else 0
+        return RANK[self.kind] + days
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as JSON-ready data (absent details left out)."""
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "resource": self.resource,
+            "dates": [day.isoformat() for day in self.dates],
+            "amount": self.amount,
+        }
+        for name in ("shift", "operator", "edge", "period"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A verified change that lets the patient be scheduled, in a coordinator's words."""
+
+    patient: str
+    rule: str
+    change: Change
+    text: str
+    verified_by: str  # PLAN or RESOLVE
+    assignment: Assignment  # the patient's assignment in the verifying plan
+    others_moved: int = 0  # patients whose apheresis date or start differs in the verifying plan
+
+    def to_dict(self) -> dict[str, Any]:
+        """The suggestion as JSON-ready data."""
+        return {
+            "patient": self.patient,
+            "rule": self.rule,
+            "change": self.change.to_dict(),
+            "text": self.text,
+            "verified_by": self.verified_by,
+            "others_moved": self.others_moved,
+            "assignment": self.assignment.model_dump(mode="json"),
+        }
+
+
+# ----- public functions ------------------------------------------------------------------------
+
+
+def suggest_changes(
+    instance: Instance,
+    schedule: Schedule,
+    patient_id: str,
+    time_limit: float = 10.0,
+    max_suggestions: int = 8,
+) -> list[Suggestion]:
+    """The smallest verified changes that let an unscheduled patient be scheduled, smallest first.
+
+    Changes that fit the plan as it stands are verified against it (nobody moves); the others,
+    while `time_limit` seconds last, by re-solving. A scheduled or unknown patient, or a plan
+    without assignments (INFEASIBLE, UNKNOWN), gets none: see `infeasibility_core`.
+    """
+    patient = next((p for p in instance.patients if p.id == patient_id), None)
+    if patient is None or not schedule.assignments:
+        return []
+    if any(a.patient == patient_id for a in schedule.assignments):
+        return []
+    deadline = time.monotonic() + time_limit
+    families = sorted(_candidate_families(instance, schedule, patient), key=lambda f: f[0].size)
+    found: list[Suggestion] = []
+    unverified: list[list[Change]] = []
+    for family in families:
+        suggestion = _first_in_plan(instance, schedule, patient, family)
+        if suggestion is not None:
+            found.append(suggestion)
+        else:
+            unverified.append(family)
+    found += _verified_by_solving(instance, schedule, patient, unverified, found, deadline, max_suggestions)
+    found.sort(key=lambda s: (s.change.size, s.verified_by != PLAN, s.change.dates))
+    # Shortening a downtime from either end may both end in cancelling it: say it once.
+    distinct: dict[str, Suggestion] = {}
+    for suggestion in found:
+        distinct.setdefault(suggestion.text, suggestion)
+    return list(distinct.values())[:max_suggestions]
+
+
+def infeasibility_core(instance: Instance, time_limit: float = 10.0) -> list[str]:
+    """Why the in-progress commitments cannot all be honoured, in words; empty when they can.
+
+    Problems one batch has alone (or two batches on one position) are named directly; otherwise
+    a deletion filter keeps a smallest set of batches that still conflict and names the shared
+    rule (starts per day, operators, QC) whose relaxation resolves it.
+    """
+    problem = prepare(instance)
+    direct = commitment_conflicts(problem)
+    if direct:
+        return direct
+    return diagnose_commitments(problem, time_limit)
+
+
+def apply_change(instance: Instance, change: Change) -> Instance:
+    """A copy of the instance with the change made (the instance itself is left alone)."""
+    doc = instance.model_dump(mode="json")
+    _EDITS[change.kind](doc, change, instance)
+    return Instance.model_validate(doc)
+
+
+def format_suggestions(patient_id: str, suggestions: list[Suggestion]) -> list[str]:
+    """Text lines for a coordinator: one per suggestion, with how it was verified."""
+    if not suggestions:
+        return [f"{patient_id}: no single change found that lets this patient in"]
+    lines = [f"{patient_id} could be scheduled with:"]
+    for suggestion in suggestions:
+        how = "fits the plan as it is, nobody moves" if suggestion.verified_by == PLAN else (
+            f"verified by re-solving; {suggestion.others_moved} other patient(s) move"
+        )
+        lines.append(f"  {suggestion.rule}: {suggestion.text} ({how})")
+    return lines
+
+
+# ----- applying a change ---------------------------------------------------------------------
+
+
+def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any]:
+    return next(item for item in items if item["id"] == item_id)
+
+
+def _edit_chair(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    # One more chair on one date only: that weekday gains a chair and every other such date of
+    # the horizon books it elsewhere, which the format expresses exactly.
+    hospital = _by_id(doc["hospitals"], change.resource)
+    (day,) = change.dates
+    weekday = weekday_name(day)
+    capacity = hospital.setdefault("apheresis_capacity", {})
+    capacity[weekday] = capacity.get(weekday, 0) + change.amount
+    booked = hospital.setdefault("booked_elsewhere", {})
+    start = instance.horizon.start
+    for offset in range(instance.horizon.days):
+        other = start + timedelta(days=offset)
+        if other != day and weekday_name(other) == weekday:
+            booked[other.isoformat()] = booked.get(other.isoformat(), 0) + change.amount
+
+
+def _edit_operator_shift(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    (day,) = change.dates
+    entry = {"date": day.isoformat(), "shift": change.shift}
+    if change.operator is not None and any(o["id"] == change.operator for o in doc["operators"]):
+        _by_id(doc["operators"], change.operator).setdefault("roster", []).append(entry)
+    else:
+        doc["operators"].append({"id": change.operator or f"NEW-{change.resource}", "skills": [change.resource],
+                                 "roster": [entry]})
+
+
+def _edit_qc_start(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    capacity = doc["qc_lab"]["capacity"]
+    capacity[change.resource] = capacity.get(change.resource, 0) + change.amount
+
+
+def _edit_qc_open_day(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    closed = {day.isoformat() for day in change.dates}
+    doc["qc_lab"]["closed_dates"] = [d for d in doc["qc_lab"].get("closed_dates", []) if d not in closed]
+
+
+def _edit_start_limit(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    doc["site"]["max_starts_per_day"] = doc["site"]["max_starts_per_day"] + change.amount
+
+
+def _edit_window(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    patient = _by_id(doc["patients"], change.resource)
+    earliest, latest = change.dates
+    patient[change.kind] = {**patient[change.kind], "earliest": earliest.isoformat(), "latest": latest.isoformat()}
+
+
+def _edit_downtime(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    suite = _by_id(doc["suites"], change.resource)
+    assert change.period is not None
+    period = suite["unavailable"][change.period]
+    old_start = datetime.fromisoformat(period["start"])
+    old_end = datetime.fromisoformat(period["end"])
+    days = timedelta(days=change.amount)
+    start, end = (old_start, old_end - days) if change.edge == "end" else (old_start + days, old_end)
+    if end <= start:
+        del suite["unavailable"][change.period]
+    else:
+        period["start"], period["end"] = f"{start:%Y-%m-%dT%H:%M}", f"{end:%Y-%m-%dT%H:%M}"
+
+
+def _edit_suite_position(doc: dict[str, Any], change: Change, instance: Instance) -> None:
+    suite = _by_id(doc["suites"], change.resource)
+    suite["positions"] += change.amount
+
+
+_EDITS = {
+    "chair": _edit_chair,
+    "operator_shift": _edit_operator_shift,
+    "qc_start": _edit_qc_start,
+    "qc_open_day": _edit_qc_open_day,
+    "start_limit": _edit_start_limit,
+    "apheresis_window": _edit_window,
+    "infusion_window": _edit_window,
+    "downtime_shortened": _edit_downtime,
+    "suite_position": _edit_suite_position,
+}
+
+
+# ----- candidate changes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """Where the patient's batch could be: collection dates, start instants, occupied period."""
+
+    apheresis_dates: list[date]
+    first_start: datetime
+    last_start: datetime
+    occupied_until: datetime
+
+
+def _reach(instance: Instance, patient: Patient, plan: PublishedPlan) -> _Reach:
+    calendar = plan.calendar
+    product = instance.product_by_id[patient.product]
+    hospital = instance.hospital_by_id[patient.hospital]
+    zone = calendar.zone
+    window = patient.apheresis_window
+    if patient.collected_on is not None:
+        days = [patient.collected_on]
+    elif patient.locked and patient.previous_apheresis_date is not None:
+        days = [patient.previous_apheresis_date]
+    else:
+        days = [window.earliest + timedelta(days=i) for i in range((window.latest - window.earliest).days + 1)]
+    first = add_hours(at_clock(days[0], hospital.collection_end_time, zone),
+                      hospital.transit_hours + product.receipt_hours, zone)
+    last = calendar.horizon_end
+    if patient.material == "fresh":
+        last = min(last, add_hours(at_clock(days[-1], hospital.collection_end_time, zone),
+                                   product.fresh_shelf_life_hours, zone))
+    until = add_hours(last, product.manufacturing_hours + product.changeover_hours, zone)
+    return _Reach([d for d in days if calendar.in_horizon(d)], max(first, calendar.horizon_start), last, until)
+
+
+def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient) -> list[list[Change]]:
+    """Candidate changes, grouped in families of growing size (k = 1, 2, … days); single ones alone."""
+    plan = PublishedPlan(instance, schedule)
+    reach = _reach(instance, patient, plan)
+    families: list[list[Change]] = [[c] for c in _chairs(instance, patient, plan, reach)]
+    families += [[c] for c in _operator_shifts(instance, patient, plan, reach)]
+    product = instance.product_by_id[patient.product]
+    families += [[Change("qc_start", assay.id, ())] for assay in product.qc_assays]
+    families += [[c] for c in _lab_days(instance, patient, plan, reach)]
+    if instance.site.max_starts_per_day is not None:
+        families.append([Change("start_limit", instance.site.id, ())])
+    families += _window_families(instance, patient)
+    families += _downtime_families(instance, patient, plan, reach)
+    families += [[Change("suite_position", s.id, ())] for s in instance.suites if s.type in product.suite_types]
+    return families
+
+
+def _chairs(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+    """One more chair on every collection date the patient could use that is full (or has none)."""
+    if patient.collected_on is not None:
+        return
+    hospital = instance.hospital_by_id[patient.hospital]
+    for day in reach.apheresis_dates:
+        if day in hospital.closed_dates:
+            continue
+        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+        if plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) >= chairs:
+            yield Change("chair", hospital.id, (day,))
+
+
+def _operator_shifts(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+    """One more operator on every (date, shift) where a step of the patient lacks exactly one."""
+    product = instance.product_by_id[patient.product]
+    roster = plan.problem.roster
+    seen: set[tuple[date, str, str]] = set()
+    for slot in plan.calendar.slots:
+        if not reach.first_start <= slot.start <= reach.last_start:
+            continue
+        for step in product.steps:
+            day = slot.date + timedelta(days=step.day_offset)
+            shifts = [slot.shift] if step.day_offset == 0 else instance.site.shifts
+            for shift in shifts:
+                key = (day, shift.id, step.skill)
+                if key in seen or step.hours > shift.hours or not plan.calendar.in_horizon(day):
+                    continue
+                seen.add(key)
+                free = [op for op in roster.qualified(day, shift.id, step.skill)
+                        if shift.hours - plan.operator_hours[(day, shift.id, op.id)] + TOLERANCE >= step.hours]
+                if len(free) == step.operators - 1:
+                    yield Change("operator_shift", step.skill, (day,), shift=shift.id,
+                                 operator=_operator_to_roster(instance, day, shift.id, step.skill))
+
+
+def _operator_to_roster(instance: Instance, day: date, shift_id: str, skill: str) -> str | None:
+    """A qualified operator not on that shift: preferably one off that whole day."""
+    qualified = [op for op in instance.operators if skill in op.skills]
+    off_shift = [op for op in qualified if not any(r.date == day and r.shift == shift_id for r in op.roster)]
+    off_day = [op for op in off_shift if not any(r.date == day for r in op.roster)]
+    chosen = off_day or off_shift
+    return chosen[0].id if chosen else None
+
+
+def _lab_days(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+    """The lab's closed working days on which one of the patient's assays could start."""
+    lab = instance.qc_lab
+    product = instance.product_by_id[patient.product]
+    first, last = reach.first_start.date(), reach.last_start.date()
+    for assay in product.qc_assays:
+        earliest = first + timedelta(days=assay.sample_day_offset)
+        latest = last + timedelta(days=assay.sample_day_offset + assay.max_wait_days)
+        for day in sorted(lab.closed_dates):
+            if earliest <= day <= latest and weekday_name(day) in lab.working_days:
+                yield Change("qc_open_day", assay.id, (day,))
+
+
+def _window_families(instance: Instance, patient: Patient) -> list[list[Change]]:
+    """The apheresis window later or earlier, the infusion window longer or opening earlier, by k days."""
+    families = []
+    horizon_start = instance.horizon.start
+    if patient.collected_on is None and not patient.locked:
+        window = patient.apheresis_window
+        families.append([Change("apheresis_window", patient.id, (window.earliest, window.latest + timedelta(days=k)),
+                                amount=k, edge="later") for k in range(1, MAX_WIDENING_DAYS + 1)])
+        earlier = [Change("apheresis_window", patient.id, (window.earliest - timedelta(days=k), window.latest),
+                          amount=k, edge="earlier") for k in range(1, MAX_WIDENING_DAYS + 1)
+                   if window.earliest - timedelta(days=k) >= horizon_start]
+        if earlier:
+            families.append(earlier)
+    infusion = patient.infusion_window
+    if infusion.latest is not None:
+        families.append([Change("infusion_window", patient.id, (infusion.earliest, infusion.latest + timedelta(days=k)),
+                                amount=k, edge="later") for k in range(1, MAX_WIDENING_DAYS + 1)])
+    end = horizon_start + timedelta(days=instance.horizon.days)
+    if infusion.earliest >= end - timedelta(days=1):  # only a window opening at the horizon's end can block
+        latest = infusion.latest if infusion.latest is not None else end
+        families.append([Change("infusion_window", patient.id, (infusion.earliest - timedelta(days=k), latest),
+                                amount=k, edge="earlier") for k in range(1, MAX_WIDENING_DAYS + 1)])
+    return families
+
+
+def _downtime_families(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> list[list[Change]]:
+    """Every downtime of a suitable suite in the patient's reach, shortened from either end by k days."""
+    product = instance.product_by_id[patient.product]
+    families = []
+    for suite in instance.suites:
+        if suite.type not in product.suite_types:
+            continue
+        for index, period in enumerate(suite.unavailable):
+            start, end = plan.calendar.local(period.start), plan.calendar.local(period.end)
+            if end <= reach.first_start or start >= reach.occupied_until:
+                continue
+            days = max(1, -(-(end - start) // timedelta(days=1)))
+            for edge in ("end", "start"):
+                families.append([Change("downtime_shortened", suite.id, (period.start.date(), period.end.date()),
+                                        amount=k, edge=edge, period=index) for k in range(1, days + 1)])
+    return families
+
+
+# ----- verification ------------------------------------------------------------------------
+
+
+def _patient_in(instance: Instance, patient_id: str) -> Patient:
+    return next(p for p in instance.patients if p.id == patient_id)
+
+
+def _with_assignment(instance: Instance, schedule: Schedule, assignment: Assignment) -> Schedule:
+    """The plan with the patient added, its objective recomputed."""
+    added = schedule.model_copy(update={
+        "assignments": [*schedule.assignments, assignment],
+        "unscheduled": [u for u in schedule.unscheduled if u.patient != assignment.patient],
+        "status": "FEASIBLE",
+    })
+    values = ObjectiveValues(**compute_objective(instance, added))
+    return added.model_copy(update={"objective": values, "bound": values})
+
+
+def fits_plan(instance: Instance, schedule: Schedule, patient_id: str) -> Assignment | None:
+    """The patient's best assignment in the plan as it stands (nobody moves), checked by the validator."""
+    patient = _patient_in(instance, patient_id)
+    offers = PublishedPlan(instance, schedule).availability(patient).offers
+    for offer in offers[:3]:
+        if not validate(instance, _with_assignment(instance, schedule, offer.assignment)):
+            return offer.assignment
+    return None
+
+
+def _first_in_plan(instance: Instance, schedule: Schedule, patient: Patient, family: list[Change]) -> Suggestion | None:
+    """The smallest change of a family that lets the patient into the plan as it stands."""
+    for change in family:
+        changed = apply_change(instance, change)
+        assignment = fits_plan(changed, schedule, patient.id)
+        if assignment is not None:
+            return _suggestion(instance, schedule, patient, change, assignment, PLAN, 0)
+    return None
+
+
+def _fits_alone(instance: Instance, schedule: Schedule, patient_id: str) -> bool:
+    """Whether the patient fits with only the in-progress batches in place (re-solving can do no better)."""
+    running = {b.patient for b in instance.in_progress}
+    alone = schedule.model_copy(update={"assignments": [a for a in schedule.assignments if a.patient in running]})
+    return bool(PublishedPlan(instance, alone).availability(_patient_in(instance, patient_id)).offers)
+
+
+def _blocking_rules(instance: Instance, schedule: Schedule, patient: Patient) -> set[str]:
+    """The rules that stop each candidate start of the patient in the plan as it stands."""
+    plan = PublishedPlan(instance, schedule)
+    options = plan.problem.builder.patient_options(patient)
+    reasons = [plan.try_option(options, option, commit=False) for option in options.starts]
+    texts = [r for r in reasons if isinstance(r, str)] + list(options.rejections)
+    return {text.split(" ", 1)[0] for text in texts}
+
+
+def _verified_by_solving(
+    instance: Instance,
+    schedule: Schedule,
+    patient: Patient,
+    families: list[list[Change]],
+    found: list[Suggestion],
+    deadline: float,
+    max_suggestions: int,
+) -> list[Suggestion]:
+    """Re-solve, smallest first and while time lasts, the changes the plan as it stands cannot take.
+
+    Worth a solve are only changes smaller than a suggestion already verified, and:
+    when the patient fits beside the in-progress work alone (others hold what it needs), a
+    change of a resource that blocks its candidate starts now; otherwise the smallest change of
+    a family with which it fits beside the in-progress work alone (a necessary condition).
+    """
+    verified: list[Suggestion] = []
+    largest = min((s.change.size for s in found), default=None)
+    fits_already = _fits_alone(instance, schedule, patient.id)
+    blocking = _blocking_rules(instance, schedule, patient) if fits_already else set()
+    solves = 0
+    for family in families:
+        if len(found) + len(verified) >= max_suggestions or solves >= MAX_SOLVES:
+            break
+        if largest is not None and family[0].size >= largest:
+            break  # families come smallest first: the rest are no smaller than a verified one
+        if fits_already:
+            kind = family[0].kind
+            if kind in ("apheresis_window", "infusion_window") or RULE_OF_KIND[kind] not in blocking:
+                continue
+            change: Change | None = family[0]
+        else:
+            change = next((c for c in family if _fits_alone(apply_change(instance, c), schedule, patient.id)), None)
+        seconds = min(deadline - time.monotonic(), SOLVE_SECONDS)
+        if change is None:
+            continue
+        if seconds < 0.5:
+            break
+        solves += 1
+        outcome = _solve_with_patient_first(apply_change(instance, change), schedule, patient.id, seconds)
+        if outcome is not None:
+            assignment, moved = outcome
+            verified.append(_suggestion(instance, schedule, patient, change, assignment, RESOLVE, moved))
+    return verified
+
+
+def _solve_with_patient_first(
+    instance: Instance, schedule: Schedule, patient_id: str, seconds: float
+) -> tuple[Assignment, int] | None:
+    """Solve with the patient outweighing everyone else; its assignment and how many others moved,
+    if it is scheduled, the others keep their scheduled weight and the plan is valid."""
+    total = sum(p.weight for p in instance.patients)
+    weights = {p.id: p.weight for p in instance.patients}
+    boosted = instance.model_copy(update={"patients": [
+        p.model_copy(update={"weight": total + 1}) if p.id == patient_id else p for p in instance.patients
+    ]})
+    result = solve(boosted, SolveOptions(time_limit=seconds, workers=2))
+    mine = next((a for a in result.assignments if a.patient == patient_id), None)
+    if mine is None or validate(boosted, result):
+        return None
+    before = {a.patient: a for a in schedule.assignments if a.patient in weights}
+    after = {a.patient: a for a in result.assignments if a.patient in weights and a.patient != patient_id}
+    if sum(weights[p] for p in after) + TOLERANCE < sum(weights[p] for p in before):
+        return None
+    moved = sum(
+        1 for pid, old in before.items()
+        if pid not in after or (after[pid].apheresis_date, after[pid].manufacturing_start)
+        != (old.apheresis_date, old.manufacturing_start)
+    )
+    return mine, moved
+
+
+# ----- words ---------------------------------------------------------------------------------
+
+
+def _suggestion(
+    instance: Instance, schedule: Schedule, patient: Patient, change: Change, assignment: Assignment,
+    verified_by: str, moved: int,
+) -> Suggestion:
+    text = _TEXTS[change.kind](instance, patient, change, assignment)
+    return Suggestion(patient.id, RULE_OF_KIND[change.kind], change, text, verified_by, assignment, moved)
+
+
+def _day(day: date) -> str:
+    return f"{day:%a %Y-%m-%d}"
+
+
+def _chair_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    hospital = instance.hospital_by_id[change.resource]
+    (day,) = change.dates
+    chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+    now = f"it has {chairs}, all taken" if chairs else f"it collects nobody on {day:%A}s"
+    return f"one more apheresis chair at {hospital.id} ({hospital.name}) on {_day(day)} ({now})"
+
+
+def _operator_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    (day,) = change.dates
+    who = (f"e.g. roster {change.operator}" if change.operator
+           else f"every {change.resource} operator is rostered then: a new, borrowed or newly trained one")
+    return f"one more {change.resource} operator on {_day(day)} shift {change.shift} ({who})"
+
+
+def _qc_start_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    capacity = instance.qc_lab.capacity.get(change.resource, 0)
+    days = [a.start_date for a in assignment.qc if a.assay == change.resource]
+    on = f" on {_day(days[0])}" if days else ""
+    return (f"one more {change.resource} start{on} at the QC lab (verified with its daily {change.resource} "
+            f"capacity raised from {capacity} to {capacity + change.amount})")
+
+
+def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    (day,) = change.dates
+    return f"open the QC lab on {_day(day)} (now a closed date) to start the {change.resource} test"
+
+
+def _start_limit_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    limit = instance.site.max_starts_per_day
+    start = assignment.manufacturing_start.date()
+    return f"one more manufacturing start on {_day(start)} (max_starts_per_day {limit} to {(limit or 0) + change.amount})"
+
+
+def _window_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    earliest, latest = change.dates
+    k = change.amount
+    if change.kind == "apheresis_window":
+        window = patient.apheresis_window
+        if change.edge == "later":
+            return (f"apheresis window {k} day(s) longer: collect up to {_day(latest)} (now until "
+                    f"{_day(window.latest)}); collection on {_day(assignment.apheresis_date or latest)}")
+        return (f"apheresis window opening {k} day(s) earlier: collect from {_day(earliest)} (now from "
+                f"{_day(window.earliest)}); collection on {_day(assignment.apheresis_date or earliest)}")
+    infusion = patient.infusion_window
+    if change.edge == "later":
+        return (f"infusion window {k} day(s) longer: until {_day(latest)} (now {infusion.latest}); "
+                f"delivery on {_day(assignment.delivery_date)}")
+    return (f"infusion window opening {k} day(s) earlier: from {_day(earliest)} (now {infusion.earliest}); "
+            f"delivery on {_day(assignment.delivery_date)}")
+
+
+def _downtime_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    suite = instance.suite_by_id[change.resource]
+    assert change.period is not None
+    period = suite.unavailable[change.period]
+    what = f"the {period.reason} downtime" if period.reason else "the downtime"
+    span = f"{period.start:%Y-%m-%d %H:%M}..{period.end:%Y-%m-%d %H:%M}"
+    days = timedelta(days=change.amount)
+    if (period.end - period.start) <= days:
+        return f"cancel {what} of suite {suite.id} ({span})"
+    if change.edge == "end":
+        return f"end {what} of suite {suite.id} ({span}) {change.amount} day(s) earlier, at {period.end - days:%Y-%m-%d %H:%M}"
+    return f"start {what} of suite {suite.id} ({span}) {change.amount} day(s) later, at {period.start + days:%Y-%m-%d %H:%M}"
+
+
+def _suite_position_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+    suite = instance.suite_by_id[change.resource]
+    start = assignment.manufacturing_start
+    return (f"one more {suite.type} position in suite {suite.id} (now {suite.positions}) from "
+            f"{start:%a %Y-%m-%d %H:%M}, manufacturing until {assignment.manufacturing_end:%a %Y-%m-%d %H:%M}")
+
+
+_TEXTS = {
+    "chair": _chair_text,
+    "operator_shift": _operator_text,
+    "qc_start": _qc_start_text,
+    "qc_open_day": _qc_open_day_text,
+    "start_limit": _start_limit_text,
+    "apheresis_window": _window_text,
+    "infusion_window": _window_text,
+    "downtime_shortened": _downtime_text,
+    "suite_position": _suite_position_text,
+}
+
