@@ -55,9 +55,6 @@ class SolveOptions:
     seed: int = 0
     on_progress: Callable[[Progress], None] | None = None
     stop_event: threading.Event | None = None  # set it to stop the search and keep the best so far
-    # A plan to start from instead of the greedy one when it is at least as good (a re-plan
-    # starts from the previous schedule); returning None means "use the greedy plan".
-    start_batches: Callable[[PlanningProblem], list[Batch] | None] | None = None
 
 
 @dataclass
@@ -181,11 +178,19 @@ def _values(model: cp_model.CpModel, solver: cp_model.CpSolver) -> dict[int, int
     return {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))}
 
 
-def _solve_fixed(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> cp_model.CpSolver | None:
-    """A feasible completion of the model with these variables fixed (same variable indices), or None."""
+def _solve_fixed(
+    model: cp_model.CpModel, decisions: dict[int, int], seconds: float,
+    also: cp_model.BoundedLinearExpression | bool | None = None,
+) -> cp_model.CpSolver | None:
+    """A feasible completion of the model with these variables fixed (same variable indices), or None.
+
+    `also` is one more constraint for this solve only.
+    """
     fixed = model.clone()
     fixed.clear_objective()  # type: ignore[no-untyped-call]
     fixed.clear_hints()  # type: ignore[no-untyped-call]
+    if also is not None:
+        fixed.add(also)
     for index, value in decisions.items():
         domain = fixed.proto.variables[index].domain
         domain.clear()
@@ -248,16 +253,8 @@ class _Search:
     def stopped(self) -> bool:
         return self.options.stop_event is not None and self.options.stop_event.is_set()
 
-    def start_plan(self) -> list[Batch] | None:
-        """The greedy plan, or the caller's starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
-        greedy = greedy_batches(self.problem)
-        start = self.options.start_batches(self.problem) if self.options.start_batches is not None else None
-        if start is None or (greedy is not None and _better(self.problem, greedy, start)):
-            return greedy
-        return start
-
     def run(self) -> SearchOutcome:
-        greedy = self.start_plan()
+        greedy = greedy_batches(self.problem)
         if greedy is not None:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
             decisions = batch_values(self.plan, greedy, self.problem.calendar)
@@ -302,22 +299,48 @@ class _Search:
             if not failed:
                 return solver.objective_value, status, batches, _values(self.model, solver)
             self._repair_teams(level, solver, batches, failed, first)
-            # Often moving steps to another shift of their day is enough: same starts, same QC
-            # days, so the same objective value (and the same proof) with a valid team.
-            moved = self._move_steps(solver)
-            if moved is not None:
-                batches = read_batches(self.plan, moved, self.problem.calendar)
-                if not assign_operators(batches, self.problem.instance, self.problem.roster):
-                    return solver.objective_value, status, batches, _values(self.model, moved)
+            repaired = self._repair_nearby(level, solver, batches, failed)
+            if repaired is not None:
+                return solver.objective_value, status, *repaired
 
-    def _move_steps(self, solver: cp_model.CpSolver) -> cp_model.CpSolver | None:
-        """The rejected solution with every choice kept but the shifts of flexible steps."""
+    def _repair_nearby(
+        self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]]
+    ) -> tuple[list[Batch], dict[int, int]] | None:
+        """The rejected solution made staffable by changing little of it, at the same objective value.
+
+        First only the shifts of flexible steps move (every other choice kept); then the patients
+        working on the dates of the unstaffable shifts, and those not scheduled, may change too.
+        The measure stays at the rejected solution's value, so the proof of the level still holds.
+        """
+        days = {day for day, _ in failed}
+        touching = {b.patient_id for b in batches if not b.in_progress and any(s.date in days for s in b.steps)}
+        unscheduled = {p for p, v in self.plan.scheduled.items() if not solver.value(v)}
+        for free in (set(), touching | unscheduled):
+            for _ in range(3):  # a move may overload another shift: model it exactly and try again
+                moved = self._solve_around(level, solver, free)
+                if moved is None:
+                    break
+                batches = read_batches(self.plan, moved, self.problem.calendar)
+                failed = assign_operators(batches, self.problem.instance, self.problem.roster)
+                if not failed:
+                    return batches, _values(self.model, moved)
+                self._model_shifts_exactly(level, failed)
+        return None
+
+    def _solve_around(self, level: _Level, solver: cp_model.CpSolver, free: set[str]) -> cp_model.CpSolver | None:
+        """A solution keeping every choice of `solver` but those of the `free` patients and the step shifts."""
         plan = self.plan
-        kept: list[cp_model.IntVar] = [*plan.scheduled.values(), *plan.start_in_class.values(),
-                                       *plan.apheresis_on.values(), *plan.delivery_day.values()]
-        kept += [c for days in plan.assay_start.values() for c in days.values() if isinstance(c, cp_model.IntVar)]
+        kept: list[cp_model.IntVar] = [plan.scheduled[p] for p in plan.scheduled if p not in free]
+        kept += [v for (p, _, _), v in plan.start_in_class.items() if p not in free]
+        kept += [v for (p, _), v in plan.apheresis_on.items() if p not in free]
+        kept += [v for p, v in plan.delivery_day.items() if p not in free]
+        kept += [c for (p, _), days in plan.assay_start.items() if p not in free
+                 for c in days.values() if isinstance(c, cp_model.IntVar)]
         seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
-        return _solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds)
+        value = round(solver.objective_value)
+        expression = cp_model.LinearExpr.weighted_sum([self.measures[level.measure]], [1])
+        same = expression >= value if level.measure in MAXIMISED else expression <= value
+        return _solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds, same)
 
     def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
         solver = cp_model.CpSolver()
@@ -350,13 +373,17 @@ class _Search:
             repaired = drop_unstaffable(batches, failed, problem.instance, problem.roster)
             if repaired is not None and (level.provisional is None or _better(problem, repaired, level.provisional)):
                 level.provisional = repaired
+        self._model_shifts_exactly(level, failed)
+        # The rejected solution is one shift away from valid: the best place to search from.
+        _hint(self.model, {i: solver.value(self.model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
+
+    def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
+        """C6 exactly (per operator) on shifts no team could staff."""
         for slot in failed:
             if slot not in self.exact:
                 self.exact.add(slot)
                 level.repairs += 1
                 add_exact_shift_team(self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance)
-        # The rejected solution is one shift away from valid: the best place to search from.
-        _hint(self.model, {i: solver.value(self.model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
 
     def _keep_provisional(self, level: _Level) -> None:
         """When time runs out on the first level, keep the repaired plan if it beats what we have."""
