@@ -2,7 +2,7 @@
 
 For one unscheduled patient, candidate changes are drawn from the resources its candidate
 starts need and the plan leaves short: one more apheresis chair on a date (C2), one more
-operator-shift of a skill (C6), one more QC start or a closed lab day opened (C7), one more
+operator-shift of a skill (C6), one more QC start on a date or a closed lab day opened (C7), one more
 manufacturing start a day (C4), the apheresis or infusion window widened by k days (C2, C9,
 C10), a suite downtime shortened by k days or one more suite position (C5).
 
@@ -240,8 +240,11 @@ def _edit_operator_shift(doc: dict[str, Any], change: Change, instance: Instance
 
 
 def _edit_qc_start(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    capacity = doc["qc_lab"]["capacity"]
-    capacity[change.resource] = capacity.get(change.resource, 0) + change.amount
+    # One more start on that date only: the date's own capacity (qc_lab.capacity_by_date).
+    (day,) = change.dates
+    by_date = doc["qc_lab"].setdefault("capacity_by_date", {})
+    on_day = by_date.setdefault(day.isoformat(), {})
+    on_day[change.resource] = instance.qc_lab.capacity_on(change.resource, day) + change.amount
 
 
 def _edit_qc_open_day(doc: dict[str, Any], change: Change, instance: Instance) -> None:
@@ -333,7 +336,7 @@ def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient
     families: list[list[Change]] = [[c] for c in _chairs(instance, patient, plan, reach)]
     families += [[c] for c in _operator_shifts(instance, patient, plan, reach)]
     product = instance.product_by_id[patient.product]
-    families += [[Change("qc_start", assay.id, ())] for assay in product.qc_assays]
+    families += [[c] for c in _qc_starts(instance, patient, plan, reach)]
     families += [[c] for c in _lab_days(instance, patient, plan, reach)]
     if instance.site.max_starts_per_day is not None:
         families.append([Change("start_limit", instance.site.id, ())])
@@ -386,6 +389,22 @@ def _operator_to_roster(instance: Instance, day: date, shift_id: str, skill: str
     off_day = [op for op in off_shift if not any(r.date == day for r in op.roster)]
     chosen = off_day or off_shift
     return chosen[0].id if chosen else None
+
+
+def _qc_starts(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+    """One more start of an assay on every lab day in the patient's reach whose starts are all taken."""
+    lab = instance.qc_lab
+    product = instance.product_by_id[patient.product]
+    first, last = reach.first_start.date(), reach.last_start.date()
+    for assay in product.qc_assays:
+        day = first + timedelta(days=assay.sample_day_offset)
+        latest = last + timedelta(days=assay.sample_day_offset + assay.max_wait_days)
+        while day <= latest:
+            open_day = weekday_name(day) in lab.working_days and day not in lab.closed_dates
+            used = plan.qc_starts[(plan.calendar.day(day), assay.id)]
+            if open_day and plan.calendar.in_horizon(day) and used >= lab.capacity_on(assay.id, day):
+                yield Change("qc_start", assay.id, (day,))
+            day += timedelta(days=1)
 
 
 def _lab_days(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
@@ -601,11 +620,9 @@ def _operator_text(instance: Instance, patient: Patient, change: Change, assignm
 
 
 def _qc_start_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
-    capacity = instance.qc_lab.capacity.get(change.resource, 0)
-    days = [a.start_date for a in assignment.qc if a.assay == change.resource]
-    on = f" on {_day(days[0])}" if days else ""
-    return (f"one more {change.resource} start{on} at the QC lab (verified with its daily {change.resource} "
-            f"capacity raised from {capacity} to {capacity + change.amount})")
+    (day,) = change.dates
+    capacity = instance.qc_lab.capacity_on(change.resource, day)
+    return f"one more {change.resource} start at the QC lab on {_day(day)} (it has {capacity}, all taken)"
 
 
 def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:

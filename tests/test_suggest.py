@@ -132,9 +132,9 @@ def test_one_more_sterility_start_on_the_full_day() -> None:
     (patient,) = _unscheduled(schedule)
     suggestions = suggest_changes(instance, schedule, patient)
     first = suggestions[0]
-    assert (first.rule, first.change.kind, first.change.resource) == ("C7", "qc_start", "sterility")
-    assert "one more sterility start on Fri 2027-01-08" in first.text
-    assert "raised from 1 to 2" in first.text
+    assert first.change == Change("qc_start", "sterility", (date(2027, 1, 8),))
+    assert first.text == "one more sterility start at the QC lab on Fri 2027-01-08 (it has 1, all taken)"
+    assert [a.start_date for a in first.assignment.qc] == [date(2027, 1, 8)]
     kinds = [s.change.kind for s in suggestions]
     assert kinds.index("qc_start") < kinds.index("infusion_window")  # one start < a window widened a day
     for suggestion in suggestions:
