@@ -226,6 +226,8 @@ class Service:
         self.sessions = session_factory(engine)
         self._lock = threading.RLock()  # one change at a time in this process; the database locks across processes
         self._state: PublishedState | None = None
+        self._pending: list[_PendingBooking] = []  # bookings waiting for the next group commit
+        self._pending_lock = threading.Lock()
         self.plan_submitted = threading.Event()  # wakes the solve worker
 
     @contextmanager
@@ -493,66 +495,109 @@ class Service:
         return state
 
     def book(self, actor: str, idempotency_key: str, request: BookingRequest) -> tuple[int, dict[str, Any]]:
-        """Book a patient on a date: 201 with its assignment, or 409 with the reason; replayed per Idempotency-Key."""
+        """Book a patient on a date: 201 with its assignment, or 409 with the reason; replayed per Idempotency-Key.
+
+        Bookings that arrive while another is being written are written together, in one
+        transaction (group commit): each is still placed against everything booked before it,
+        and no answer is given before the transaction holding it has committed.
+        """
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+        replay = self._replay(actor, idempotency_key, request_hash)  # a retry need not wait for the lock
+        if replay is not None:
+            return replay
+        item = _PendingBooking(actor, idempotency_key, request_hash, request)
+        with self._pending_lock:
+            self._pending.append(item)
         with self._lock:
-            replay = self._replay(actor, idempotency_key, request_hash)
-            if replay is not None:
-                return replay
-            try:
-                return self._book(actor, idempotency_key, request_hash, request)
-            except _Replayed:
-                # Another process answered the same key between our check and our lock.
-                replay = self._replay(actor, idempotency_key, request_hash)
-                assert replay is not None
-                return replay
+            if not item.done.is_set():  # nobody wrote it yet: write everything waiting, this one included
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._book_batch(batch)
+        if item.error is not None:
+            raise item.error
+        assert item.answer is not None
+        return item.answer
 
     def _replay(self, actor: str, idempotency_key: str, request_hash: str) -> tuple[int, dict[str, Any]] | None:
         with self.sessions() as session:
             stored = session.get(IdempotentResponse, (actor, idempotency_key))
-            if stored is None:
-                return None
-            if stored.request_hash != request_hash:
-                raise Unprocessable(f"Idempotency-Key {idempotency_key!r} was already used for a different booking request")
-            return stored.status_code, json.loads(stored.body)
+            return None if stored is None else _stored_answer(stored, idempotency_key, request_hash)
 
-    def _book(self, actor: str, idempotency_key: str, request_hash: str, request: BookingRequest) -> tuple[int, dict[str, Any]]:
-        with self._transaction() as session:
-            version = self._lock_published(session)
-            if session.get(IdempotentResponse, (actor, idempotency_key)) is not None:
-                raise _Replayed
-            if version is None:
-                raise Conflict("no plan has been published yet: availability and bookings work against the published plan")
-            state = self._state_at(session, version - 1)
-            assert state is not None
-            problems = request.problems(state.site)
-            if problems:
-                raise Unprocessable("the booking request is not valid against the published plan", problems)
-            patient = request.as_booked_patient()
-            placed = state.planner.place(patient, request.apheresis_date)
-            body: dict[str, Any]
-            if isinstance(placed, str):
-                status, body = 409, {"detail": f"{request.apheresis_date} can no longer be offered to {patient.id}",
-                                     "reason": placed, "patient": patient.id,
-                                     "apheresis_date": request.apheresis_date.isoformat()}
-            else:
-                status, body = 201, {"patient": patient.id, "plan_id": state.plan_id, "version": version,
-                                     "assignment": _assignment_json(placed)}
-                ordinal = max((e.ordinal for e in state.entries.values()), default=0) + 1
-                entry = Entry(patient.id, "patient", "booking", ordinal, _model_json(patient), _assignment_json(placed))
-                session.add(PublishedEntry(patient_id=patient.id, kind="patient", origin="booking", ordinal=ordinal,
-                                           entry_json=json.dumps(entry.entry),
-                                           assignment_json=json.dumps(entry.assignment)))
-                session.add(Booking(patient_id=patient.id, apheresis_date=request.apheresis_date, status="active",
-                                    created_by=actor, created_at=utc_now()))
-                self._audit(session, actor, "booking.made", "booking", patient.id, None, body["assignment"])
-            session.add(IdempotentResponse(owner=actor, key=idempotency_key, request_hash=request_hash,
-                                           status_code=status, body=json.dumps(body), created_at=utc_now()))
-        # Committed: only now does this process's view change.
-        if isinstance(placed, Assignment):
-            state.planner.take(patient, placed)
-            state.entries[patient.id] = entry
-        state.version = version
+    def _book_batch(self, batch: list[_PendingBooking]) -> None:
+        """Place and write a batch of bookings in one transaction; every item gets its answer or error."""
+        taken: list[tuple[Patient, Assignment, Entry]] = []
+        state: PublishedState | None = None
+        try:
+            with self._transaction() as session:
+                version = self._lock_published(session)
+                if version is None:
+                    raise Conflict("no plan has been published yet: availability and bookings work against the published plan")
+                state = self._state_at(session, version - 1)
+                assert state is not None
+                seen: dict[tuple[str, str], _PendingBooking] = {}
+                for item in batch:
+                    try:
+                        item.answer = self._book_one(session, state, version, item, seen, taken)
+                    except ServiceError as error:
+                        item.error = error
+            # Committed: the bookings are durable; this process's view keeps them.
+            for patient, _, entry in taken:
+                state.entries[patient.id] = entry
+            state.version = version
+        except Exception as error:
+            if state is not None:
+                for patient, assignment, _ in reversed(taken):
+                    state.planner.release(patient.id, assignment)
+            for item in batch:  # nothing of the batch was written: a request's own mistake stays its answer
+                item.answer = None
+                item.error = item.error or error
+        finally:
+            for item in batch:
+                item.done.set()
+
+    def _book_one(self, session: Session, state: PublishedState, version: int, item: _PendingBooking,
+                  seen: dict[tuple[str, str], _PendingBooking],
+                  taken: list[tuple[Patient, Assignment, Entry]]) -> tuple[int, dict[str, Any]]:
+        """One booking of a batch, placed against the plan and every booking before it."""
+        key = (item.actor, item.key)
+        if key in seen:  # the same key twice in one batch: the second is a retry of the first
+            first = seen[key]
+            if first.request_hash != item.request_hash:
+                raise Unprocessable(f"Idempotency-Key {item.key!r} was already used for a different booking request")
+            if first.error is not None:
+                raise first.error
+            assert first.answer is not None
+            return first.answer
+        stored = session.get(IdempotentResponse, key)
+        if stored is not None:  # answered by another process meanwhile
+            return _stored_answer(stored, item.key, item.request_hash)
+        seen[key] = item
+        request = item.request
+        problems = request.problems(state.site)
+        if problems:
+            raise Unprocessable("the booking request is not valid against the published plan", problems)
+        patient = request.as_booked_patient()
+        placed = state.planner.place(patient, request.apheresis_date)
+        body: dict[str, Any]
+        if isinstance(placed, str):
+            status, body = 409, {"detail": f"{request.apheresis_date} can no longer be offered to {patient.id}",
+                                 "reason": placed, "patient": patient.id,
+                                 "apheresis_date": request.apheresis_date.isoformat()}
+        else:
+            assignment = _assignment_json(placed)
+            status, body = 201, {"patient": patient.id, "plan_id": state.plan_id, "version": version,
+                                 "assignment": assignment}
+            ordinal = max([e.ordinal for e in state.entries.values()] + [e.ordinal for _, _, e in taken], default=0) + 1
+            entry = Entry(patient.id, "patient", "booking", ordinal, _model_json(patient), assignment)
+            session.add(PublishedEntry(patient_id=patient.id, kind="patient", origin="booking", ordinal=ordinal,
+                                       entry_json=json.dumps(entry.entry), assignment_json=json.dumps(assignment)))
+            session.add(Booking(patient_id=patient.id, apheresis_date=request.apheresis_date, status="active",
+                                created_by=item.actor, created_at=utc_now()))
+            self._audit(session, item.actor, "booking.made", "booking", patient.id, None, assignment)
+            state.planner.take(patient, placed)  # later bookings of the batch see it; undone if the commit fails
+            taken.append((patient, placed, entry))
+        session.add(IdempotentResponse(owner=item.actor, key=item.key, request_hash=item.request_hash,
+                                       status_code=status, body=json.dumps(body), created_at=utc_now()))
         return status, body
 
     def booking(self, patient_id: str) -> dict[str, Any]:
@@ -585,8 +630,23 @@ class Service:
             return {"patient": patient_id, "cancelled": True, "version": version}
 
 
-class _Replayed(Exception):
-    """The Idempotency-Key was answered meanwhile: replay that answer."""
+@dataclass
+class _PendingBooking:
+    """A booking request waiting for the transaction that writes it."""
+
+    actor: str
+    key: str
+    request_hash: str
+    request: BookingRequest
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: tuple[int, dict[str, Any]] | None = None
+    error: Exception | None = None
+
+
+def _stored_answer(stored: IdempotentResponse, key: str, request_hash: str) -> tuple[int, dict[str, Any]]:
+    if stored.request_hash != request_hash:
+        raise Unprocessable(f"Idempotency-Key {key!r} was already used for a different booking request")
+    return stored.status_code, json.loads(stored.body)
 
 
 def _carry_bookings(previous: PublishedState | None, instance: Instance, entries: dict[str, Entry],

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from models import Assignment, Instance, Patient, Schedule
+from models.instance import DateWindow
 from models.timeutil import add_hours
 from scheduler.calendar import SiteCalendar
 from scheduler.extract import Batch
@@ -86,7 +87,11 @@ class PublishedPlan(GreedyPlanner):
         """The patient's assignment with collection on `apheresis_date`, or the rule that blocks it."""
         if patient.id in self.patients:
             return f"C1 coverage: patient {patient.id} is already in the published plan"
-        placed = self._best_placement(self.problem.builder.patient_options(patient), apheresis_date)
+        # Only this collection date matters: enumerate the starts it allows, not the whole window's.
+        that_day = patient
+        if patient.collected_on is None and patient.apheresis_window.earliest <= apheresis_date <= patient.apheresis_window.latest:
+            that_day = patient.model_copy(update={"apheresis_window": DateWindow(earliest=apheresis_date, latest=apheresis_date)})
+        placed = self._best_placement(self.problem.builder.patient_options(that_day), apheresis_date)
         if isinstance(placed, str):
             return placed
         return assignment_of(self.calendar, placed)
