@@ -347,7 +347,7 @@ class _Search:
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
-        solver.parameters.subsolvers.append("max_lp")
+        solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
         reporter = _ProgressReporter(level.measure, level.scale, self.started, self.options, level.known_bound)
         status = _run(solver, self.model, reporter, self.options.stop_event)
         if level.first_solution is None:
