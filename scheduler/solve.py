@@ -55,6 +55,9 @@ class SolveOptions:
     seed: int = 0
     on_progress: Callable[[Progress], None] | None = None
     stop_event: threading.Event | None = None  # set it to stop the search and keep the best so far
+    # A plan to start from instead of the greedy one when it is at least as good (a re-plan
+    # starts from the previous schedule); returning None means "use the greedy plan".
+    start_batches: Callable[[PlanningProblem], list[Batch] | None] | None = None
 
 
 @dataclass
@@ -253,8 +256,16 @@ class _Search:
     def stopped(self) -> bool:
         return self.options.stop_event is not None and self.options.stop_event.is_set()
 
-    def run(self) -> SearchOutcome:
+    def start_plan(self) -> list[Batch] | None:
+        """The greedy plan, or the caller's starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
         greedy = greedy_batches(self.problem)
+        start = self.options.start_batches(self.problem) if self.options.start_batches is not None else None
+        if start is None or (greedy is not None and _better(self.problem, greedy, start)):
+            return greedy
+        return start
+
+    def run(self) -> SearchOutcome:
+        greedy = self.start_plan()
         if greedy is not None:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
             decisions = batch_values(self.plan, greedy, self.problem.calendar)
