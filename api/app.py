@@ -50,10 +50,11 @@ from api.schemas import (
     WorkbookOut,
 )
 from api.service import Service, ServiceError, Unprocessable
-from models import InputError, Instance, Problem, to_json
+from models import InputError, Instance, Problem, load_instance, load_schedule, to_json
 from models.io import json_path
 from models.orders import BookingRequest, ProspectivePatient
 from models.workbook import read_instance
+from scheduler.analyze import analyze as analyze_plan
 from scheduler.export import write_schedule
 from scheduler.gantt import build_figure
 from scheduler.kpis import compute_kpis, format_kpis
@@ -247,6 +248,51 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
     ) -> dict[str, Any]:
         """What if: solve the plan again with changed inputs (e.g. two more operators on weekends, one suite less)."""
         return service.submit_scenario(actor, plan_id, scenario, time_limit)
+
+    @app.post("/v1/plans/{plan_id}/replan", status_code=202, tags=["plans"], response_model=PlanOut,
+              responses=_errors(401, 403, 404, 409, 422))
+    def submit_replan(
+        actor: Coordinator,
+        plan_id: str,
+        events: Annotated[Any, Body(description="events: a list, or {format: cart-schedule-events/1, as_of, events}")],
+        time_limit: Annotated[float, Query(gt=0, le=3600)] = 60.0,
+    ) -> dict[str, Any]:
+        """Re-plan after events (patient added/cancelled/delayed, batch failed, suite down, operator absent, QC changes)."""
+        return service.submit_replan(actor, plan_id, events, time_limit)
+
+    @app.get("/v1/plans/{plan_id}/diff", tags=["plans"], responses=_errors(401, 403, 404, 409))
+    def get_plan_diff(_actor: Coordinator, plan_id: str) -> dict[str, Any]:
+        """What a re-plan changed: who moved, from what to what, by how many days, and which event caused it."""
+        return service.plan_diff(plan_id)
+
+    @app.get("/v1/plans/{plan_id}/explain/{patient_id}", tags=["plans"], responses=_errors(401, 403, 404, 409, 422))
+    def explain(
+        _actor: Coordinator, plan_id: str, patient_id: str,
+        time_limit: Annotated[float, Query(gt=0, le=120)] = 10.0,
+    ) -> dict[str, Any]:
+        """The smallest verified changes that would let this unscheduled patient be scheduled."""
+        return service.explain(plan_id, patient_id, time_limit)
+
+    @app.post("/v1/analyze", tags=["plans"], responses=_errors(401, 403, 422))
+    def analyze(
+        _actor: Coordinator,
+        instance: Annotated[dict[str, Any], Body(description="a cart-schedule-instance/1 document")],
+        schedule: Annotated[dict[str, Any], Body(description="a cart-schedule/1 document, e.g. edited by hand")],
+    ) -> dict[str, Any]:
+        """Every rule a (hand-edited) plan breaks, with patients, resources and dates, and its objective."""
+        problems = []
+        try:
+            checked_instance = load_instance(instance)
+        except InputError as error:
+            problems += [Problem(f"body.instance.{p.path}" if p.path else "body.instance", p.message) for p in error.problems]
+        try:
+            checked_schedule = load_schedule(schedule)
+        except InputError as error:
+            problems += [Problem(f"body.schedule.{p.path}" if p.path else "body.schedule", p.message) for p in error.problems]
+        if problems:
+            raise Unprocessable("the documents have problems", problems)
+        result: dict[str, Any] = analyze_plan(checked_instance, checked_schedule).to_dict()
+        return result
 
     @app.get("/v1/plans/{plan_id}/compare", tags=["plans"], response_model=ComparisonOut,
              responses=_errors(401, 403, 404, 409, 422))

@@ -13,12 +13,15 @@ import multiprocessing
 import os
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
 from api.db import AuditEntry, Plan, create_db_engine, session_factory, utc_now
-from models import load_instance, to_json
+from models import Schedule, load_instance, load_schedule, to_json
+from models.events import load_events
+from scheduler.replan import replan_with_instance
 from scheduler.solve import Progress, SolveOptions, solve
 
 log = logging.getLogger("cart_scheduler.jobs")
@@ -110,6 +113,10 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
         plan = session.get(Plan, plan_id)
         assert plan is not None
         instance_json, time_limit = plan.instance_json, plan.time_limit
+        replan_of = (plan.scenario or {}).get("replan")
+        stored_parent = session.get(Plan, plan.parent_id) if plan.parent_id else None
+        parent_plan = None if stored_parent is None else Plan(instance_json=stored_parent.instance_json,
+                                                              schedule_json=stored_parent.schedule_json)
     stop = threading.Event()
     finished = threading.Event()
 
@@ -137,9 +144,12 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
 
     watcher = threading.Thread(target=watch_for_cancel, daemon=True)
     watcher.start()
+    options = SolveOptions(time_limit=time_limit, workers=solver_workers, on_progress=report, stop_event=stop)
     try:
-        schedule = solve(load_instance(json.loads(instance_json)),
-                         SolveOptions(time_limit=time_limit, workers=solver_workers, on_progress=report, stop_event=stop))
+        if replan_of is not None and parent_plan is not None:
+            schedule = _replan(parent_plan, replan_of, options)
+        else:
+            schedule = solve(load_instance(json.loads(instance_json)), options)
     except Exception as error:
         finished.set()
         with sessions() as session, session.begin():
@@ -160,6 +170,17 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
         session.add(AuditEntry(at=utc_now(), actor="solver", action="plan.solved" if status == "done" else "plan.stopped",
                                entity="plan", entity_id=plan_id, before=None, after=summary))
     engine.dispose()
+
+
+def _replan(parent: Plan, replan_of: dict[str, Any], options: SolveOptions) -> Schedule:
+    """Solve a re-plan from its parent's schedule (warm start) and attach the diff to the schedule."""
+    instance = load_instance(json.loads(parent.instance_json))
+    previous = load_schedule(json.loads(parent.schedule_json or "{}"))
+    events = load_events(replan_of["events"], instance)
+    outcome = replan_with_instance(instance, previous, events, options, datetime.fromisoformat(replan_of["as_of"]))
+    schedule = outcome.schedule
+    schedule.diff = outcome.diff.to_dict()  # type: ignore[attr-defined]  # an optional extra of the schedule
+    return schedule
 
 
 def _plain(values: Any) -> dict[str, Any] | None:

@@ -43,12 +43,16 @@ from models import (
     Schedule,
     load_instance,
     load_schedule,
+    to_json,
 )
+from models.events import load_events
 from models.instance import MEASURES
 from models.orders import BookingRequest, ProspectivePatient
 from models.scenarios import apply_scenario, parse_scenario
 from scheduler.booking import PublishedPlan
 from scheduler.kpis import compute_kpis, format_kpis
+from scheduler.replan import apply_events, resolve_as_of
+from scheduler.suggest import suggest_changes
 from validator import compute_objective
 
 ROLES = ("coordinator", "order-system")
@@ -296,6 +300,40 @@ class Service:
                          "scenario_of": plan_id, "changes": changes["changes"]})
         self.plan_submitted.set()
         return self.plan_status(plan.id)
+
+    def submit_replan(self, actor: str, plan_id: str, data: Any, time_limit: float) -> dict[str, Any]:
+        """Re-plan a solved plan after events: started work fixed, the previous schedule as warm start."""
+        parent_instance, parent_schedule = self.plan_documents(plan_id)
+        events = load_events(data, parent_instance)  # EventsError: every problem, with its path
+        as_of = resolve_as_of(parent_instance, events)
+        instance = apply_events(parent_instance, parent_schedule, events, as_of)  # ReplanError: what does not fit
+        replan_of = {"events": json.loads(events.model_dump_json(exclude_unset=True)), "as_of": as_of.isoformat()}
+        plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
+                    instance_json=to_json(instance), created_by=actor, created_at=utc_now(),
+                    parent_id=plan_id, scenario={"replan": replan_of})
+        with self._transaction() as session:
+            session.add(plan)
+            self._audit(session, actor, "plan.submitted", "plan", plan.id, None,
+                        {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit,
+                         "replan_of": plan_id, "events": len(events.events), "as_of": replan_of["as_of"]})
+        self.plan_submitted.set()
+        return self.plan_status(plan.id)
+
+    def plan_diff(self, plan_id: str) -> dict[str, Any]:
+        """What a re-plan changed against the plan it re-planned, and which event caused it."""
+        schedule = self.plan_schedule(plan_id)
+        if "diff" not in schedule:
+            raise NotFound(f"plan {plan_id} is not a re-plan (it has no diff)")
+        diff: dict[str, Any] = schedule["diff"]
+        return diff
+
+    def explain(self, plan_id: str, patient_id: str, time_limit: float) -> dict[str, Any]:
+        """The smallest verified changes that would let an unscheduled patient of the plan be scheduled."""
+        instance, schedule = self.plan_documents(plan_id)
+        if patient_id not in {entry.patient for entry in schedule.unscheduled}:
+            raise NotFound(f"{patient_id!r} is not an unscheduled patient of plan {plan_id}")
+        found = suggest_changes(instance, schedule, patient_id, time_limit=time_limit)
+        return {"plan_id": plan_id, "patient": patient_id, "suggestions": [s.to_dict() for s in found]}
 
     def compare(self, plan_ids: list[str]) -> dict[str, Any]:
         """KPIs and objective of solved plans side by side (a plan and its what-if scenarios)."""

@@ -184,6 +184,15 @@ def _kpi_table(instance: Instance, schedule: Schedule) -> Table:
     return table
 
 
+def _print_suggestions(console: Console, instance: Instance, schedule: Schedule) -> None:
+    """What would let each unscheduled patient in (scheduler/suggest.py), smallest change first."""
+    from scheduler.suggest import format_suggestions, suggest_changes
+
+    for entry in schedule.unscheduled[:UNSCHEDULED_SHOWN]:
+        for line in format_suggestions(entry.patient, suggest_changes(instance, schedule, entry.patient, time_limit=5.0)):
+            console.print(line, markup=False)
+
+
 def _print_unscheduled(console: Console, schedule: Schedule, output: Path) -> None:
     if not schedule.unscheduled:
         return
@@ -227,6 +236,9 @@ def solve(
             "--seed", min=0, help="Random seed; with --workers 1 the result is reproducible."
         ),
     ] = 0,
+    explain_unscheduled: Annotated[
+        bool, typer.Option("--explain", help="After the summary, the smallest verified change per unscheduled patient.")
+    ] = False,
 ) -> None:
     """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
     try:
@@ -250,6 +262,8 @@ def solve(
     if schedule.status in ("OPTIMAL", "FEASIBLE"):
         out.print(_kpi_table(instance, schedule))
         _print_unscheduled(out, schedule, output)
+        if explain_unscheduled:
+            _print_suggestions(out, instance, schedule)
         raise typer.Exit(EXIT_OK)
     if schedule.status == "INFEASIBLE":
         out.print("the fixed commitments cannot be honoured:")
@@ -461,9 +475,13 @@ def export(
         Path, typer.Option("--instance", metavar="INSTANCE.json", help="The instance it plans.")
     ],
     output: WorkbookTarget,
+    explain_unscheduled: Annotated[
+        bool, typer.Option("--explain", help="Add a suggestions sheet: the smallest verified change per unscheduled patient.")
+    ] = False,
 ) -> None:
     """Write a plan workbook: patients, suites, operators, qc, unscheduled and kpis sheets."""
     from scheduler.export import write_schedule
+    from scheduler.suggest import suggest_changes
 
     try:
         instance = load_instance(instance_file)
@@ -476,7 +494,10 @@ def export(
     if schedule.instance != instance.name:
         _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
     _check_target(output)
-    write_schedule(instance, schedule, output)
+    suggestions = None
+    if explain_unscheduled:
+        suggestions = {e.patient: suggest_changes(instance, schedule, e.patient, time_limit=5.0) for e in schedule.unscheduled}
+    write_schedule(instance, schedule, output, suggestions)
     _out().print(
         f"wrote {output}: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled",
         markup=False,
@@ -595,6 +616,60 @@ def replan(
     else:
         out.print(f"no schedule found within {_number(time_limit)} s; try a longer --time-limit", markup=False)
     raise typer.Exit(EXIT_NO_SCHEDULE)
+
+
+def _load_pair(instance_file: Path, schedule_file: Path) -> tuple[Instance, Schedule]:
+    """An instance and a schedule of it, or exit 2 naming what is wrong."""
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        schedule = load_schedule(schedule_file)
+    except InputError as error:
+        _fail_input(error, str(schedule_file))
+    if schedule.instance != instance.name:
+        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+    return instance, schedule
+
+
+@app.command()
+def analyze(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule, e.g. edited by hand.")],
+) -> None:
+    """Check a (hand-edited) plan: every rule it breaks with patients, resources and dates, and its objective (exit 1 if any)."""
+    from scheduler.analyze import analyze as analyze_plan
+    from scheduler.analyze import format_analysis
+
+    instance, schedule = _load_pair(instance_file, schedule_file)
+    analysis = analyze_plan(instance, schedule)
+    for line in format_analysis(analysis):
+        _out().print(line, markup=False)
+    raise typer.Exit(EXIT_OK if analysis.valid else EXIT_VIOLATIONS)
+
+
+@app.command()
+def explain(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule of it.")],
+    patient: Annotated[
+        list[str] | None, typer.Option("--patient", "-p", help="Unscheduled patient(s) to explain (default: all).")
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per patient.")] = 10.0,
+) -> None:
+    """For unscheduled patients, the smallest verified changes that would let each be scheduled."""
+    from scheduler.suggest import format_suggestions, suggest_changes
+
+    instance, schedule = _load_pair(instance_file, schedule_file)
+    unscheduled = [entry.patient for entry in schedule.unscheduled]
+    wanted = patient or unscheduled
+    for patient_id in wanted:
+        if patient_id not in unscheduled:
+            _fail(f"{patient_id} is not an unscheduled patient of {schedule_file}")
+    for patient_id in wanted:
+        for line in format_suggestions(patient_id, suggest_changes(instance, schedule, patient_id, time_limit=time_limit)):
+            _out().print(line, markup=False)
 
 
 def main() -> None:

@@ -285,6 +285,19 @@ def schedule_tables(instance: Instance, schedule: Schedule) -> list[Table]:
     ]
 
 
-def write_schedule(instance: Instance, schedule: Schedule, target: str | Path) -> Path:
-    """Write the plan workbook (.xlsx) or a folder of CSV files."""
-    return write_tables(schedule_tables(instance, schedule), target)
+def suggestions_table(suggestions: dict[str, list[Any]]) -> Table:
+    """One row per verified suggestion for an unscheduled patient (scheduler/suggest.py), smallest first."""
+    table = Table("suggestions", ["patient", "rank", "rule", "change", "verified_by"])
+    for patient_id, found in suggestions.items():
+        for rank, suggestion in enumerate(found, start=1):
+            table.rows.append([patient_id, rank, suggestion.rule, suggestion.text, suggestion.verified_by])
+    return table
+
+
+def write_schedule(instance: Instance, schedule: Schedule, target: str | Path,
+                   suggestions: dict[str, list[Any]] | None = None) -> Path:
+    """Write the plan workbook (.xlsx) or a folder of CSV files; with suggestions, a sheet of them too."""
+    tables = schedule_tables(instance, schedule)
+    if suggestions is not None:
+        tables.append(suggestions_table(suggestions))
+    return write_tables(tables, target)
