@@ -307,7 +307,7 @@ class Service:
         events = load_events(data, parent_instance)  # EventsError: every problem, with its path
         as_of = resolve_as_of(parent_instance, events)
         instance = apply_events(parent_instance, parent_schedule, events, as_of)  # ReplanError: what does not fit
-        replan_of = {"events": json.loads(events.model_dump_json(exclude_unset=True)), "as_of": as_of.isoformat()}
+        replan_of = {"events": json.loads(events.model_dump_json(exclude_unset=True, by_alias=True)), "as_of": as_of.isoformat()}
         plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
                     instance_json=to_json(instance), created_by=actor, created_at=utc_now(),
                     parent_id=plan_id, scenario={"replan": replan_of})
