@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -128,9 +129,9 @@ def build_model(
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, level: str, scale: float, started: float, options: SolveOptions, known_bound: float | None) -> None:
+    def __init__(self, objective: _Objective, started: float, options: SolveOptions, known_bound: float | None) -> None:
         super().__init__()
-        self.level, self.scale, self.started, self.options = level, scale, started, options
+        self.objective, self.started, self.options = objective, started, options
         self.known_bound = known_bound
         self.first_solution: float | None = None
 
@@ -140,8 +141,13 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
         if self.known_bound is not None and round(self.objective_value) == round(self.known_bound):
             self.stop_search()  # a bound proven before a team repair is reached: optimal again
         if self.options.on_progress is not None:
+            objective = self.objective
+            values = [round(self.value(expression)) for expression in objective.expressions]
+            bounds = objective.bounds(values, self.best_objective_bound)
+            # The first measure not proven yet is the one the search is working on.
+            at = next((i for i, (v, b) in enumerate(zip(values, bounds, strict=True)) if b < v), len(values) - 1)
             self.options.on_progress(
-                Progress(self.level, self.objective_value / self.scale, self.best_objective_bound / self.scale,
+                Progress(objective.measures[at], objective.reported(at, values[at]), objective.reported(at, bounds[at]),
                          time.monotonic() - self.started)
             )
 
@@ -221,18 +227,109 @@ def _better(problem: PlanningProblem, first: list[Batch], second: list[Batch]) -
     return False
 
 
+@dataclass(frozen=True)
+class _Objective:
+    """What one solve minimises: one measure, or the last measures of the order weighted lexicographically.
+
+    Every measure is minimised (a maximised one negated). Each factor exceeds the whole range of
+    the weighted measures after it, so the weighted sum orders solutions exactly as the
+    lexicographic order does: one solve (one presolve, one search) instead of one per measure.
+    """
+
+    measures: tuple[str, ...]
+    expressions: tuple[cp_model.LinearExprT, ...]  # each measure's expression, negated when maximised
+    factors: tuple[int, ...]
+    highest: tuple[int, ...]  # each expression's largest value over the variable domains
+    scales: tuple[int, ...]  # each measure's weight scale
+    span: int  # how far apart the weighted sum's smallest and largest values are
+
+    @property
+    def expression(self) -> cp_model.LinearExpr:
+        """The weighted sum to minimise."""
+        return cp_model.LinearExpr.weighted_sum(self.expressions, self.factors)
+
+    def bounds(self, values: list[int], bound: float) -> list[int]:
+        """Each measure's lower bound, given a lower bound of the weighted sum and a solution's values.
+
+        A measure's bound holds for every schedule at least as good as `values` on the measures
+        before it (the lexicographic reading of a level's bound); at the optimum it equals the value.
+        """
+        result = []
+        for i, factor in enumerate(self.factors):
+            before = sum(f * v for f, v in zip(self.factors[:i], values[:i], strict=True))
+            after = sum(f * h for f, h in zip(self.factors[i + 1:], self.highest[i + 1:], strict=True))
+            result.append(-((before + after - math.ceil(bound - 1e-6)) // factor))  # ceil division
+        return result
+
+    def reported(self, i: int, value: float) -> float:
+        """A value of measure `i` as the schedule states it (sign and weight scale restored)."""
+        sign = -1 if self.measures[i] in MAXIMISED else 1
+        return sign * value / self.scales[i]
+
+
+def _objective(model: cp_model.CpModel, measures: list[str], expressions: dict[str, cp_model.LinearExprT],
+               scales: dict[str, int]) -> _Objective:
+    minimised = tuple(-expressions[m] if m in MAXIMISED else expressions[m] for m in measures)
+    ranges = [_range(model, expression) for expression in minimised]
+    factors = [1]
+    for lowest, highest in reversed(ranges[1:]):
+        factors.insert(0, factors[0] * (highest - lowest + 1))
+    span = factors[0] * (ranges[0][1] - ranges[0][0] + 1)
+    return _Objective(tuple(measures), minimised, tuple(factors), tuple(h for _, h in ranges),
+                      tuple(scales[m] for m in measures), span)
+
+
+def _range(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> tuple[int, int]:
+    """The smallest and largest value of a linear expression over its variables' domains."""
+    if not isinstance(expression, cp_model.LinearExpr):
+        return int(expression), int(expression)
+    flat = cp_model.FlatIntExpr(expression)
+    lowest = highest = flat.offset
+    for variable, coefficient in zip(flat.vars, flat.coeffs, strict=True):
+        domain = list(model.proto.variables[variable.index].domain)  # (the proto's own list has no [-1])
+        ends = (coefficient * domain[0], coefficient * domain[-1])
+        lowest, highest = lowest + min(ends), highest + max(ends)
+    return lowest, highest
+
+
+def _stages(order: list[str], model: cp_model.CpModel, expressions: dict[str, cp_model.LinearExprT],
+            scales: dict[str, int]) -> list[_Objective]:
+    """The first measure alone, then the rest weighted together (one at a time if the weights would get too large).
+
+    The first measure gets a solve of its own: it has the team-repair fallback and, on a large
+    site short of time, the bound a coordinator needs most.
+    """
+    first = _objective(model, order[:1], expressions, scales)
+    if len(order) == 1:
+        return [first]
+    rest = _objective(model, order[1:], expressions, scales)
+    if rest.span < 2**50:
+        return [first, rest]
+    return [first] + [_objective(model, [m], expressions, scales) for m in order[1:]]
+
+
 @dataclass
 class _Level:
-    """The state of the search on one measure."""
+    """The state of the search on one stage of the objective."""
 
-    measure: str
-    scale: int
+    objective: _Objective
     started: float
     budget: float
     first_solution: float | None = None
     provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
     known_bound: float | None = None  # proven before a team repair, so still valid after it
     repairs: int = 0
+
+
+@dataclass
+class _Solved:
+    """A solution that passed the exact team check."""
+
+    objective: float
+    status: int
+    batches: list[Batch]
+    values: dict[int, int]  # every model variable
+    measured: list[int]  # each expression of the level's objective
 
 
 class _Search:
@@ -272,22 +369,20 @@ class _Search:
             completed = _complete(self.model, decisions, max(1.0, self.options.time_limit * 0.1))
             if completed is not None:
                 _hint(self.model, completed)
-        order = self.problem.instance.objective_order
-        for position, measure in enumerate(order):
-            if measure in MAXIMISED:
-                self.model.maximize(self.measures[measure])
-            else:
-                self.model.minimize(self.measures[measure])
-            budget = _level_budget(self.search_limit - self.elapsed(), len(order) - position,
+        scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
+        stages = _stages(list(self.problem.instance.objective_order), self.model, self.measures, scales)
+        for position, objective in enumerate(stages):
+            self.model.minimize(objective.expression)
+            budget = _level_budget(self.search_limit - self.elapsed(), len(stages) - position,
                                    self.outcome.status == "SOLVED")
-            level = _Level(measure, self.problem.scale if measure != "plan_changes" else 1, time.monotonic(), budget)
+            level = _Level(objective, time.monotonic(), budget)
             solved = self._solve_level(level, first=position == 0)
             if solved is None:
                 return self.outcome
-            self._fix_level(level, *solved)
+            self._fix_level(level, solved)
         return self.outcome
 
-    def _solve_level(self, level: _Level, first: bool) -> tuple[float, int, list[Batch], dict[int, int]] | None:
+    def _solve_level(self, level: _Level, first: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
         while True:
             remaining = level.budget - (time.monotonic() - level.started)
@@ -308,15 +403,21 @@ class _Search:
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = assign_operators(batches, self.problem.instance, self.problem.roster)
             if not failed:
-                return solver.objective_value, status, batches, _values(self.model, solver)
+                return self._solved(level, solver, status, batches, solver)
             self._repair_teams(level, solver, batches, failed, first)
             repaired = self._repair_nearby(level, solver, batches, failed)
             if repaired is not None:
-                return solver.objective_value, status, *repaired
+                return self._solved(level, solver, status, *repaired)
+
+    def _solved(self, level: _Level, solver: cp_model.CpSolver, status: int, batches: list[Batch],
+                valid: cp_model.CpSolver) -> _Solved:
+        """The level's result: the objective and status of `solver`, reached by the valid solution `valid`."""
+        measured = [round(valid.value(expression)) for expression in level.objective.expressions]
+        return _Solved(solver.objective_value, status, batches, _values(self.model, valid), measured)
 
     def _repair_nearby(
         self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]]
-    ) -> tuple[list[Batch], dict[int, int]] | None:
+    ) -> tuple[list[Batch], cp_model.CpSolver] | None:
         """The rejected solution made staffable by changing little of it, at the same objective value.
 
         First only the shifts of flexible steps move (every other choice kept); then the patients
@@ -334,7 +435,7 @@ class _Search:
                 batches = read_batches(self.plan, moved, self.problem.calendar)
                 failed = assign_operators(batches, self.problem.instance, self.problem.roster)
                 if not failed:
-                    return batches, _values(self.model, moved)
+                    return batches, moved
                 self._model_shifts_exactly(level, failed)
         return None
 
@@ -348,9 +449,7 @@ class _Search:
         kept += [c for (p, _), days in plan.assay_start.items() if p not in free
                  for c in days.values() if isinstance(c, cp_model.IntVar)]
         seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
-        value = round(solver.objective_value)
-        expression = cp_model.LinearExpr.weighted_sum([self.measures[level.measure]], [1])
-        same = expression >= value if level.measure in MAXIMISED else expression <= value
+        same = level.objective.expression <= round(solver.objective_value)
         return _solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds, same)
 
     def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
@@ -359,15 +458,14 @@ class _Search:
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
-        reporter = _ProgressReporter(level.measure, level.scale, self.started, self.options, level.known_bound)
+        reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound)
         status = _run(solver, self.model, reporter, self.options.stop_event)
         if level.first_solution is None:
             level.first_solution = reporter.first_solution
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             bound = solver.best_objective_bound
             if level.known_bound is not None:
-                tighter = min if level.measure in MAXIMISED else max
-                bound = tighter(bound, level.known_bound)
+                bound = max(bound, level.known_bound)
             level.known_bound = bound
             if round(solver.objective_value) == round(bound):
                 status = int(cp_model.OPTIMAL)
@@ -402,33 +500,32 @@ class _Search:
         provisional, outcome = level.provisional, self.outcome
         if provisional is None or outcome.levels or (outcome.batches and not _better(self.problem, provisional, outcome.batches)):
             return
-        value = measure_values(self.problem, provisional)[level.measure]
-        bound = value if level.known_bound is None else level.known_bound / level.scale
-        outcome.levels.append(LevelOutcome(level.measure, value, bound, False))
+        measure = level.objective.measures[0]
+        value = measure_values(self.problem, provisional)[measure]
+        bound = value if level.known_bound is None else level.objective.reported(0, level.known_bound)
+        outcome.levels.append(LevelOutcome(measure, value, bound, False))
         outcome.status, outcome.batches = "SOLVED", provisional
 
-    def _fix_level(self, level: _Level, value: float, status: int, batches: list[Batch], values: dict[int, int]) -> None:
-        """Record the level and constrain later levels to schedules at least this good on it."""
-        model = self.model
-        _hint(model, values)
-        proven = status == cp_model.OPTIMAL
-        bound = value if proven or level.known_bound is None else level.known_bound
-        self.outcome.levels.append(
-            LevelOutcome(level.measure, value / level.scale, bound / level.scale, proven,
-                         time.monotonic() - level.started, level.first_solution, level.repairs)
-        )
-        self.outcome.status, self.outcome.batches = "SOLVED", batches
+    def _fix_level(self, level: _Level, solved: _Solved) -> None:
+        """Record the level's measures and constrain later levels to schedules at least this good on them."""
+        _hint(self.model, solved.values)
+        objective = level.objective
+        bound = solved.objective if solved.status == cp_model.OPTIMAL or level.known_bound is None else level.known_bound
+        bounds = objective.bounds(solved.measured, bound)
+        seconds = time.monotonic() - level.started
+        for i, measure in enumerate(objective.measures):
+            self.outcome.levels.append(
+                LevelOutcome(measure, objective.reported(i, solved.measured[i]), objective.reported(i, bounds[i]),
+                             bounds[i] == solved.measured[i], seconds, level.first_solution, level.repairs)
+            )
+        self.outcome.status, self.outcome.batches = "SOLVED", solved.batches
         if self.outcome.first_schedule_seconds is None:
             self.outcome.first_schedule_seconds = self.elapsed()
-        expression = self.measures[level.measure]
-        if level.measure in MAXIMISED:
-            model.add(expression >= round(value))
-        else:
-            model.add(expression <= round(value))
+        self.model.add(objective.expression <= round(solved.objective))
 
 
 def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
-    """Optimise the measures in `objective.order`, fixing each level before the next.
+    """Optimise the measures in `objective.order`: the first, fixed at its best, then the rest weighted together.
 
     The first-come-first-served plan is the starting point (and the answer if the search finds
     nothing better in time). After every solve the teams are assigned exactly; a shift the

@@ -67,3 +67,32 @@ def test_the_time_limit_is_kept_on_a_large_site() -> None:
     assert time.monotonic() - started < 20 * 1.1 + 1.0
     assert schedule.status in ("FEASIBLE", "OPTIMAL")
     assert validate(instance, schedule) == []
+
+
+@pytest.mark.parametrize("order", [["plan_changes", "wait_days"], ["scheduled_weight", "wait_days", "plan_changes"],
+                                   ["wait_days", "scheduled_weight"]])
+def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str]) -> None:
+    """Weighting the last measures into one objective finds the lexicographic best; its bounds prove each measure."""
+    from itertools import product
+
+    from ortools.sat.python import cp_model
+
+    from scheduler.solve import _objective
+
+    model = cp_model.CpModel()
+    weight, changes, wait = model.new_int_var(0, 4, "w"), model.new_int_var(0, 3, "c"), model.new_int_var(-2, 9, "d")
+    model.add(2 * weight + 3 * changes - wait <= 7)
+    model.add(weight + wait >= 4)
+    expressions: dict[str, cp_model.LinearExprT] = {"scheduled_weight": weight, "plan_changes": changes, "wait_days": wait}
+    feasible = [(w, c, d) for w, c, d in product(range(5), range(4), range(-2, 10)) if 2 * w + 3 * c - d <= 7 and w + d >= 4]
+    key = {"scheduled_weight": lambda s: -s[0], "plan_changes": lambda s: s[1], "wait_days": lambda s: s[2]}
+    best = min(feasible, key=lambda s: tuple(key[m](s) for m in order))
+    objective = _objective(model, order, expressions, dict.fromkeys(expressions, 1))
+    model.minimize(objective.expression)
+    solver = cp_model.CpSolver()
+    assert solver.solve(model) == cp_model.OPTIMAL
+    values = [round(solver.value(e)) for e in objective.expressions]
+    assert values == [key[m](best) for m in order]
+    assert objective.bounds(values, solver.best_objective_bound) == values
+    # A weaker bound of the weighted sum never gives a measure a bound above its value.
+    assert all(b <= v for b, v in zip(objective.bounds(values, solver.best_objective_bound - 5), values, strict=True))
