@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db import DEFAULT_DATABASE_URL, create_db_engine, migrate
@@ -175,6 +176,12 @@ def create_app(database_url: str | None = None, run_solver: bool = True, solver_
             return JSONResponse({"detail": "the request has problems",
                                  "problems": [{"path": "body", "message": str(error.detail)}]}, status_code=422)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, error: DataError) -> JSONResponse:
+        # e.g. a NUL character in an id: PostgreSQL cannot store or compare it; the client's value is at fault
+        return JSONResponse({"detail": "a value in the request cannot be stored or looked up (control characters?)",
+                             "problems": [{"path": "", "message": str(error.orig).splitlines()[0]}]}, status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

@@ -76,6 +76,8 @@ class BookingRequest(ProspectivePatient):
     def problems(self, instance: Instance, path: str = "body") -> list[Problem]:
         """As for a prospective patient, and the chosen date must lie in its apheresis window."""
         found = super().problems(instance, path)
+        if any(ord(character) < 32 for character in self.id):
+            found.append(Problem(f"{path}.id", "a patient id cannot contain control characters"))
         window = self.apheresis_window
         if not window.earliest <= self.apheresis_date <= window.latest:
             found.append(Problem(

@@ -143,3 +143,11 @@ def test_publishing_a_new_plan_keeps_every_confirmed_booking_or_changes_nothing(
     assert refused.status_code == 409
     assert "NEW-1" in refused.json()["conflicts"][0]
     assert coordinator.get("/v1/published").json()["plan_id"] == second
+
+
+def test_a_patient_id_with_control_characters_is_refused_alone(coordinator: httpx.Client, order_system: httpx.Client) -> None:
+    """A NUL in an id cannot be stored; it is that request's 422 and never spoils bookings written with it."""
+    solve_and_publish(coordinator, booking_site())
+    refused = _book(order_system, "BAD\x00ID", WEDNESDAY)
+    assert refused.status_code == 422 and refused.json()["problems"][0]["path"] == "body.id"
+    assert _book(order_system, "GOOD", WEDNESDAY).status_code == 201
