@@ -148,6 +148,6 @@ def test_publishing_a_new_plan_keeps_every_confirmed_booking_or_changes_nothing(
 def test_a_patient_id_with_control_characters_is_refused_alone(coordinator: httpx.Client, order_system: httpx.Client) -> None:
     """A NUL in an id cannot be stored; it is that request's 422 and never spoils bookings written with it."""
     solve_and_publish(coordinator, booking_site())
-    refused = _book(order_system, "BAD\x00ID", WEDNESDAY)
+    refused = _book(order_system, "BAD\x00ID", WEDNESDAY, key="bad-id")
     assert refused.status_code == 422 and refused.json()["problems"][0]["path"] == "body.id"
     assert _book(order_system, "GOOD", WEDNESDAY).status_code == 201
