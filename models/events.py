@@ -172,10 +172,16 @@ def _event_problems(index: int, item: Any) -> tuple[Any, list[Problem]]:
 
 def parse_events(data: Any) -> tuple[Events | None, list[Problem]]:
     """Every format problem of an events document (a list or an object), and the document if none."""
+    document, _, problems = _parse(data)
+    return document, problems
+
+
+def _parse(data: Any) -> tuple[Events | None, list[Any], list[Problem]]:
+    """The document if it has no format problem; else every event that parsed (None where not) and the problems."""
     if isinstance(data, list):
         data = {"events": data}
     if not isinstance(data, dict):
-        return None, [Problem("", "the document must be a JSON list of events or an object with `events`")]
+        return None, [], [Problem("", "the document must be a JSON list of events or an object with `events`")]
     problems: list[Problem] = []
     envelope = {key: value for key, value in data.items() if key != "events"}
     try:
@@ -184,17 +190,17 @@ def parse_events(data: Any) -> tuple[Events | None, list[Problem]]:
         problems += problems_of(exc)
     items = data.get("events", [])
     if not isinstance(items, list):
-        return None, [*problems, Problem("events", "must be a list of events")]
+        return None, [], [*problems, Problem("events", "must be a list of events")]
     events = []
     for index, item in enumerate(items):
         event, found = _event_problems(index, item)
         problems += found
         events.append(event)
     if problems:
-        return None, problems
+        return None, events, problems
     document = Events.model_validate(envelope)
     document.events = events
-    return document, []
+    return document, events, []
 
 
 def load_events(source: str | Path | bytes | dict[str, Any] | list[Any], instance: Instance | None = None) -> Events:
@@ -203,9 +209,10 @@ def load_events(source: str | Path | bytes | dict[str, Any] | list[Any], instanc
         data, name = source, ""
     else:
         data, name = _read_json(source, EventsError)
-    document, problems = parse_events(data)
-    if document is not None and instance is not None:
-        problems = check_events(document, instance)
+    document, parsed, problems = _parse(data)
+    if instance is not None:
+        # References of the events that did parse are checked too: every problem in one pass.
+        problems = sorted(dict.fromkeys(problems + _check_list(parsed, instance)), key=lambda p: _event_index(p.path))
     if problems or document is None:
         raise EventsError(problems, name)
     return document
@@ -239,10 +246,24 @@ class _References:
 
 def check_events(events: Events, instance: Instance) -> list[Problem]:
     """Every reference and consistency problem of parsed events against the instance."""
+    return _check_list(list(events.events), instance)
+
+
+def _event_index(path: str) -> int:
+    """The event's position in a problem path (`events[3].suite` → 3); -1 for the envelope."""
+    if path.startswith("events[") and "]" in path:
+        return int(path[len("events["):path.index("]")])
+    return -1
+
+
+def _check_list(events: list[Any], instance: Instance) -> list[Problem]:
+    """Reference problems of parsed events (None where an event did not parse), with their original paths."""
     problems: list[Problem] = []
     known = _References(instance)
     seen_ids: dict[str, int] = {}
-    for index, event in enumerate(events.events):
+    for index, event in enumerate(events):
+        if event is None:
+            continue
         path = f"events[{index}]"
         if event.id is not None:
             if event.id in seen_ids:

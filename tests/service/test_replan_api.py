@@ -46,15 +46,15 @@ def test_a_replan_after_an_operator_falls_ill_keeps_started_work_and_reports_the
     assert coordinator.get(f"/v1/plans/{plan_id}/diff").status_code == 404  # the original is not a re-plan
 
 
-def test_bad_events_are_422_with_their_paths(coordinator: httpx.Client) -> None:
-    """An unknown suite, an unknown kind: each reported with its JSON path, and nothing is queued."""
+def test_bad_events_are_422_with_every_problem_and_its_path(coordinator: httpx.Client) -> None:
+    """An unknown suite and an unknown kind are reported together, each with its JSON path; nothing is queued."""
     plan_id = solve_and_publish(coordinator, _week())
-    unknown_suite = coordinator.post(f"/v1/plans/{plan_id}/replan", json=[
-        {"kind": "suite_down", "suite": "S9", "start": "2027-01-10T00:00", "end": "2027-01-12T00:00"}])
-    assert unknown_suite.status_code == 422
-    assert [p["path"] for p in unknown_suite.json()["problems"]] == ["body.events[0].suite"]
-    unknown_kind = coordinator.post(f"/v1/plans/{plan_id}/replan", json=[{"kind": "volcano"}])
-    assert unknown_kind.status_code == 422 and unknown_kind.json()["problems"][0]["path"] == "body.events[0].kind"
+    answer = coordinator.post(f"/v1/plans/{plan_id}/replan", json=[
+        {"kind": "suite_down", "suite": "S9", "start": "2027-01-10T00:00", "end": "2027-01-12T00:00"},
+        {"kind": "volcano"},
+    ])
+    assert answer.status_code == 422
+    assert [p["path"] for p in answer.json()["problems"]] == ["body.events[0].suite", "body.events[1].kind"]
     assert len(coordinator.get("/v1/plans").json()) == 1
 
 
