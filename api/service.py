@@ -46,11 +46,10 @@ from models import (
     to_json,
 )
 from models.events import load_events
-from models.instance import MEASURES
 from models.orders import BookingRequest, ProspectivePatient
 from models.scenarios import apply_scenario, parse_scenario
 from scheduler.booking import PublishedPlan
-from scheduler.kpis import compute_kpis, format_kpis
+from scheduler.kpis import compare_plans
 from scheduler.replan import apply_events, resolve_as_of
 from scheduler.suggest import suggest_changes
 from validator import compute_objective
@@ -337,18 +336,10 @@ class Service:
 
     def compare(self, plan_ids: list[str]) -> dict[str, Any]:
         """KPIs and objective of solved plans side by side (a plan and its what-if scenarios)."""
-        plans: list[dict[str, Any]] = []
-        tables: list[dict[str, str]] = []
-        for plan_id in plan_ids:
-            instance, schedule = self.plan_documents(plan_id)
-            kpis = compute_kpis(instance, schedule)
-            objective: dict[str, Any] = {} if schedule.objective is None else schedule.objective.model_dump()
-            plans.append({"id": plan_id, "name": instance.name, "status": schedule.status,
-                          "objective": objective or None, "kpis": kpis})
-            tables.append({m: _text(objective.get(m)) for m in MEASURES} | dict(format_kpis(kpis)))
-        labels: list[str] = list(dict.fromkeys(label for table in tables for label in table))
-        rows = [[label] + [table.get(label, "") for table in tables] for label in labels]
-        return {"plans": plans, "header": ["measure"] + [p["name"] for p in plans], "rows": rows}
+        comparison = compare_plans([self.plan_documents(plan_id) for plan_id in plan_ids])
+        for plan_id, column in zip(plan_ids, comparison["plans"], strict=True):
+            column["id"] = plan_id
+        return comparison
 
     def plan_status(self, plan_id: str) -> dict[str, Any]:
         """Status, best objective and bound so far, elapsed time."""
@@ -718,10 +709,6 @@ def _carry_bookings(previous: PublishedState | None, instance: Instance, entries
         entries[patient.id] = Entry(patient.id, "patient", "booking", next_ordinal, booked.entry, _assignment_json(placed))
         next_ordinal += 1
     return conflicts
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(_compact(value)) if isinstance(value, int | float) else str(value)
 
 
 def _header(schedule: dict[str, Any]) -> dict[str, Any]:

@@ -672,6 +672,60 @@ def explain(
             _out().print(line, markup=False)
 
 
+@app.command()
+def whatif(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The plan's instance.")],
+    scenario_file: Annotated[
+        Path, typer.Option("--scenario", metavar="SCENARIO.json", help='{"name": ..., "changes": [...]} (see README)')
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="SCHEDULE.json", help="Where to write the scenario's schedule.")
+    ],
+    schedule_file: Annotated[
+        Path | None,
+        typer.Option("--schedule", metavar="SCHEDULE.json", help="The plan to compare with (default: solve it too)."),
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.001, help="Seconds per solve.")] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+) -> None:
+    """What if: solve the plan with changed inputs and show objective and KPIs side by side with the plan."""
+    from models.scenarios import ScenarioError, apply_scenario, parse_scenario
+    from scheduler.kpis import compare_plans
+    from scheduler.solve import SolveOptions
+    from scheduler.solve import solve as run_solver
+
+    try:
+        instance = load_instance(instance_file)
+    except InputError as error:
+        _fail_input(error, str(instance_file))
+    try:
+        scenario = parse_scenario(json.loads(scenario_file.read_text(encoding="utf-8")))
+        changed = load_instance(apply_scenario(json.loads(to_json(instance)), scenario))
+    except ScenarioError as error:
+        _fail_input(error, str(scenario_file))
+    except (OSError, ValueError) as error:
+        _fail(f"{scenario_file}: {error}")
+    if schedule_file is not None:
+        base = load_schedule(schedule_file)
+        if base.instance != instance.name:
+            _fail(f"{schedule_file} plans instance {base.instance!r}, not {instance.name!r}")
+    else:
+        base = run_solver(instance, SolveOptions(time_limit=time_limit, workers=workers))
+    _check_writable(output)
+    schedule = run_solver(changed, SolveOptions(time_limit=time_limit, workers=workers))
+    write_json(schedule, output)
+    instance_out = output.with_name(output.name.removesuffix(".json") + ".instance.json")
+    write_json(changed, instance_out)
+    comparison = compare_plans([(instance, base), (changed, schedule)])
+    table = Table(title=f"what if: {scenario.name}", title_justify="left")
+    for index, heading in enumerate(comparison["header"]):
+        table.add_column(heading, justify="left" if index == 0 else "right")
+    for row in comparison["rows"]:
+        table.add_row(*row)
+    _out().print(table)
+    _out().print(f"wrote {output} and {instance_out}", markup=False)
+
+
 def main() -> None:
     """Entry point of the `cart-schedule` console script."""
     app()

@@ -39,7 +39,7 @@ import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
-from models import Instance, Schedule
+from models import MEASURES, Instance, Schedule
 from scheduler.plan_facts import (
     downtime_hours,
     horizon_of,
@@ -265,3 +265,18 @@ def format_kpis(kpis: dict[str, Any]) -> list[tuple[str, str]]:
         for assay, entry in lab["by_assay"].items()
     ]
     return rows
+
+
+def compare_plans(plans: list[tuple[Instance, Schedule]]) -> dict[str, Any]:
+    """Plans side by side (a plan and its what-if scenarios): objective and KPIs per plan, and labelled rows."""
+    columns: list[dict[str, Any]] = []
+    tables: list[dict[str, str]] = []
+    for instance, schedule in plans:
+        kpis = compute_kpis(instance, schedule)
+        objective: dict[str, Any] = {} if schedule.objective is None else schedule.objective.model_dump()
+        columns.append({"name": instance.name, "status": schedule.status, "objective": objective or None, "kpis": kpis})
+        measures = {m: "" if objective.get(m) is None else _amount(float(objective[m])) for m in MEASURES}
+        tables.append(measures | dict(format_kpis(kpis)))
+    labels = list(dict.fromkeys(label for table in tables for label in table))
+    rows = [[label] + [table.get(label, "") for table in tables] for label in labels]
+    return {"plans": columns, "header": ["measure"] + [c["name"] for c in columns], "rows": rows}

@@ -249,3 +249,22 @@ def test_gantt_draws_html_and_png_and_refuses_other_formats(tmp_path: Path) -> N
     svg = run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", tmp_path / "plan.svg")
     assert svg.exit_code == 2 and ".html" in svg.output
     assert not (tmp_path / "plan.svg").exists()
+
+
+def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
+    """Two patients share one suite position in tiny-suite-changeover; one more suite shortens their wait."""
+    scenario = write(tmp_path / "scenario.json", {
+        "name": "one more suite", "changes": [{"kind": "suite_added", "type": "isolator", "positions": 2}]})
+    result = run("whatif", Path("instances/tiny/suite-changeover.json"), "--scenario", scenario,
+                 "-o", tmp_path / "what.json", "--time-limit", "10")
+    assert result.exit_code == 0, result.output
+    assert "what if: one more suite" in result.output and "wait_days" in result.output
+    changed = load_instance(tmp_path / "what.instance.json")
+    schedule = load_schedule(tmp_path / "what.json")
+    assert any(suite.id == "WHATIF-S1" for suite in changed.suites)
+    from validator import validate
+
+    assert validate(changed, schedule) == []
+    bad = write(tmp_path / "bad.json", {"name": "x", "changes": [{"kind": "suite_removed", "suite": "S9"}]})
+    refused = run("whatif", Path("instances/tiny/suite-changeover.json"), "--scenario", bad, "-o", tmp_path / "x.json")
+    assert refused.exit_code == 2 and "changes[0].suite" in refused.output
