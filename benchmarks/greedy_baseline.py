@@ -1,0 +1,72 @@
+"""The coordinator's first-come-first-served plan, in the order issue 6 describes.
+
+`scheduler.greedy.GreedyPlanner` (the solver's first hint) takes the heaviest patients first;
+a coordinator filling a spreadsheet goes by date: locked patients first, then by earliest
+collection date, then by weight. Each patient takes the earliest feasible start (its
+communicated apheresis date when that still works), the first free suite position, the
+least-loaded qualified operators and the earliest free QC days — the planner's own resource
+checks, so every plan is exact and passes the validator.
+"""
+
+from __future__ import annotations
+
+import time
+
+from models import Instance, Schedule
+from scheduler.extract import Batch, assign_positions
+from scheduler.greedy import GreedyPlanner
+from scheduler.options import PatientOptions, StartOption
+from scheduler.report import build_schedule, commitment_conflicts
+from scheduler.solve import PlanningProblem, SearchOutcome, prepare
+
+
+class CoordinatorPlanner(GreedyPlanner):
+    """GreedyPlanner with the coordinator's patient order (date before weight) and earliest starts."""
+
+    def plan(self) -> list[Batch] | None:
+        """Commitments first, then patients by (locked, earliest collection date, weight)."""
+        batches = []
+        for commitment in self.problem.commitments:
+            batch = self._place_commitment(commitment)
+            if batch is None:
+                return None
+            batches.append(batch)
+        for options in sorted(self.problem.patients, key=coordinator_order):
+            placed = self._place_patient(options)
+            if placed is not None:
+                batches.append(placed)
+        return batches
+
+    def _place_patient(self, options: PatientOptions) -> Batch | None:
+        for option in sorted(options.starts, key=lambda o: earliest_start(options, o)):
+            placed = self.try_option(options, option)
+            if isinstance(placed, Batch):
+                return placed
+        return None
+
+
+def coordinator_order(options: PatientOptions) -> tuple[object, ...]:
+    """Locked first, then the earliest collection date, then the heaviest weight."""
+    patient = options.patient
+    return (not patient.locked, patient.apheresis_window.earliest, -patient.weight, patient.id)
+
+
+def earliest_start(options: PatientOptions, option: StartOption) -> tuple[object, ...]:
+    """The communicated apheresis date when it still fits (a coordinator avoids re-calling), then the earliest start."""
+    previous = options.patient.previous_apheresis_date
+    return (previous is not None and previous not in option.apheresis_dates, option.slot.start)
+
+
+def greedy_schedule(instance: Instance, problem: PlanningProblem | None = None) -> Schedule:
+    """The coordinator's plan as a `cart-schedule/1` document (INFEASIBLE if the commitments do not fit)."""
+    started = time.monotonic()
+    problem = problem or prepare(instance)
+    conflicts = commitment_conflicts(problem)
+    if conflicts:
+        return build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts)
+    batches = CoordinatorPlanner(problem).plan()
+    if batches is None:
+        return build_schedule(problem, SearchOutcome("INFEASIBLE"), time.monotonic() - started)
+    assign_positions(batches, problem.builder.classes)
+    outcome = SearchOutcome("SOLVED", [], batches, time.monotonic() - started)
+    return build_schedule(problem, outcome, time.monotonic() - started)
