@@ -69,7 +69,7 @@ class LevelOutcome:
     value: float | None = None
     bound: float | None = None
     proven: bool = False
-    seconds: float = 0.0  # wall time spent on this level
+    seconds: float = 0.0  # wall time spent on this level (measures solved together: all on the first)
     first_solution_seconds: float | None = None  # since the solve started
     team_repairs: int = 0  # shifts that needed the exact team model
 
@@ -294,18 +294,11 @@ def _range(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> tuple[i
 
 def _stages(order: list[str], model: cp_model.CpModel, expressions: dict[str, cp_model.LinearExprT],
             scales: dict[str, int]) -> list[_Objective]:
-    """The first measure alone, then the rest weighted together (one at a time if the weights would get too large).
-
-    The first measure gets a solve of its own: it has the team-repair fallback and, on a large
-    site short of time, the bound a coordinator needs most.
-    """
-    first = _objective(model, order[:1], expressions, scales)
-    if len(order) == 1:
-        return [first]
-    rest = _objective(model, order[1:], expressions, scales)
-    if rest.span < 2**50:
-        return [first, rest]
-    return [first] + [_objective(model, [m], expressions, scales) for m in order[1:]]
+    """Every measure weighted into one objective; one measure at a time if the weights would get too large."""
+    together = _objective(model, order, expressions, scales)
+    if together.span < 2**50:
+        return [together]
+    return [_objective(model, [m], expressions, scales) for m in order]
 
 
 @dataclass
@@ -500,9 +493,12 @@ class _Search:
         provisional, outcome = level.provisional, self.outcome
         if provisional is None or outcome.levels or (outcome.batches and not _better(self.problem, provisional, outcome.batches)):
             return
-        measure = level.objective.measures[0]
+        objective = level.objective
+        measure = objective.measures[0]
         value = measure_values(self.problem, provisional)[measure]
-        bound = value if level.known_bound is None else level.objective.reported(0, level.known_bound)
+        bound = value
+        if level.known_bound is not None:  # the first measure's bound needs no values of the others
+            bound = objective.reported(0, objective.bounds([0] * len(objective.measures), level.known_bound)[0])
         outcome.levels.append(LevelOutcome(measure, value, bound, False))
         outcome.status, outcome.batches = "SOLVED", provisional
 
@@ -516,7 +512,8 @@ class _Search:
         for i, measure in enumerate(objective.measures):
             self.outcome.levels.append(
                 LevelOutcome(measure, objective.reported(i, solved.measured[i]), objective.reported(i, bounds[i]),
-                             bounds[i] == solved.measured[i], seconds, level.first_solution, level.repairs)
+                             bounds[i] == solved.measured[i], seconds if i == 0 else 0.0, level.first_solution,
+                             level.repairs if i == 0 else 0)
             )
         self.outcome.status, self.outcome.batches = "SOLVED", solved.batches
         if self.outcome.first_schedule_seconds is None:
@@ -525,7 +522,7 @@ class _Search:
 
 
 def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
-    """Optimise the measures in `objective.order`: the first, fixed at its best, then the rest weighted together.
+    """Optimise the measures in `objective.order`, weighted lexicographically into one objective.
 
     The first-come-first-served plan is the starting point (and the answer if the search finds
     nothing better in time). After every solve the teams are assigned exactly; a shift the
