@@ -303,6 +303,9 @@ class Service:
     def submit_replan(self, actor: str, plan_id: str, data: Any, time_limit: float) -> dict[str, Any]:
         """Re-plan a solved plan after events: started work fixed, the previous schedule as warm start."""
         parent_instance, parent_schedule = self.plan_documents(plan_id)
+        if not isinstance(data, list | dict):
+            raise Unprocessable("the events must be a JSON list, or an object with `events`",
+                                [Problem("body", f"got {type(data).__name__}")])
         events = load_events(data, parent_instance)  # EventsError: every problem, with its path
         as_of = resolve_as_of(parent_instance, events)
         instance = apply_events(parent_instance, parent_schedule, events, as_of)  # ReplanError: what does not fit

@@ -69,6 +69,11 @@ def _move_assay(doc: dict[str, Any], patient: str, days: int) -> None:
         entry[field] = _later(entry[field], days)
 
 
+def _second_activation(doc: dict[str, Any]) -> str:
+    """operator-hours: OP1 can activate one of P1, P2 per 8 h shift; the two optima differ only in who goes first."""
+    return max(("P1", "P2"), key=lambda p: _assignment(doc, p)["manufacturing_start"])
+
+
 def _saved(instance: Instance, doc: dict[str, Any]) -> Schedule:
     """The edited plan as a planning tool saves it: objective and bound recomputed."""
     schedule = load_schedule(doc)
@@ -103,10 +108,11 @@ def test_a_patient_moved_onto_a_taken_position_is_a_suite_overlap() -> None:
 
 
 def test_an_operator_double_booked_beyond_the_shift_hours_is_a_steps_breach() -> None:
-    """operator-hours: two 5 h activations need OP1 10 h in one 8 h shift when P1 is moved to Wed 01-06."""
+    """operator-hours: two 5 h activations need OP1 10 h in one 8 h shift when the second is moved to Wed 01-06."""
     instance, doc = _plan("operator-hours")
-    assert _assignment(doc, "P1")["manufacturing_start"].startswith("2027-01-07")
-    _move_manufacturing(doc, "P1", -1)
+    second = _second_activation(doc)
+    assert _assignment(doc, second)["manufacturing_start"].startswith("2027-01-07")
+    _move_manufacturing(doc, second, -1)
     analysis = analyze(instance, _saved(instance, doc))
     assert [group.rule for group in analysis.rules] == ["C6"]
     (overload,) = analysis.rule("C6")
@@ -130,9 +136,10 @@ def test_an_assay_moved_to_a_day_the_lab_does_not_work_is_a_qc_breach() -> None:
 
 
 def test_a_second_assay_start_on_a_full_lab_day_is_a_qc_capacity_breach() -> None:
-    """qc-capacity: one sterility start a day; P1's test moved onto P2's day, Fri 01-08."""
+    """qc-capacity: one sterility start a day; the later of P1's and P2's tests moved onto the other's day, Fri 01-08."""
     instance, doc = _plan("qc-capacity")
-    _move_assay(doc, "P1", -1)
+    later = max(("P1", "P2"), key=lambda p: _assignment(doc, p)["qc"][0]["start_date"])
+    _move_assay(doc, later, -1)
     analysis = analyze(instance, _saved(instance, doc))
     (full,) = analysis.rule("C7")
     assert full.patients == ("P1", "P2")
@@ -154,9 +161,9 @@ def test_an_apheresis_moved_onto_a_full_day_is_a_chair_breach() -> None:
 
 
 def test_an_edit_without_updating_the_objective_is_reported_with_both_figures() -> None:
-    """operator-hours: P1 moved a day earlier delivers a day earlier, but the plan still says 17 wait days."""
+    """operator-hours: the second activation moved a day earlier delivers a day earlier, but the plan still says 17 wait days."""
     instance, doc = _plan("operator-hours")
-    _move_manufacturing(doc, "P1", -1)
+    _move_manufacturing(doc, _second_activation(doc), -1)
     analysis = analyze(instance, load_schedule(doc))
     assert {group.rule for group in analysis.rules} == {"C6", "OBJECTIVE"}
     assert analysis.objective["wait_days"] == 16
