@@ -55,6 +55,8 @@ def test_bad_events_are_422_with_every_problem_and_its_path(coordinator: httpx.C
     ])
     assert answer.status_code == 422
     assert [p["path"] for p in answer.json()["problems"]] == ["body.events[0].suite", "body.events[1].kind"]
+    nothing = coordinator.post(f"/v1/plans/{plan_id}/replan", content=b"null", headers={"content-type": "application/json"})
+    assert nothing.status_code == 422  # schemathesis found this a 500 once
     assert len(coordinator.get("/v1/plans").json()) == 1
 
 
