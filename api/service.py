@@ -358,26 +358,25 @@ class Service:
             plans = session.scalars(select(Plan).order_by(Plan.created_at.desc()).limit(limit)).all()
             return [_plan_summary(plan) for plan in plans]
 
-    def plan_schedule(self, plan_id: str) -> dict[str, Any]:
-        """The plan's schedule document."""
+    def _solved_plan(self, plan_id: str) -> tuple[str, str]:
+        """The instance and schedule JSON of a plan that has a schedule (404 unknown, 409 not yet)."""
         with self.sessions() as session:
             plan = session.get(Plan, plan_id)
             if plan is None:
                 raise NotFound(f"no plan {plan_id!r}")
             if plan.schedule_json is None:
                 raise Conflict(f"plan {plan_id} has no schedule yet (status {plan.status})", extra={"status": plan.status})
-            schedule: dict[str, Any] = json.loads(plan.schedule_json)
-            return schedule
+            return plan.instance_json, plan.schedule_json
+
+    def plan_schedule(self, plan_id: str) -> dict[str, Any]:
+        """The plan's schedule document."""
+        schedule: dict[str, Any] = json.loads(self._solved_plan(plan_id)[1])
+        return schedule
 
     def plan_documents(self, plan_id: str) -> tuple[Instance, Schedule]:
         """The plan's instance and schedule as models (for KPIs, pictures and workbooks)."""
-        with self.sessions() as session:
-            plan = session.get(Plan, plan_id)
-            if plan is None:
-                raise NotFound(f"no plan {plan_id!r}")
-            if plan.schedule_json is None:
-                raise Conflict(f"plan {plan_id} has no schedule yet (status {plan.status})", extra={"status": plan.status})
-            return load_instance(json.loads(plan.instance_json)), load_schedule(json.loads(plan.schedule_json))
+        instance_json, schedule_json = self._solved_plan(plan_id)
+        return load_instance(json.loads(instance_json)), load_schedule(json.loads(schedule_json))
 
     def cancel_plan(self, actor: str, plan_id: str) -> dict[str, Any]:
         """Stop a queued or running solve; a running one keeps its best schedule so far."""

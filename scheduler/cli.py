@@ -483,16 +483,7 @@ def export(
     from scheduler.export import write_schedule
     from scheduler.suggest import suggest_changes
 
-    try:
-        instance = load_instance(instance_file)
-    except InputError as error:
-        _fail_input(error, str(instance_file))
-    try:
-        schedule = load_schedule(schedule_file)
-    except InputError as error:
-        _fail_input(error, str(schedule_file))
-    if schedule.instance != instance.name:
-        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+    instance, schedule = _load_pair(instance_file, schedule_file)
     _check_target(output)
     suggestions = None
     if explain_unscheduled:
@@ -520,16 +511,7 @@ def gantt(
 
     if output.suffix.lower() not in (".html", ".png"):
         _fail(f"{output}: the picture must be .html (interactive) or .png (static)")
-    try:
-        instance = load_instance(instance_file)
-    except InputError as error:
-        _fail_input(error, str(instance_file))
-    try:
-        schedule = load_schedule(schedule_file)
-    except InputError as error:
-        _fail_input(error, str(schedule_file))
-    if schedule.instance != instance.name:
-        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+    instance, schedule = _load_pair(instance_file, schedule_file)
     _check_writable(output)
     try:
         if output.suffix.lower() == ".html":
