@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from run import code_version, machine  # noqa: E402
+from sections import write_section  # noqa: E402
 
 from api.db import create_db_engine, migrate  # noqa: E402
 from api.service import create_key  # noqa: E402
@@ -188,18 +189,6 @@ def render(result: dict[str, Any]) -> str:
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put the section into RESULTS.md, replacing an earlier one."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

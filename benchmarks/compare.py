@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.run import code_version, machine  # noqa: E402
+from benchmarks.sections import write_section  # noqa: E402
 
 SIZES = ("xs", "s", "m", "l", "xl")
 SCENARIOS = ("normal", "overload", "holidays", "scarce-skill")
@@ -458,18 +459,6 @@ def render(data: dict[str, Any]) -> str:
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put the section into RESULTS.md, replacing an earlier one and leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

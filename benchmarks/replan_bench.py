@@ -22,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sections import write_section  # noqa: E402
 from models import Instance, Schedule, load_instance  # noqa: E402
 from models.events import Events, load_events  # noqa: E402
 from scheduler.generate import generate_instance  # noqa: E402
@@ -175,18 +176,6 @@ def render(runs: list[Run], args: argparse.Namespace, context: dict[str, str]) -
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put the section into RESULTS.md, replacing an earlier one."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
