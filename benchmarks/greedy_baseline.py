@@ -25,12 +25,9 @@ class CoordinatorPlanner(GreedyPlanner):
 
     def plan(self) -> list[Batch] | None:
         """Commitments first, then patients by (locked, earliest collection date, weight)."""
-        batches = []
-        for commitment in self.problem.commitments:
-            batch = self._place_commitment(commitment)
-            if batch is None:
-                return None
-            batches.append(batch)
+        batches = self.place_commitments()
+        if batches is None:
+            return None
         for options in sorted(self.problem.patients, key=coordinator_order):
             placed = self._place_patient(options)
             if placed is not None:

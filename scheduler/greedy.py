@@ -37,16 +37,23 @@ class GreedyPlanner:
 
     def plan(self) -> list[Batch] | None:
         """Commitments first, then patients in coordinator order; None if a commitment does not fit."""
+        batches = self.place_commitments()
+        if batches is None:
+            return None
+        for options in sorted(self.problem.patients, key=_coordinator_order):
+            patient_batch = self._place_patient(options)
+            if patient_batch is not None:
+                batches.append(patient_batch)
+        return batches
+
+    def place_commitments(self) -> list[Batch] | None:
+        """Every in-progress batch at its fixed suite position and start; None if one does not fit."""
         batches = []
         for commitment in self.problem.commitments:
             batch = self._place_commitment(commitment)
             if batch is None:
                 return None
             batches.append(batch)
-        for options in sorted(self.problem.patients, key=_coordinator_order):
-            patient_batch = self._place_patient(options)
-            if patient_batch is not None:
-                batches.append(patient_batch)
         return batches
 
     # ----- one batch -------------------------------------------------------------------------

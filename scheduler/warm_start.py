@@ -31,12 +31,9 @@ class PreviousPlanFirst(GreedyPlanner):
 
     def plan(self) -> list[Batch] | None:
         """A valid plan as close to the previous one as the greedy can make it; None if a commitment does not fit."""
-        batches = []
-        for commitment in self.problem.commitments:
-            batch = self._place_commitment(commitment)
-            if batch is None:
-                return None
-            batches.append(batch)
+        batches = self.place_commitments()
+        if batches is None:
+            return None
         placed: set[str] = set()
         planned_before = [o for o in self.problem.patients if o.patient.id in self.previous_starts]
         for options in sorted(planned_before, key=lambda o: self.previous_starts[o.patient.id]):
