@@ -1,12 +1,19 @@
 """What would let an unscheduled patient in: the smallest concrete changes, each verified.
 
-For one unscheduled patient, candidate changes are drawn from the resources its candidate
-starts need and the plan leaves short: one more apheresis chair on a date (C2), one more
-operator-shift of a skill (C6), one more QC start on a date or a closed lab day opened (C7), one more
-manufacturing start a day (C4), the apheresis or infusion window widened by k days (C2, C9,
-C10), a suite downtime shortened by k days or one more suite position (C5).
+For one unscheduled patient, candidate single changes are drawn from the resources its
+candidate starts need and the plan leaves short: one more apheresis chair on a date (C2), one
+more operator-shift of a skill (C6), one more QC start on a date or a closed lab day opened
+(C7), one more manufacturing start a day (C4), the apheresis or infusion window widened by k
+days (C2, C9, C10), a suite downtime shortened by k days or one more suite position (C5).
 
-Every change is applied to a copy of the instance and verified before it is suggested:
+When one change is not enough (or a combination is smaller than any single change found), the
+relaxed model (scheduler/relaxed.py) proposes the smallest *set* of changes with which the
+patient fits beside everyone else: a chair and an operator-shift, a suite position and a QC
+start, and so on. A patient that no priced change can help (its own data: shelf-life, the
+horizon, a closed hospital) gets a "nothing within reach" explanation (`out_of_reach`).
+
+Every change, single or combined, is applied to a copy of the instance and verified before it
+is suggested:
 
 - **published plan**: the patient fits into the plan as it stands (`booking.PublishedPlan`),
   so nobody else moves; the plan with the patient added passes the validator.
@@ -14,102 +21,72 @@ Every change is applied to a copy of the instance and verified before it is sugg
   suggestion is kept if the patient is scheduled, the others keep at least their scheduled
   weight, and the new plan passes the validator. Others may move (the text says how many).
 
-Suggestions come smallest first: a chair < an operator-shift < a QC start < a lab day < a start
-< a window widened by k days < a downtime shortened by k days < a suite position.
+Suggestions come smallest first (`Suggestion.size`, the sum of `Change.size`): a chair < an
+operator-shift < a QC start < a lab day < a start < a window widened by k days < a downtime
+shortened by k days < a suite position.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from models import Assignment, Instance, ObjectiveValues, Patient, Schedule
 from models.timeutil import add_hours, at_clock, weekday_name
 from scheduler.booking import PublishedPlan
+from scheduler.changes import (
+    MAX_WIDENING_DAYS,
+    RULE_OF_KIND,
+    Change,
+    apply_change,
+    apply_changes,
+    operators_to_roster,
+)
 from scheduler.diagnose import diagnose_commitments
+from scheduler.relaxed import ChangeSet, RelaxedModel
 from scheduler.report import commitment_conflicts
 from scheduler.solve import SolveOptions, prepare, solve
 from validator import compute_objective, validate
 
+__all__ = [
+    "MAX_WIDENING_DAYS",
+    "PLAN",
+    "RESOLVE",
+    "Change",
+    "Suggestion",
+    "apply_change",
+    "apply_changes",
+    "fits_plan",
+    "format_suggestions",
+    "infeasibility_core",
+    "out_of_reach",
+    "suggest_changes",
+]
+
 PLAN = "published plan"
 RESOLVE = "re-solve"
-MAX_WIDENING_DAYS = 14
-# Ranks of the change kinds (smaller is a smaller change); windows and downtime add k days.
-RANK = {
-    "chair": 1,
-    "operator_shift": 2,
-    "qc_start": 3,
-    "qc_open_day": 4,
-    "start_limit": 5,
-    "apheresis_window": 10,
-    "infusion_window": 10,
-    "downtime_shortened": 30,
-    "suite_position": 60,
-}
-RULE_OF_KIND = {
-    "chair": "C2",
-    "operator_shift": "C6",
-    "qc_start": "C7",
-    "qc_open_day": "C7",
-    "start_limit": "C4",
-    "apheresis_window": "C2",
-    "infusion_window": "C9",
-    "downtime_shortened": "C5",
-    "suite_position": "C5",
-}
 TOLERANCE = 1e-6
 # Re-solves per patient, and seconds per re-solve (the caller's time limit caps both).
 MAX_SOLVES = 4
 SOLVE_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Change:
-    """One concrete change to the instance.
-
-    `resource` is what changes: a hospital (chair), a skill (operator_shift), an assay (qc_start,
-    qc_open_day), the site (start_limit), a suite (downtime_shortened, suite_position) or the
-    patient (windows). `dates` are the dates involved (for a window: its new earliest and latest),
-    `amount` how much (chairs, operators, starts, positions, days). `operator` names the operator
-    to roster, `shift` the shift; `edge` says which end of a window or downtime moves
-    (`earlier`/`later`, `start`/`end`) and `period` which downtime of the suite.
-    """
-
-    kind: str
-    resource: str
-    dates: tuple[date, ...]
-    amount: int = 1
-    shift: str | None = None
-    operator: str | None = None
-    edge: str | None = None
-    period: int | None = None
-
-    @property
-    def size(self) -> int:
-        """How big the change is, for ordering: its kind's rank, plus k for k days of window or downtime."""
-        days = self.amount if self.kind in ("apheresis_window", "infusion_window", "downtime_shortened") else 0
-        return RANK[self.kind] + days
-
-    def to_dict(self) -> dict[str, Any]:
-        """The change as JSON-ready data (absent details left out)."""
-        data: dict[str, Any] = {
-            "kind": self.kind,
-            "resource": self.resource,
-            "dates": [day.isoformat() for day in self.dates],
-            "amount": self.amount,
-        }
-        for name in ("shift", "operator", "edge", "period"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        return data
+# Sets of changes the relaxed model proposes per patient, and how many of them to re-solve when
+# none fits the plan as it stands (each proposal is a sub-second CP-SAT solve).
+MAX_CHANGE_SETS = 6
+MAX_SET_SOLVES = 2
+RELAXED_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A verified change that lets the patient be scheduled, in a coordinator's words."""
+    """Verified changes that together let the patient be scheduled, in a coordinator's words.
+
+    `changes` are every change to make together (one for a single change); `change` is the
+    first, smallest of them, and `rule` names their rules (`C5+C6` for a position and an
+    operator-shift).
+    """
 
     patient: str
     rule: str
@@ -118,13 +95,25 @@ class Suggestion:
     verified_by: str  # PLAN or RESOLVE
     assignment: Assignment  # the patient's assignment in the verifying plan
     others_moved: int = 0  # patients whose apheresis date or start differs in the verifying plan
+    changes: tuple[Change, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.changes:
+            object.__setattr__(self, "changes", (self.change,))
+
+    @property
+    def size(self) -> int:
+        """How big the changes are together, for ordering."""
+        return sum(change.size for change in self.changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The suggestion as JSON-ready data."""
+        """The suggestion as JSON-ready data (`change` is the first of `changes`)."""
         return {
             "patient": self.patient,
             "rule": self.rule,
             "change": self.change.to_dict(),
+            "changes": [change.to_dict() for change in self.changes],
+            "size": self.size,
             "text": self.text,
             "verified_by": self.verified_by,
             "others_moved": self.others_moved,
@@ -144,9 +133,10 @@ def suggest_changes(
 ) -> list[Suggestion]:
     """The smallest verified changes that let an unscheduled patient be scheduled, smallest first.
 
-    Changes that fit the plan as it stands are verified against it (nobody moves); the others,
-    while `time_limit` seconds last, by re-solving. A scheduled or unknown patient, or a plan
-    without assignments (INFEASIBLE, UNKNOWN), gets none: see `infeasibility_core`.
+    Single changes and the relaxed model's sets that fit the plan as it stands are verified
+    against it (nobody moves); the others, while `time_limit` seconds last, by re-solving. A
+    scheduled or unknown patient, or a plan without assignments (INFEASIBLE, UNKNOWN), gets
+    none: see `infeasibility_core`; a patient no change can help: see `out_of_reach`.
     """
     patient = next((p for p in instance.patients if p.id == patient_id), None)
     if patient is None or not schedule.assignments:
@@ -154,7 +144,8 @@ def suggest_changes(
     if any(a.patient == patient_id for a in schedule.assignments):
         return []
     deadline = time.monotonic() + time_limit
-    families = sorted(_candidate_families(instance, schedule, patient), key=lambda f: f[0].size)
+    plan = PublishedPlan(instance, schedule)
+    families = sorted(_candidate_families(instance, schedule, patient, plan), key=lambda f: f[0].size)
     found: list[Suggestion] = []
     unverified: list[list[Change]] = []
     for family in families:
@@ -163,13 +154,35 @@ def suggest_changes(
             found.append(suggestion)
         else:
             unverified.append(family)
-    found += _verified_by_solving(instance, schedule, patient, unverified, found, deadline, max_suggestions)
-    found.sort(key=lambda s: (s.change.size, s.verified_by != PLAN, s.change.dates))
+    relaxed = RelaxedModel(instance, plan, patient)
+    smallest_single = min((s.size for s in found), default=None)
+    sets, pending = _sets_in_plan(instance, schedule, patient, relaxed, smallest_single, deadline, max_suggestions)
+    found += sets
+    # Re-solving single changes may take the whole time: keep some for the sets if they are all there is.
+    reserve = min(SOLVE_SECONDS, time_limit / 2) if pending and not found else 0.0
+    found += _verified_by_solving(instance, schedule, patient, unverified, found, deadline - reserve, max_suggestions)
+    if not found:
+        found += _sets_by_solving(instance, schedule, patient, pending, deadline)
+    found.sort(key=lambda s: (s.size, s.verified_by != PLAN, len(s.changes), [c.dates for c in s.changes]))
     # Shortening a downtime from either end may both end in cancelling it: say it once.
     distinct: dict[str, Suggestion] = {}
     for suggestion in found:
         distinct.setdefault(suggestion.text, suggestion)
     return list(distinct.values())[:max_suggestions]
+
+
+def out_of_reach(instance: Instance, schedule: Schedule, patient_id: str) -> str | None:
+    """Why no change within reach could let an unscheduled patient in (its own data), or None.
+
+    None also for a scheduled or unknown patient. Within reach: windows widened by up to
+    MAX_WIDENING_DAYS days and any chair, operator, QC start, manufacturing start, suite
+    position or downtime made available; what stays out of reach is what the patient's own data
+    fixes (shelf-life, the horizon, a closed hospital date, a locked collection date).
+    """
+    patient = next((p for p in instance.patients if p.id == patient_id), None)
+    if patient is None or any(a.patient == patient_id for a in schedule.assignments):
+        return None
+    return RelaxedModel(instance, PublishedPlan(instance, schedule), patient).out_of_reach
 
 
 def infeasibility_core(instance: Instance, time_limit: float = 10.0) -> list[str]:
@@ -186,17 +199,15 @@ def infeasibility_core(instance: Instance, time_limit: float = 10.0) -> list[str
     return diagnose_commitments(problem, time_limit)
 
 
-def apply_change(instance: Instance, change: Change) -> Instance:
-    """A copy of the instance with the change made (the instance itself is left alone)."""
-    doc = instance.model_dump(mode="json")
-    _EDITS[change.kind](doc, change, instance)
-    return Instance.model_validate(doc)
+def format_suggestions(patient_id: str, suggestions: list[Suggestion], reason: str | None = None) -> list[str]:
+    """Text lines for a coordinator: one per suggestion, with how it was verified; else why there is none.
 
-
-def format_suggestions(patient_id: str, suggestions: list[Suggestion]) -> list[str]:
-    """Text lines for a coordinator: one per suggestion, with how it was verified."""
+    `reason` is the patient's `out_of_reach` explanation, if any.
+    """
     if not suggestions:
-        return [f"{patient_id}: no single change found that lets this patient in"]
+        if reason is not None:
+            return [f"{patient_id}: {reason}"]
+        return [f"{patient_id}: no verified change found that lets this patient in (within the time limit)"]
     lines = [f"{patient_id} could be scheduled with:"]
     for suggestion in suggestions:
         how = "fits the plan as it is, nobody moves" if suggestion.verified_by == PLAN else (
@@ -204,94 +215,6 @@ def format_suggestions(patient_id: str, suggestions: list[Suggestion]) -> list[s
         )
         lines.append(f"  {suggestion.rule}: {suggestion.text} ({how})")
     return lines
-
-
-# ----- applying a change ---------------------------------------------------------------------
-
-
-def _by_id(items: list[dict[str, Any]], item_id: str) -> dict[str, Any]:
-    return next(item for item in items if item["id"] == item_id)
-
-
-def _edit_chair(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    # One more chair on one date only: that weekday gains a chair and every other such date of
-    # the horizon books it elsewhere, which the format expresses exactly.
-    hospital = _by_id(doc["hospitals"], change.resource)
-    (day,) = change.dates
-    weekday = weekday_name(day)
-    capacity = hospital.setdefault("apheresis_capacity", {})
-    capacity[weekday] = capacity.get(weekday, 0) + change.amount
-    booked = hospital.setdefault("booked_elsewhere", {})
-    start = instance.horizon.start
-    for offset in range(instance.horizon.days):
-        other = start + timedelta(days=offset)
-        if other != day and weekday_name(other) == weekday:
-            booked[other.isoformat()] = booked.get(other.isoformat(), 0) + change.amount
-
-
-def _edit_operator_shift(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    (day,) = change.dates
-    entry = {"date": day.isoformat(), "shift": change.shift}
-    if change.operator is not None and any(o["id"] == change.operator for o in doc["operators"]):
-        _by_id(doc["operators"], change.operator).setdefault("roster", []).append(entry)
-    else:
-        doc["operators"].append({"id": change.operator or f"NEW-{change.resource}", "skills": [change.resource],
-                                 "roster": [entry]})
-
-
-def _edit_qc_start(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    # One more start on that date only: the date's own capacity (qc_lab.capacity_by_date).
-    (day,) = change.dates
-    by_date = doc["qc_lab"].setdefault("capacity_by_date", {})
-    on_day = by_date.setdefault(day.isoformat(), {})
-    on_day[change.resource] = instance.qc_lab.capacity_on(change.resource, day) + change.amount
-
-
-def _edit_qc_open_day(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    closed = {day.isoformat() for day in change.dates}
-    doc["qc_lab"]["closed_dates"] = [d for d in doc["qc_lab"].get("closed_dates", []) if d not in closed]
-
-
-def _edit_start_limit(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    doc["site"]["max_starts_per_day"] = doc["site"]["max_starts_per_day"] + change.amount
-
-
-def _edit_window(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    patient = _by_id(doc["patients"], change.resource)
-    earliest, latest = change.dates
-    patient[change.kind] = {**patient[change.kind], "earliest": earliest.isoformat(), "latest": latest.isoformat()}
-
-
-def _edit_downtime(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    suite = _by_id(doc["suites"], change.resource)
-    assert change.period is not None
-    period = suite["unavailable"][change.period]
-    old_start = datetime.fromisoformat(period["start"])
-    old_end = datetime.fromisoformat(period["end"])
-    days = timedelta(days=change.amount)
-    start, end = (old_start, old_end - days) if change.edge == "end" else (old_start + days, old_end)
-    if end <= start:
-        del suite["unavailable"][change.period]
-    else:
-        period["start"], period["end"] = f"{start:%Y-%m-%dT%H:%M}", f"{end:%Y-%m-%dT%H:%M}"
-
-
-def _edit_suite_position(doc: dict[str, Any], change: Change, instance: Instance) -> None:
-    suite = _by_id(doc["suites"], change.resource)
-    suite["positions"] += change.amount
-
-
-_EDITS = {
-    "chair": _edit_chair,
-    "operator_shift": _edit_operator_shift,
-    "qc_start": _edit_qc_start,
-    "qc_open_day": _edit_qc_open_day,
-    "start_limit": _edit_start_limit,
-    "apheresis_window": _edit_window,
-    "infusion_window": _edit_window,
-    "downtime_shortened": _edit_downtime,
-    "suite_position": _edit_suite_position,
-}
 
 
 # ----- candidate changes -----------------------------------------------------------------------
@@ -329,9 +252,8 @@ def _reach(instance: Instance, patient: Patient, plan: PublishedPlan) -> _Reach:
     return _Reach([d for d in days if calendar.in_horizon(d)], max(first, calendar.horizon_start), last, until)
 
 
-def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient) -> list[list[Change]]:
+def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient, plan: PublishedPlan) -> list[list[Change]]:
     """Candidate changes, grouped in families of growing size (k = 1, 2, … days); single ones alone."""
-    plan = PublishedPlan(instance, schedule)
     reach = _reach(instance, patient, plan)
     families: list[list[Change]] = [[c] for c in _chairs(instance, patient, plan, reach)]
     families += [[c] for c in _operator_shifts(instance, patient, plan, reach)]
@@ -379,16 +301,7 @@ def _operator_shifts(instance: Instance, patient: Patient, plan: PublishedPlan, 
                         if shift.hours - plan.operator_hours[(day, shift.id, op.id)] + TOLERANCE >= step.hours]
                 if len(free) == step.operators - 1:
                     yield Change("operator_shift", step.skill, (day,), shift=shift.id,
-                                 operator=_operator_to_roster(instance, day, shift.id, step.skill))
-
-
-def _operator_to_roster(instance: Instance, day: date, shift_id: str, skill: str) -> str | None:
-    """A qualified operator not on that shift: preferably one off that whole day."""
-    qualified = [op for op in instance.operators if skill in op.skills]
-    off_shift = [op for op in qualified if not any(r.date == day and r.shift == shift_id for r in op.roster)]
-    off_day = [op for op in off_shift if not any(r.date == day for r in op.roster)]
-    chosen = off_day or off_shift
-    return chosen[0].id if chosen else None
+                                 operator=operators_to_roster(instance, day, shift.id, step.skill)[0])
 
 
 def _qc_starts(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
@@ -534,7 +447,7 @@ def _verified_by_solving(
     a family with which it fits beside the in-progress work alone (a necessary condition).
     """
     verified: list[Suggestion] = []
-    largest = min((s.change.size for s in found), default=None)
+    largest = min((s.size for s in found), default=None)
     fits_already = _fits_alone(instance, schedule, patient.id)
     blocking = _blocking_rules(instance, schedule, patient) if fits_already else set()
     solves = 0
@@ -560,6 +473,56 @@ def _verified_by_solving(
         if outcome is not None:
             assignment, moved = outcome
             verified.append(_suggestion(instance, schedule, patient, change, assignment, RESOLVE, moved))
+    return verified
+
+
+def _sets_in_plan(
+    instance: Instance,
+    schedule: Schedule,
+    patient: Patient,
+    relaxed: RelaxedModel,
+    smaller_than: int | None,
+    deadline: float,
+    max_suggestions: int,
+) -> tuple[list[Suggestion], list[ChangeSet]]:
+    """The relaxed model's sets of changes, smallest first, verified against the plan as it stands.
+
+    Only sets smaller than `smaller_than` (the smallest single change already verified) are
+    worth proposing. Returns the verified suggestions and the sets the plan could not take, to
+    be re-solved if nothing else is found.
+    """
+    verified: list[Suggestion] = []
+    pending: list[ChangeSet] = []
+    for _ in range(MAX_CHANGE_SETS):
+        seconds = min(deadline - time.monotonic(), RELAXED_SECONDS)
+        if len(verified) >= max_suggestions or seconds <= 0:
+            break
+        proposal = relaxed.next_change_set(seconds)
+        if proposal is None or (smaller_than is not None and proposal.size >= smaller_than):
+            break
+        if not proposal.changes:
+            continue  # the patient fits as the plan stands: a plan not solved to the end, not a change
+        assignment = fits_plan(apply_changes(instance, proposal.changes), schedule, patient.id)
+        if assignment is None:
+            pending.append(proposal)
+        else:
+            verified.append(_suggestion(instance, schedule, patient, proposal.changes, assignment, PLAN, 0))
+    return verified, pending
+
+
+def _sets_by_solving(
+    instance: Instance, schedule: Schedule, patient: Patient, pending: list[ChangeSet], deadline: float
+) -> list[Suggestion]:
+    """Re-solve, smallest first and while time lasts, the sets of changes the plan as it stands could not take."""
+    verified: list[Suggestion] = []
+    for proposal in pending[:MAX_SET_SOLVES]:
+        seconds = min(deadline - time.monotonic(), SOLVE_SECONDS)
+        if seconds < 0.5:
+            break
+        outcome = _solve_with_patient_first(apply_changes(instance, proposal.changes), schedule, patient.id, seconds)
+        if outcome is not None:
+            assignment, moved = outcome
+            verified.append(_suggestion(instance, schedule, patient, proposal.changes, assignment, RESOLVE, moved))
     return verified
 
 
@@ -593,11 +556,20 @@ def _solve_with_patient_first(
 
 
 def _suggestion(
-    instance: Instance, schedule: Schedule, patient: Patient, change: Change, assignment: Assignment,
-    verified_by: str, moved: int,
+    instance: Instance, schedule: Schedule, patient: Patient, changes: Change | tuple[Change, ...],
+    assignment: Assignment, verified_by: str, moved: int,
 ) -> Suggestion:
-    text = _TEXTS[change.kind](instance, patient, change, assignment)
-    return Suggestion(patient.id, RULE_OF_KIND[change.kind], change, text, verified_by, assignment, moved)
+    """A verified change, or set of changes, in a coordinator's words (each change named with its resource and date)."""
+    together = (changes,) if isinstance(changes, Change) else changes
+    texts = [_TEXTS[change.kind](instance, patient, change, assignment) for change in together]
+    text = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+    rule = "+".join(dict.fromkeys(RULE_OF_KIND[change.kind] for change in together))
+    return Suggestion(patient.id, rule, together[0], text, verified_by, assignment, moved, together)
+
+
+def _more(amount: int, noun: str, plural: str) -> str:
+    """`one more chair`, `2 more chairs`."""
+    return f"one more {noun}" if amount == 1 else f"{amount} more {plural}"
 
 
 def _day(day: date) -> str:
@@ -609,7 +581,7 @@ def _chair_text(instance: Instance, patient: Patient, change: Change, assignment
     (day,) = change.dates
     chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
     now = f"it has {chairs}, all taken" if chairs else f"it collects nobody on {day:%A}s"
-    return f"one more apheresis chair at {hospital.id} ({hospital.name}) on {_day(day)} ({now})"
+    return f"{_more(change.amount, 'apheresis chair', 'apheresis chairs')} at {hospital.id} ({hospital.name}) on {_day(day)} ({now})"
 
 
 def _operator_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
@@ -622,7 +594,8 @@ def _operator_text(instance: Instance, patient: Patient, change: Change, assignm
 def _qc_start_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
     (day,) = change.dates
     capacity = instance.qc_lab.capacity_on(change.resource, day)
-    return f"one more {change.resource} start at the QC lab on {_day(day)} (it has {capacity}, all taken)"
+    what = _more(change.amount, f"{change.resource} start", f"{change.resource} starts")
+    return f"{what} at the QC lab on {_day(day)} (it has {capacity}, all taken)"
 
 
 def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
@@ -633,7 +606,8 @@ def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assi
 def _start_limit_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
     limit = instance.site.max_starts_per_day
     start = assignment.manufacturing_start.date()
-    return f"one more manufacturing start on {_day(start)} (max_starts_per_day {limit} to {(limit or 0) + change.amount})"
+    what = _more(change.amount, "manufacturing start", "manufacturing starts")
+    return f"{what} on {_day(start)} (max_starts_per_day {limit} to {(limit or 0) + change.amount})"
 
 
 def _window_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:

@@ -2,8 +2,10 @@
 
 Tiny instances (instances/tiny/, one rule each; site, product and hospital as described in
 tests/test_tiny_instances.py) and their variants show the smallest change of each kind coming
-first; generated xs overload weeks show that every suggestion holds. Every suggestion is
-re-checked here independently of `suggest`: the change is applied, the plan it was verified
+first, and two-changes.json a patient that needs a chair *and* an operator at once; generated
+xs overload weeks show that every suggestion holds, and an s overload week that every
+unscheduled patient gets a verified suggestion or an explicit reason. Every suggestion is
+re-checked here independently of `suggest`: the changes are applied, the plan it was verified
 with is validated, and the changed instance is solved again (the patient ranked first) and the
 new plan validated, with the patient in and nobody else losing their place.
 """
@@ -24,9 +26,10 @@ from scheduler.suggest import (
     PLAN,
     Change,
     Suggestion,
-    apply_change,
+    apply_changes,
     format_suggestions,
     infeasibility_core,
+    out_of_reach,
     suggest_changes,
 )
 from validator import compute_objective, validate
@@ -56,9 +59,9 @@ def _unscheduled(schedule: Schedule) -> list[str]:
     return [entry.patient for entry in schedule.unscheduled]
 
 
-def _recheck(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> None:
-    """The suggestion holds: its plan is valid, and a fresh solve of the changed instance takes the patient."""
-    changed = apply_change(instance, suggestion.change)
+def _plan_holds(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> Instance:
+    """A plan-verified suggestion holds: the plan with the patient added is valid on the changed instance."""
+    changed = apply_changes(instance, suggestion.changes)
     who = suggestion.patient
     if suggestion.verified_by == PLAN:
         plan = schedule.model_copy(update={
@@ -67,6 +70,13 @@ def _recheck(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> 
         })
         values = ObjectiveValues(**compute_objective(changed, plan))
         assert validate(changed, plan.model_copy(update={"objective": values, "bound": values})) == []
+    return changed
+
+
+def _recheck(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> None:
+    """The suggestion holds: its plan is valid, and a fresh solve of the changed instance takes the patient."""
+    changed = _plan_holds(instance, schedule, suggestion)
+    who = suggestion.patient
     weights = {p.id: p.weight for p in instance.patients}
     first = changed.model_copy(update={"patients": [
         p.model_copy(update={"weight": sum(weights.values()) + 1}) if p.id == who else p for p in changed.patients
@@ -188,7 +198,7 @@ def test_every_suggestion_for_an_overloaded_week_holds(seed: int) -> None:
     checked = 0
     for patient in patients[:2]:
         suggestions = suggest_changes(instance, schedule, patient, time_limit=4)
-        sizes = [s.change.size for s in suggestions]
+        sizes = [s.size for s in suggestions]
         assert sizes == sorted(sizes)
         assert all(s.rule.startswith("C") and s.text for s in suggestions)
         for suggestion in suggestions[:3]:
@@ -197,11 +207,78 @@ def test_every_suggestion_for_an_overloaded_week_holds(seed: int) -> None:
     assert checked > 0
 
 
+def test_a_chair_and_an_operator_at_once_let_p1_in() -> None:
+    """two-changes: P1 can only be collected Tue 01-05 (a one-day window) and its fresh material
+    keeps 24 h, so it must start Wed 01-06 08:00. H1 collects on Tuesdays only, with one chair that
+    is booked outside this plan on every Tuesday, and the only aseptic operator, OP1, is off on
+    Wed 01-06. A chair alone leaves the activation without an operator; OP1 alone leaves the
+    collection without a chair; a window widened to another Tuesday meets another full chair,
+    and to any other day a hospital that collects nobody then. P2 (collected before the horizon)
+    is scheduled and uses no chair.
+
+    No single change is suggested; the smallest pair is one chair on Tue 01-05 (size 1) and OP1
+    rostered on Wed 01-06 D (size 2), which fits the plan as it stands. Next come pairs of size 12:
+    a chair on Mon 01-04 or Wed 01-06 with the window one day wider (OP1 works Tue and Thu).
+    """
+    instance, schedule = _solved(_tiny("two-changes"))
+    assert _unscheduled(schedule) == ["P1"]
+    suggestions = suggest_changes(instance, schedule, "P1")
+    first = suggestions[0]
+    assert first.changes == (
+        Change("chair", "H1", (date(2027, 1, 5),)),
+        Change("operator_shift", "aseptic", (date(2027, 1, 6),), shift="D", operator="OP1"),
+    )
+    assert (first.rule, first.size, first.verified_by, first.others_moved) == ("C2+C6", 3, PLAN, 0)
+    assert first.text == (
+        "one more apheresis chair at H1 (Tiny Hospital) on Tue 2027-01-05 (it has 1, all taken) "
+        "and one more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP1)"
+    )
+    assert (first.assignment.apheresis_date, first.assignment.manufacturing_start.date()) == (
+        date(2027, 1, 5), date(2027, 1, 6))
+    assert [step.operators for step in first.assignment.steps] == [["OP1"]]
+    assert all(len(s.changes) == 2 for s in suggestions)  # one change alone never suffices
+    assert [s.size for s in suggestions[1:3]] == [12, 12]
+    data = json.loads(json.dumps(first.to_dict()))
+    assert data["change"] == data["changes"][0] == {"kind": "chair", "resource": "H1", "dates": ["2027-01-05"], "amount": 1}
+    assert data["changes"][1]["operator"] == "OP1" and data["size"] == 3
+    for suggestion in suggestions[:3]:
+        _recheck(instance, schedule, suggestion)
+
+
+def test_every_patient_left_out_of_an_overloaded_fortnight_gets_a_change_or_a_reason() -> None:
+    """s overload (seed 1): more patients than suite positions. Each unscheduled patient gets
+    either verified changes (re-checked here: the plan or a fresh solve validated) or an explicit
+    "nothing within reach" reason from its own data; never silence."""
+    instance, schedule = _solved(generate_instance("s", 1, "overload"))
+    patients = _unscheduled(schedule)
+    assert len(patients) >= 5
+    helped, reasons = 0, 0
+    for patient in patients:
+        suggestions = suggest_changes(instance, schedule, patient, time_limit=3)
+        if not suggestions:
+            reason = out_of_reach(instance, schedule, patient)
+            assert reason is not None and reason.startswith("nothing within reach: "), patient
+            assert format_suggestions(patient, []) != format_suggestions(patient, [], reason)
+            reasons += 1
+            continue
+        helped += 1
+        first = suggestions[0]
+        assert first.size == min(s.size for s in suggestions)
+        if first.verified_by == PLAN:
+            _plan_holds(instance, schedule, first)
+        else:
+            _recheck(instance, schedule, first)
+    assert helped + reasons == len(patients) and helped > reasons
+
+
 def test_scheduled_and_unknown_patients_get_no_suggestion() -> None:
     instance, schedule = _solved(_tiny("chair-capacity"))
     assert suggest_changes(instance, schedule, "P2") == []
     assert suggest_changes(instance, schedule, "P99") == []
-    assert format_suggestions("P99", []) == ["P99: no single change found that lets this patient in"]
+    assert out_of_reach(instance, schedule, "P2") is None and out_of_reach(instance, schedule, "P99") is None
+    assert format_suggestions("P99", []) == [
+        "P99: no verified change found that lets this patient in (within the time limit)"
+    ]
 
 
 def test_suggestions_as_json_and_text() -> None:
@@ -209,6 +286,7 @@ def test_suggestions_as_json_and_text() -> None:
     suggestions = suggest_changes(instance, schedule, "P2")
     data = json.loads(json.dumps(suggestions[0].to_dict()))
     assert data["change"] == {"kind": "qc_open_day", "resource": "sterility", "dates": ["2027-01-07"], "amount": 1}
+    assert data["changes"] == [data["change"]] and data["rule"] == "C7"  # a single change, as before
     assert data["verified_by"] == "published plan" and data["assignment"]["patient"] == "P2"
     assert format_suggestions("P2", suggestions)[1] == (
         "  C7: open the QC lab on Thu 2027-01-07 (now a closed date) to start the sterility test "
