@@ -51,7 +51,7 @@ from models.scenarios import apply_scenario, parse_scenario
 from scheduler.booking import PublishedPlan
 from scheduler.kpis import compare_plans
 from scheduler.replan import apply_events, resolve_as_of
-from scheduler.suggest import suggest_changes
+from scheduler.suggest import out_of_reach, suggest_changes
 from validator import compute_objective
 
 ROLES = ("coordinator", "order-system")
@@ -335,7 +335,10 @@ class Service:
         if patient_id not in {entry.patient for entry in schedule.unscheduled}:
             raise NotFound(f"{patient_id!r} is not an unscheduled patient of plan {plan_id}")
         found = suggest_changes(instance, schedule, patient_id, time_limit=time_limit)
-        return {"plan_id": plan_id, "patient": patient_id, "suggestions": [s.to_dict() for s in found]}
+        # No suggestion: say why when the patient's own data puts it out of reach (else the time ran out).
+        reason = None if found else out_of_reach(instance, schedule, patient_id)
+        return {"plan_id": plan_id, "patient": patient_id, "suggestions": [s.to_dict() for s in found],
+                "out_of_reach": reason}
 
     def compare(self, plan_ids: list[str]) -> dict[str, Any]:
         """KPIs and objective of solved plans side by side (a plan and its what-if scenarios)."""

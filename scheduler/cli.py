@@ -186,11 +186,18 @@ def _kpi_table(instance: Instance, schedule: Schedule) -> Table:
 
 def _print_suggestions(console: Console, instance: Instance, schedule: Schedule) -> None:
     """What would let each unscheduled patient in (scheduler/suggest.py), smallest change first."""
-    from scheduler.suggest import format_suggestions, suggest_changes
-
     for entry in schedule.unscheduled[:UNSCHEDULED_SHOWN]:
-        for line in format_suggestions(entry.patient, suggest_changes(instance, schedule, entry.patient, time_limit=5.0)):
+        for line in _suggestion_lines(instance, schedule, entry.patient, time_limit=5.0):
             console.print(line, markup=False)
+
+
+def _suggestion_lines(instance: Instance, schedule: Schedule, patient_id: str, time_limit: float) -> list[str]:
+    """The verified changes (single or together) for one unscheduled patient, or why nothing is within reach."""
+    from scheduler.suggest import format_suggestions, out_of_reach, suggest_changes
+
+    found = suggest_changes(instance, schedule, patient_id, time_limit=time_limit)
+    reason = None if found else out_of_reach(instance, schedule, patient_id)
+    return format_suggestions(patient_id, found, reason)
 
 
 def _print_unscheduled(console: Console, schedule: Schedule, output: Path) -> None:
@@ -481,14 +488,19 @@ def export(
 ) -> None:
     """Write a plan workbook: patients, suites, operators, qc, unscheduled and kpis sheets."""
     from scheduler.export import write_schedule
-    from scheduler.suggest import suggest_changes
+    from scheduler.suggest import out_of_reach, suggest_changes
 
     instance, schedule = _load_pair(instance_file, schedule_file)
     _check_target(output)
     suggestions = None
+    reasons: dict[str, str] = {}
     if explain_unscheduled:
         suggestions = {e.patient: suggest_changes(instance, schedule, e.patient, time_limit=5.0) for e in schedule.unscheduled}
-    write_schedule(instance, schedule, output, suggestions)
+        for patient_id, found in suggestions.items():
+            reason = None if found else out_of_reach(instance, schedule, patient_id)
+            if reason is not None:
+                reasons[patient_id] = reason
+    write_schedule(instance, schedule, output, suggestions, reasons)
     _out().print(
         f"wrote {output}: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled",
         markup=False,
@@ -640,9 +652,7 @@ def explain(
     ] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per patient.")] = 10.0,
 ) -> None:
-    """For unscheduled patients, the smallest verified changes that would let each be scheduled."""
-    from scheduler.suggest import format_suggestions, suggest_changes
-
+    """For unscheduled patients, the smallest verified changes (one, or several together) that would let each be scheduled."""
     instance, schedule = _load_pair(instance_file, schedule_file)
     unscheduled = [entry.patient for entry in schedule.unscheduled]
     wanted = patient or unscheduled
@@ -650,7 +660,7 @@ def explain(
         if patient_id not in unscheduled:
             _fail(f"{patient_id} is not an unscheduled patient of {schedule_file}")
     for patient_id in wanted:
-        for line in format_suggestions(patient_id, suggest_changes(instance, schedule, patient_id, time_limit=time_limit)):
+        for line in _suggestion_lines(instance, schedule, patient_id, time_limit):
             _out().print(line, markup=False)
 
 

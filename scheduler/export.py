@@ -285,19 +285,25 @@ def schedule_tables(instance: Instance, schedule: Schedule) -> list[Table]:
     ]
 
 
-def suggestions_table(suggestions: dict[str, list[Any]]) -> Table:
-    """One row per verified suggestion for an unscheduled patient (scheduler/suggest.py), smallest first."""
+def suggestions_table(suggestions: dict[str, list[Any]], reasons: dict[str, str] | None = None) -> Table:
+    """One row per verified suggestion for an unscheduled patient (scheduler/suggest.py), smallest first.
+
+    A suggestion of several changes to make together is one row (its rule `C2+C6`, its text
+    naming each change); a patient nothing can help gets one row with the reason (`reasons`).
+    """
     table = Table("suggestions", ["patient", "rank", "rule", "change", "verified_by"])
     for patient_id, found in suggestions.items():
         for rank, suggestion in enumerate(found, start=1):
             table.rows.append([patient_id, rank, suggestion.rule, suggestion.text, suggestion.verified_by])
+        if not found and reasons and patient_id in reasons:
+            table.rows.append([patient_id, None, None, reasons[patient_id], None])
     return table
 
 
 def write_schedule(instance: Instance, schedule: Schedule, target: str | Path,
-                   suggestions: dict[str, list[Any]] | None = None) -> Path:
-    """Write the plan workbook (.xlsx) or a folder of CSV files; with suggestions, a sheet of them too."""
+                   suggestions: dict[str, list[Any]] | None = None, reasons: dict[str, str] | None = None) -> Path:
+    """Write the plan workbook (.xlsx) or a folder of CSV files; with suggestions (and reasons), a sheet of them too."""
     tables = schedule_tables(instance, schedule)
     if suggestions is not None:
-        tables.append(suggestions_table(suggestions))
+        tables.append(suggestions_table(suggestions, reasons))
     return write_tables(tables, target)

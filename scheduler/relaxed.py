@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -82,6 +82,7 @@ class RelaxedModel:
         self.options = builder.patient_options(relaxed_patient)
         self.model = cp_model.CpModel()
         self._literals: dict[Change, cp_model.IntVar] = {}
+        self._assay_starts: list[tuple[str, int, cp_model.IntVar]] = []  # (assay, day index, chosen)
         if self.options.starts:
             self._build()
 
@@ -102,7 +103,7 @@ class RelaxedModel:
         else:
             fixed = f"its windows widened by {MAX_WIDENING_DAYS} days"
         return (f"nothing within reach: {fixed}, and every chair, operator, QC start, suite position and "
-                f"downtime made available, no start of {patient.id} fits the horizon: {why}")
+                f"downtime made available, {patient.id} still has no possible start: {why}")
 
     def next_change_set(self, seconds: float) -> ChangeSet | None:
         """The smallest set of changes not proposed before, or None when there is none (or no time)."""
@@ -118,7 +119,11 @@ class RelaxedModel:
         self.model.add_bool_or([~self._literals[change] for change in chosen])
         if not chosen:
             return ChangeSet((), 0)
-        concrete = self._concrete(chosen)
+        started: dict[date, list[str]] = {}
+        for assay_id, day, on in self._assay_starts:
+            if solver.boolean_value(on):
+                started.setdefault(self.plan.calendar.date(day), []).append(assay_id)
+        concrete = self._concrete(chosen, started)
         return ChangeSet(concrete, sum(change.size for change in concrete))
 
     # ----- the model -------------------------------------------------------------------------
@@ -143,6 +148,7 @@ class RelaxedModel:
                 starts_on = [model.new_bool_var(f"{assay.id} on {lab_day}") for lab_day in days]
                 model.add(sum(starts_on) == start)
                 for lab_day, on in zip(days, starts_on, strict=True):
+                    self._assay_starts.append((assay.id, lab_day, on))
                     model.add(release >= lab_day + assay.duration_days + qp).only_enforce_if(on)
                     for change in self._assay_changes(assay.id, lab_day):
                         self._pay(on, change)
@@ -214,7 +220,9 @@ class RelaxedModel:
         plan, lab = self.plan, self.instance.qc_lab
         when = plan.calendar.date(day)
         if when in lab.closed_dates:
-            return [Change("qc_open_day", assay_id, (when,))]
+            # Opening the lab one day serves every assay that starts then: one change per date,
+            # its assays named once the start is chosen (`_concrete`).
+            return [Change("qc_open_day", "", (when,))]
         missing = plan.qc_starts[(day, assay_id)] + 1 - lab.capacity_on(assay_id, when)
         return [Change("qc_start", assay_id, (when,), amount=missing)] if missing > 0 else []
 
@@ -302,11 +310,15 @@ class RelaxedModel:
 
     # ----- answers ---------------------------------------------------------------------------
 
-    def _concrete(self, chosen: list[Change]) -> tuple[Change, ...]:
-        """The chosen changes as a coordinator makes them: one operator-shift per operator, named where one is free."""
+    def _concrete(self, chosen: list[Change], started: dict[date, list[str]]) -> tuple[Change, ...]:
+        """The chosen changes as a coordinator makes them: one operator-shift per operator, named where
+        one is free; a lab day opened for the assays that start on it (`started`)."""
         concrete: list[Change] = []
         rostered: set[tuple[str, date, str]] = set()
         for change in chosen:
+            if change.kind == "qc_open_day":
+                concrete.append(replace(change, resource=",".join(started[change.dates[0]])))
+                continue
             if change.kind != "operator_shift":
                 concrete.append(change)
                 continue

@@ -561,7 +561,12 @@ def _suggestion(
 ) -> Suggestion:
     """A verified change, or set of changes, in a coordinator's words (each change named with its resource and date)."""
     together = (changes,) if isinstance(changes, Change) else changes
-    texts = [_TEXTS[change.kind](instance, patient, change, assignment) for change in together]
+    texts = []
+    for group in _same_shift_groups(together):
+        if len(group) > 1:
+            texts.append(_operators_text(group))
+        else:
+            texts.append(_TEXTS[group[0].kind](instance, patient, group[0], assignment))
     text = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
     rule = "+".join(dict.fromkeys(RULE_OF_KIND[change.kind] for change in together))
     return Suggestion(patient.id, rule, together[0], text, verified_by, assignment, moved, together)
@@ -598,9 +603,34 @@ def _qc_start_text(instance: Instance, patient: Patient, change: Change, assignm
     return f"{what} at the QC lab on {_day(day)} (it has {capacity}, all taken)"
 
 
+def _same_shift_groups(changes: tuple[Change, ...]) -> list[list[Change]]:
+    """The changes in order, operator-shifts of one skill on one shift together (said in one phrase)."""
+    groups: dict[tuple[object, ...], list[Change]] = {}
+    for index, change in enumerate(changes):
+        key = (change.resource, change.dates, change.shift) if change.kind == "operator_shift" else (index,)
+        groups.setdefault(key, []).append(change)
+    return list(groups.values())
+
+
+def _operators_text(group: list[Change]) -> str:
+    """Several more operators of one skill on one shift: `2 more cryo operators on … (e.g. roster OP2 and OP3)`."""
+    first = group[0]
+    (day,) = first.dates
+    names = [change.operator for change in group if change.operator]
+    unnamed = len(group) - len(names)
+    new = f"{unnamed} new, borrowed or newly trained"
+    if not names:
+        who = f"every {first.resource} operator is rostered then: {new}"
+    else:
+        who = "e.g. roster " + " and ".join(names) + (f", and {new}" if unnamed else "")
+    return f"{len(group)} more {first.resource} operators on {_day(day)} shift {first.shift} ({who})"
+
+
 def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
     (day,) = change.dates
-    return f"open the QC lab on {_day(day)} (now a closed date) to start the {change.resource} test"
+    tests = change.resource.split(",")
+    which = tests[0] if len(tests) == 1 else ", ".join(tests[:-1]) + " and " + tests[-1]
+    return f"open the QC lab on {_day(day)} (now a closed date) to start the {which} test{'s' if len(tests) > 1 else ''}"
 
 
 def _start_limit_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:

@@ -239,6 +239,31 @@ def test_solve_summary_shows_the_plans_kpis(tmp_path: Path) -> None:
     assert "Unscheduled by main rule" in result.output and "C2: 1" in result.output
 
 
+def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_reach(tmp_path: Path) -> None:
+    """two-changes: P1 needs a chair and an operator at once (tests/test_suggest.py); locked: P2 is
+    locked to a date its hospital is closed, which no change of chairs, staff or windows can help."""
+    from openpyxl import load_workbook
+
+    tiny = Path("instances/tiny")
+    result = run("solve", tiny / "two-changes.json", "-o", tmp_path / "two.json", "--time-limit", "10", "--explain")
+    assert result.exit_code == 0, result.output
+    assert (
+        "  C2+C6: one more apheresis chair at H1 (Tiny Hospital) on Tue 2027-01-05 (it has 1, all taken) and one "
+        "more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP1) (fits the plan as it is, nobody moves)"
+    ) in result.output.splitlines()
+    assert run("solve", tiny / "locked.json", "-o", tmp_path / "locked.json", "--time-limit", "10").exit_code == 0
+    explained = run("explain", tiny / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
+    assert explained.exit_code == 0, explained.output
+    assert explained.output.startswith("P2: nothing within reach: locked to collect on Wed 2027-01-06")
+    assert "C2 apheresis: H1 (Tiny Hospital) is closed on Wed 2027-01-06" in explained.output
+    workbook = tmp_path / "locked.xlsx"
+    exported = run("export", tmp_path / "locked.json", "--instance", tiny / "locked.json", "-o", workbook, "--explain")
+    assert exported.exit_code == 0, exported.output
+    rows = list(load_workbook(workbook)["suggestions"].iter_rows(values_only=True))
+    assert rows[0] == ("patient", "rank", "rule", "change", "verified_by")
+    assert rows[1][0] == "P2" and str(rows[1][3]).startswith("nothing within reach: ")
+
+
 def test_gantt_draws_html_and_png_and_refuses_other_formats(tmp_path: Path) -> None:
     """`cart-schedule gantt` writes a self-contained HTML page or a PNG of the SPEC example plan."""
     html, png = tmp_path / "plan.html", tmp_path / "plan.png"

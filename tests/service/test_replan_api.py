@@ -70,6 +70,8 @@ def test_explain_names_the_smallest_change_for_an_unscheduled_patient(coordinato
     assert answer.status_code == 200, answer.text
     first = answer.json()["suggestions"][0]
     assert first["rule"] == "C2" and "chair" in first["text"]
+    assert first["changes"] == [first["change"]]  # one change; several to make together would all be listed
+    assert answer.json()["out_of_reach"] is None
     assert coordinator.get(f"/v1/plans/{plan_id}/explain/P-none").status_code == 404
 
 
