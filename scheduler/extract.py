@@ -131,11 +131,12 @@ def _spread_flexible_steps(
     flexible: dict[tuple[date, str, str], list[PlannedStep]],
 ) -> None:
     # Patients are interchangeable for a step kind on a date: fill shifts to the solved counts.
+    counts: dict[tuple[int, str, str], list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
+    for (count_day, shift_id, count_product, count_step), count in sorted(plan.step_count.items()):
+        counts[(count_day, count_product, count_step)].append((shift_id, count))
     for (day, product_id, step_id), planned in flexible.items():
         queue = list(planned)
-        for (count_day, shift_id, count_product, count_step), count in sorted(plan.step_count.items()):
-            if (count_day, count_product, count_step) != (calendar.day(day), product_id, step_id):
-                continue
+        for shift_id, count in counts.get((calendar.day(day), product_id, step_id), []):
             for _ in range(solver.value(count)):
                 queue.pop(0).shift_id = shift_id
         assert not queue, f"step counts do not cover {step_id} on {day}"

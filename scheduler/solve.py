@@ -184,7 +184,8 @@ def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float
 
 
 def _values(model: cp_model.CpModel, solver: cp_model.CpSolver) -> dict[int, int]:
-    return {i: solver.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))}
+    # The response lists every variable's value by proto index: one copy, no call per variable.
+    return dict(enumerate(solver.response_proto.solution))
 
 
 def _solve_fixed(
@@ -214,8 +215,10 @@ def _solve_fixed(
 
 def _hint(model: cp_model.CpModel, values: dict[int, int]) -> None:
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for index, value in values.items():
-        model.add_hint(model.get_int_var_from_proto_index(index), value)
+    # Written straight into the proto: add_hint per variable costs seconds on the largest sites.
+    hint = model.proto.solution_hint
+    hint.vars.extend(values.keys())
+    hint.values.extend(values.values())
 
 
 def _better(problem: PlanningProblem, first: list[Batch], second: list[Batch]) -> bool:
@@ -451,6 +454,11 @@ class _Search:
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
+        # A lighter presolve: on these models probing and repeated presolve rounds cost more
+        # than they save (m: about half the time to proof; xl: first solution 3x sooner).
+        # See docs/PERFORMANCE.md.
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.max_presolve_iterations = 1
         reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound)
         status = _run(solver, self.model, reporter, self.options.stop_event)
         if level.first_solution is None:
@@ -478,7 +486,7 @@ class _Search:
                 level.provisional = repaired
         self._model_shifts_exactly(level, failed)
         # The rejected solution is one shift away from valid: the best place to search from.
-        _hint(self.model, {i: solver.value(self.model.get_int_var_from_proto_index(i)) for i in range(variables_before)})
+        _hint(self.model, {i: v for i, v in _values(self.model, solver).items() if i < variables_before})
 
     def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
         """C6 exactly (per operator) on shifts no team could staff."""
