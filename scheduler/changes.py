@@ -49,8 +49,8 @@ class Change:
     """One concrete change to the instance.
 
     `resource` is what changes: a hospital (chair), a skill (operator_shift), an assay (qc_start,
-    qc_open_day), the site (start_limit), a suite (downtime_shortened, suite_position) or the
-    patient (windows). `dates` are the dates involved (for a window: its new earliest and latest),
+    qc_open_day; a lab day opened for several assays names them comma-separated), the site
+    (start_limit), a suite (downtime_shortened, suite_position) or the patient (windows). `dates` are the dates involved (for a window: its new earliest and latest),
     `amount` how much (chairs, operators, starts, positions, days). `operator` names the operator
     to roster, `shift` the shift; `edge` says which end of a window or downtime moves
     (`earlier`/`later`, `start`/`end`) and `period` which downtime of the suite.

@@ -200,6 +200,8 @@ class RelaxedModel:
     def _collection_changes(self, day: date) -> list[Change]:
         """A collection on `day`: the window widened to it, and the chairs it lacks (C2)."""
         patient, plan, hospital = self.patient, self.plan, self.hospital
+        if patient.collected_on is not None:
+            return []  # collected already: its date stands, in the window or not, and uses no chair (C2)
         window = patient.apheresis_window
         changes = []
         if day < window.earliest:
@@ -208,11 +210,10 @@ class RelaxedModel:
         elif day > window.latest:
             changes.append(Change("apheresis_window", patient.id, (window.earliest, day),
                                   amount=(day - window.latest).days, edge="later"))
-        if self.options.uses_chair:
-            chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-            missing = plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) + 1 - chairs
-            if missing > 0:
-                changes.append(Change("chair", hospital.id, (day,), amount=missing))
+        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+        missing = plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) + 1 - chairs
+        if missing > 0:
+            changes.append(Change("chair", hospital.id, (day,), amount=missing))
         return changes
 
     def _assay_changes(self, assay_id: str, day: int) -> list[Change]:
