@@ -213,8 +213,8 @@ def test_a_chair_and_an_operator_at_once_let_p1_in() -> None:
     is booked outside this plan on every Tuesday, and the only aseptic operator, OP1, is off on
     Wed 01-06. A chair alone leaves the activation without an operator; OP1 alone leaves the
     collection without a chair; a window widened to another Tuesday meets another full chair,
-    and to any other day a hospital that collects nobody then. P2 (collected before the horizon)
-    is scheduled and uses no chair.
+    and to any other day a hospital that collects nobody then. P2 (collected at another hospital,
+    H2, on Mon 01-11) is scheduled.
 
     No single change is suggested; the smallest pair is one chair on Tue 01-05 (size 1) and OP1
     rostered on Wed 01-06 D (size 2), which fits the plan as it stands. Next come pairs of size 12:

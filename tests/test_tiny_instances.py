@@ -522,3 +522,19 @@ def test_shelf_life_late_shift_plan_is_rejected() -> None:
     violations = validate(instance, wrong)
     assert _rules(violations) == {"C3"}, violations
     assert all("P1" in v.message for v in violations), violations
+
+
+def test_two_changes() -> None:
+    """two-changes: P1 needs a chair and an operator at once (what it takes: tests/test_suggest.py).
+
+    H1 collects on Tuesdays only, one chair, booked outside this plan on every Tuesday; P1's
+    window is Tue 01-05 alone, so P1 is unscheduled (C2). P2 at H2 (Mondays): collected Mon 01-11
+    12:00, received 18:00, starts Tue 01-12 08:00 (within its 24 h shelf-life), ends Thu 01-14
+    08:00; sterility sampled 01-14, started 01-14, ends 01-17; release 01-18, delivery 01-19.
+    Optimum (1, 0, 8): wait 01-19 - 01-11.
+    """
+    _, schedule = _solve("two-changes")
+    _check(schedule, (1, 0, 8), {"P2"})
+    assert _start(schedule, "P2") == "2027-01-12T08:00:00+01:00"
+    assert _a(schedule, "P2").delivery_date == _d("2027-01-19")
+    assert _rule(schedule, "P1") == "C2"
