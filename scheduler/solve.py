@@ -454,9 +454,6 @@ class _Search:
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
-        # Probing in presolve costs more than it saves on these models (xl: presolve 20 s -> 7 s;
-        # m and l overload: about 20 % less time to proof). See docs/PERFORMANCE.md.
-        solver.parameters.cp_model_probing_level = 0
         reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound)
         status = _run(solver, self.model, reporter, self.options.stop_event)
         if level.first_solution is None:
