@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from models import Instance, Schedule
-from scheduler.extract import Batch, assign_positions
+from scheduler.extract import assign_positions
 from scheduler.greedy import GreedyPlanner
 from scheduler.options import PatientOptions, StartOption
 from scheduler.report import build_schedule, commitment_conflicts
@@ -23,23 +23,13 @@ from scheduler.solve import PlanningProblem, SearchOutcome, prepare
 class CoordinatorPlanner(GreedyPlanner):
     """GreedyPlanner with the coordinator's patient order (date before weight) and earliest starts."""
 
-    def plan(self) -> list[Batch] | None:
-        """Commitments first, then patients by (locked, earliest collection date, weight)."""
-        batches = self.place_commitments()
-        if batches is None:
-            return None
-        for options in sorted(self.problem.patients, key=coordinator_order):
-            placed = self._place_patient(options)
-            if placed is not None:
-                batches.append(placed)
-        return batches
+    def patient_order(self, options: PatientOptions) -> tuple[object, ...]:
+        """Locked first, then the earliest collection date, then the heaviest weight."""
+        return coordinator_order(options)
 
-    def _place_patient(self, options: PatientOptions) -> Batch | None:
-        for option in sorted(options.starts, key=lambda o: earliest_start(options, o)):
-            placed = self.try_option(options, option)
-            if isinstance(placed, Batch):
-                return placed
-        return None
+    def option_order(self, options: PatientOptions, option: StartOption) -> tuple[object, ...]:
+        """The communicated apheresis date when it still fits, then the earliest start."""
+        return earliest_start(options, option)
 
 
 def coordinator_order(options: PatientOptions) -> tuple[object, ...]:

@@ -40,7 +40,7 @@ class GreedyPlanner:
         batches = self.place_commitments()
         if batches is None:
             return None
-        for options in sorted(self.problem.patients, key=_coordinator_order):
+        for options in sorted(self.problem.patients, key=self.patient_order):
             patient_batch = self._place_patient(options)
             if patient_batch is not None:
                 batches.append(patient_batch)
@@ -55,6 +55,14 @@ class GreedyPlanner:
                 return None
             batches.append(batch)
         return batches
+
+    def patient_order(self, options: PatientOptions) -> tuple[object, ...]:
+        """The order patients are placed in: locked first, then the heaviest, then the earliest collection."""
+        return _coordinator_order(options)
+
+    def option_order(self, options: PatientOptions, option: StartOption) -> tuple[object, ...]:
+        """The order a patient's starts are tried in: its communicated date first, then the earliest delivery."""
+        return _option_order(options, option)
 
     # ----- one batch -------------------------------------------------------------------------
 
@@ -91,7 +99,7 @@ class GreedyPlanner:
         return batch
 
     def _place_patient(self, options: PatientOptions) -> Batch | None:
-        for option in sorted(options.starts, key=lambda o: _option_order(options, o)):
+        for option in sorted(options.starts, key=lambda o: self.option_order(options, o)):
             placed = self.try_option(options, option)
             if isinstance(placed, Batch):
                 return placed
