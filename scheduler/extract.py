@@ -15,6 +15,9 @@ from scheduler.options import SuiteClass
 from scheduler.roster import Roster
 from scheduler.variables import PlanVariables
 
+# Where solution values are read from: a finished solve, or an incumbent during the search.
+Solution = cp_model.CpSolver | cp_model.CpSolverSolutionCallback
+
 
 @dataclass
 class PlannedAssay:
@@ -62,7 +65,7 @@ class Batch:
     delivery_day: int = 0
 
 
-def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteCalendar) -> list[Batch]:
+def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) -> list[Batch]:
     """The batches chosen by a solution (suite positions and teams still to assign)."""
     batches: list[Batch] = []
     flexible: dict[tuple[date, str, str], list[PlannedStep]] = defaultdict(list)
@@ -120,13 +123,13 @@ def read_batches(plan: PlanVariables, solver: cp_model.CpSolver, calendar: SiteC
     return batches
 
 
-def _chosen_day(plan: PlanVariables, solver: cp_model.CpSolver, owner: str, assay_index: int) -> int:
+def _chosen_day(plan: PlanVariables, solver: Solution, owner: str, assay_index: int) -> int:
     return next(day for day, literal in plan.assay_start[(owner, assay_index)].items() if solver.value(literal))
 
 
 def _spread_flexible_steps(
     plan: PlanVariables,
-    solver: cp_model.CpSolver,
+    solver: Solution,
     calendar: SiteCalendar,
     flexible: dict[tuple[date, str, str], list[PlannedStep]],
 ) -> None:

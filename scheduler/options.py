@@ -53,6 +53,18 @@ class StartOption:
     earliest_delivery: int  # day index: every assay on its first allowed day (C8, C9)
 
 
+@dataclass(frozen=True)
+class _SlotFacts:
+    """What starting one product in one shift slot implies, whoever the patient."""
+
+    end: datetime
+    occupied_until: datetime
+    end_day: int
+    classes: tuple[int, ...]
+    assay_days: tuple[tuple[int, ...], ...]
+    release: int  # the earliest release day: every assay on its first allowed day
+
+
 @dataclass
 class PatientOptions:
     """The candidate starts of one new patient, or why there are none."""
@@ -152,6 +164,7 @@ class OptionBuilder:
         self.roster = roster
         self.classes = build_suite_classes(instance, calendar)
         self._lab_days = self._qc_lab_open_days()
+        self._slot_cache: dict[tuple[str, ShiftSlot], _SlotFacts | str] = {}
 
     # ----- shared pieces -------------------------------------------------------------------
 
@@ -278,42 +291,13 @@ class OptionBuilder:
         apheresis_dates: list[date],
         reasons: Counter[str],
     ) -> StartOption | None:
-        zone = self.calendar.zone
-        start_text = f"a start on {slot.label}"
-        end = add_hours(slot.start, product.manufacturing_hours, zone)
-        if end > self.calendar.horizon_end:
-            reasons[f"C10 horizon: manufacturing from {start_text} would end {end:%a %Y-%m-%d %H:%M}, after the horizon end {self.calendar.end_date}"] += 1
+        facts = self._slot_facts(product, slot)
+        if isinstance(facts, str):
+            reasons[facts] += 1
             return None
-        max_starts = self.instance.site.max_starts_per_day
-        if max_starts is not None and max_starts <= 0:
-            reasons["C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"] += 1
-            return None
-        occupied_until = add_hours(end, product.changeover_hours, zone)
-        classes = tuple(
-            c.index
-            for c in self.classes
-            if c.suite_type in product.suite_types and c.free_during(slot.start, occupied_until)
-        )
-        if not classes:
-            reasons[f"C5 suite: every {'/'.join(product.suite_types)} suite is unavailable at some time between {slot.start:%a %Y-%m-%d %H:%M} and {occupied_until:%a %Y-%m-%d %H:%M} ({start_text})"] += 1
-            return None
-        step_reason = self._step_reason(product, slot, start_text)
-        if step_reason:
-            reasons[step_reason] += 1
-            return None
-        assay_days: list[tuple[int, ...]] = []
-        for assay in product.qc_assays:
-            sample_day = slot.day + assay.sample_day_offset
-            days = self.assay_start_days(assay, sample_day)
-            if not days:
-                sample = self.calendar.date(sample_day)
-                reasons[f"C7 qc: no QC-lab day to start {assay.id!r} sampled {sample:%a %Y-%m-%d} within {assay.max_wait_days} day(s) and end inside the horizon ({start_text})"] += 1
-                return None
-            assay_days.append(days)
-        end_day = self._manufacturing_end_day(end)
-        release = max([end_day] + [days[0] + a.duration_days for a, days in zip(product.qc_assays, assay_days, strict=True)]) + product.qp_release_days
         window = patient.infusion_window
-        delivery = max(release + hospital.return_transit_days, self.calendar.day(window.earliest))
+        delivery = max(facts.release + hospital.return_transit_days, self.calendar.day(window.earliest))
+        start_text = f"a start on {slot.label}"
         if window.latest is not None and delivery > self.calendar.day(window.latest):
             reasons[f"C9 delivery: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"] += 1
             return None
@@ -321,8 +305,48 @@ class OptionBuilder:
             reasons[f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"] += 1
             return None
         return StartOption(
-            slot, end, occupied_until, end_day, tuple(apheresis_dates), classes, tuple(assay_days), delivery
+            slot, facts.end, facts.occupied_until, facts.end_day, tuple(apheresis_dates), facts.classes,
+            facts.assay_days, delivery,
         )
+
+    def _slot_facts(self, product: Product, slot: ShiftSlot) -> _SlotFacts | str:
+        """What a start of `product` in `slot` implies for any patient, or why no patient can start there."""
+        key = (product.id, slot)
+        if key not in self._slot_cache:  # patients of one product share these: computed once
+            self._slot_cache[key] = self._compute_slot_facts(product, slot)
+        return self._slot_cache[key]
+
+    def _compute_slot_facts(self, product: Product, slot: ShiftSlot) -> _SlotFacts | str:
+        zone = self.calendar.zone
+        start_text = f"a start on {slot.label}"
+        end = add_hours(slot.start, product.manufacturing_hours, zone)
+        if end > self.calendar.horizon_end:
+            return f"C10 horizon: manufacturing from {start_text} would end {end:%a %Y-%m-%d %H:%M}, after the horizon end {self.calendar.end_date}"
+        max_starts = self.instance.site.max_starts_per_day
+        if max_starts is not None and max_starts <= 0:
+            return "C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"
+        occupied_until = add_hours(end, product.changeover_hours, zone)
+        classes = tuple(
+            c.index
+            for c in self.classes
+            if c.suite_type in product.suite_types and c.free_during(slot.start, occupied_until)
+        )
+        if not classes:
+            return f"C5 suite: every {'/'.join(product.suite_types)} suite is unavailable at some time between {slot.start:%a %Y-%m-%d %H:%M} and {occupied_until:%a %Y-%m-%d %H:%M} ({start_text})"
+        step_reason = self._step_reason(product, slot, start_text)
+        if step_reason:
+            return step_reason
+        assay_days: list[tuple[int, ...]] = []
+        for assay in product.qc_assays:
+            sample_day = slot.day + assay.sample_day_offset
+            days = self.assay_start_days(assay, sample_day)
+            if not days:
+                sample = self.calendar.date(sample_day)
+                return f"C7 qc: no QC-lab day to start {assay.id!r} sampled {sample:%a %Y-%m-%d} within {assay.max_wait_days} day(s) and end inside the horizon ({start_text})"
+            assay_days.append(days)
+        end_day = self._manufacturing_end_day(end)
+        release = max([end_day] + [days[0] + a.duration_days for a, days in zip(product.qc_assays, assay_days, strict=True)]) + product.qp_release_days
+        return _SlotFacts(end, occupied_until, end_day, classes, tuple(assay_days), release)
 
     def _step_reason(self, product: Product, slot: ShiftSlot, start_text: str) -> str | None:
         for step in product.steps:

@@ -36,6 +36,14 @@ from scheduler.report import build_schedule, commitment_conflicts, measure_value
 from scheduler.roster import Roster
 from scheduler.variables import PlanVariables, create_variables
 
+# Below this many model variables CP-SAT's presolve probing costs more than it saves: on every
+# m, l and xl normal/holidays model measured it took 20-70 % of the time to prove all levels;
+# on the xl overload sites (about 40 k variables) it pays for itself (docs/PERFORMANCE.md).
+PROBING_PAYS_FROM = 30_000
+# Seconds into a solve before its incumbent's teams are first checked (then every quarter of
+# the time run so far): quicker solves are checked once, when they end.
+FIRST_TEAM_CHECK = 3.0
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -129,17 +137,23 @@ def build_model(
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, objective: _Objective, started: float, options: SolveOptions, known_bound: float | None) -> None:
+    def __init__(self, objective: _Objective, started: float, options: SolveOptions, known_bound: float | None,
+                 staffable: Callable[[cp_model.CpSolverSolutionCallback], bool | None] | None = None) -> None:
         super().__init__()
         self.objective, self.started, self.options = objective, started, options
         self.known_bound = known_bound
         self.first_solution: float | None = None
+        self.staffable = staffable
+        self.solve_started = time.monotonic()
+        self.next_team_check = FIRST_TEAM_CHECK
+        self.rejected = False  # stopped because the incumbent had a shift no team could staff
 
     def on_solution_callback(self) -> None:
         if self.first_solution is None:
             self.first_solution = time.monotonic() - self.started
         if self.known_bound is not None and round(self.objective_value) == round(self.known_bound):
             self.stop_search()  # a bound proven before a team repair is reached: optimal again
+        self._check_teams()
         if self.options.on_progress is not None:
             objective = self.objective
             values = [round(self.value(expression)) for expression in objective.expressions]
@@ -150,6 +164,19 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
                 Progress(objective.measures[at], objective.reported(at, values[at]), objective.reported(at, bounds[at]),
                          time.monotonic() - self.started)
             )
+
+    def _check_teams(self) -> None:
+        # A long search checks its incumbent's teams now and then: a valid one is kept in case
+        # the last has a shift no team can staff and no time is left to repair it; a rejected
+        # one stops the search (to model its shifts exactly) only while no valid one was seen,
+        # as a restart costs a presolve, many seconds on the largest sites.
+        running = time.monotonic() - self.solve_started
+        if self.staffable is None or self.rejected or running < self.next_team_check:
+            return
+        self.next_team_check = running + max(FIRST_TEAM_CHECK, 0.25 * running)
+        if self.staffable(self) is False:
+            self.rejected = True
+            self.stop_search()
 
 
 def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _ProgressReporter, stop: threading.Event | None) -> int:
@@ -242,6 +269,7 @@ class _Objective:
     measures: tuple[str, ...]
     expressions: tuple[cp_model.LinearExprT, ...]  # each measure's expression, negated when maximised
     factors: tuple[int, ...]
+    lowest: tuple[int, ...]  # each expression's smallest value over the variable domains
     highest: tuple[int, ...]  # each expression's largest value over the variable domains
     scales: tuple[int, ...]  # each measure's weight scale
     span: int  # how far apart the weighted sum's smallest and largest values are
@@ -261,7 +289,10 @@ class _Objective:
         for i, factor in enumerate(self.factors):
             before = sum(f * v for f, v in zip(self.factors[:i], values[:i], strict=True))
             after = sum(f * h for f, h in zip(self.factors[i + 1:], self.highest[i + 1:], strict=True))
-            result.append(-((before + after - math.ceil(bound - 1e-6)) // factor))  # ceil division
+            derived = -((before + after - math.ceil(bound - 1e-6)) // factor)  # ceil division
+            # Far from the optimum the derived bound is weaker than the obvious one.
+            floor = self.lowest[i] if self.measures[i] in MAXIMISED else max(self.lowest[i], 0)
+            result.append(max(derived, floor))
         return result
 
     def reported(self, i: int, value: float) -> float:
@@ -278,7 +309,7 @@ def _objective(model: cp_model.CpModel, measures: list[str], expressions: dict[s
     for lowest, highest in reversed(ranges[1:]):
         factors.insert(0, factors[0] * (highest - lowest + 1))
     span = factors[0] * (ranges[0][1] - ranges[0][0] + 1)
-    return _Objective(tuple(measures), minimised, tuple(factors), tuple(h for _, h in ranges),
+    return _Objective(tuple(measures), minimised, tuple(factors), tuple(lo for lo, _ in ranges), tuple(h for _, h in ranges),
                       tuple(scales[m] for m in measures), span)
 
 
@@ -315,6 +346,8 @@ class _Level:
     provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
     known_bound: float | None = None  # proven before a team repair, so still valid after it
     repairs: int = 0
+    checked_valid: bool = False  # an incumbent passed the team check during the search
+    interrupted: bool = False  # the last solve was stopped early by a rejected incumbent
 
 
 @dataclass
@@ -401,6 +434,10 @@ class _Search:
             if not failed:
                 return self._solved(level, solver, status, batches, solver)
             self._repair_teams(level, solver, batches, failed, first)
+            if level.interrupted and status != cp_model.OPTIMAL:
+                # Stopped early with time left: the search goes on, now with those shifts exact.
+                level.interrupted = False
+                continue
             repaired = self._repair_nearby(level, solver, batches, failed)
             if repaired is not None:
                 return self._solved(level, solver, status, *repaired)
@@ -454,8 +491,12 @@ class _Search:
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
-        reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound)
+        if len(self.model.proto.variables) < PROBING_PAYS_FROM:
+            solver.parameters.cp_model_probing_level = 0
+        reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound,
+                                     lambda incumbent: self._incumbent_staffable(level, incumbent))
         status = _run(solver, self.model, reporter, self.options.stop_event)
+        level.interrupted = reporter.rejected
         if level.first_solution is None:
             level.first_solution = reporter.first_solution
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -467,6 +508,24 @@ class _Search:
                 status = int(cp_model.OPTIMAL)
         return solver, status
 
+    def _incumbent_staffable(self, level: _Level, incumbent: cp_model.CpSolverSolutionCallback) -> bool | None:
+        """Check a solution met during the search (C6): kept as a fallback if valid.
+
+        False (stop and repair) for an unstaffable one while none valid was seen in this
+        level, None (search on) once one was.
+        """
+        batches = read_batches(self.plan, incumbent, self.problem.calendar)
+        if assign_operators(batches, self.problem.instance, self.problem.roster):
+            return None if level.checked_valid else False
+        level.checked_valid = True
+        self._offer_provisional(level, batches)
+        return True
+
+    def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
+        """Keep a valid plan for the level if it beats the one kept so far."""
+        if level.provisional is None or _better(self.problem, batches, level.provisional):
+            level.provisional = batches
+
     def _repair_teams(
         self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]], first: bool
     ) -> None:
@@ -475,10 +534,9 @@ class _Search:
         if first:
             # Until the level is solved again, a plan without the patients no team can take
             # is a valid fallback, usually far better than the first-come-first-served one.
-            problem = self.problem
-            repaired = drop_unstaffable(batches, failed, problem.instance, problem.roster)
-            if repaired is not None and (level.provisional is None or _better(problem, repaired, level.provisional)):
-                level.provisional = repaired
+            repaired = drop_unstaffable(batches, failed, self.problem.instance, self.problem.roster)
+            if repaired is not None:
+                self._offer_provisional(level, repaired)
         self._model_shifts_exactly(level, failed)
         # The rejected solution is one shift away from valid: the best place to search from.
         _hint(self.model, {i: v for i, v in _values(self.model, solver).items() if i < variables_before})

@@ -132,12 +132,12 @@ def _add_skill_hall_bounds(
     model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
 ) -> None:
     """For every set of skills, the hours they need fit the hours of operators holding one of them."""
-    operators = roster.on_shift(load.date, load.shift_id)
+    operator_skills = [frozenset(op.skills) for op in roster.on_shift(load.date, load.shift_id)]
     kinds = list(load.steps)
     skills = sorted({load.steps[kind].skill for kind in kinds})
     for kind in kinds:
         step = load.steps[kind]
-        qualified = sum(1 for op in operators if step.skill in op.skills)
+        qualified = sum(1 for held in operator_skills if step.skill in held)
         per_operator = shift_hours // scaled_hours(step.hours)
         # Each operator does at most `per_operator` of these steps, and never twice the same one.
         if load.most[kind] * step.operators > qualified * per_operator:
@@ -150,7 +150,7 @@ def _add_skill_hall_bounds(
     seen: set[tuple[object, int]] = set()
     for subset in subsets:
         kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
-        capacity = shift_hours * sum(1 for op in operators if subset & set(op.skills))
+        capacity = shift_hours * sum(1 for held in operator_skills if not held.isdisjoint(subset))
         # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
         for rounding in (None, 1, 2, 3):
             weights = tuple(
