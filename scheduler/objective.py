@@ -10,6 +10,7 @@ from scheduler.calendar import SiteCalendar
 from scheduler.variables import PlanVariables
 
 MAXIMISED = {"scheduled_weight"}
+NEVER_NEGATIVE = {"plan_changes", "wait_days"}  # a count, and days from the window's opening to delivery
 
 
 def weight_scale(weights: list[float]) -> int:

@@ -30,7 +30,7 @@ from scheduler.extract import (
     read_batches,
 )
 from scheduler.greedy import greedy_batches
-from scheduler.objective import MAXIMISED, measure_expressions, weight_scale
+from scheduler.objective import MAXIMISED, NEVER_NEGATIVE, measure_expressions, weight_scale
 from scheduler.options import Commitment, OptionBuilder, PatientOptions
 from scheduler.report import build_schedule, commitment_conflicts, measure_values
 from scheduler.roster import Roster
@@ -207,10 +207,10 @@ def _level_budget(remaining: float, levels_left: int, have_schedule: bool) -> fl
 def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> dict[int, int] | None:
     """Every variable's value given the decisions (the rest follows from them), or None."""
     solver = _solve_fixed(model, decisions, seconds)
-    return None if solver is None else _values(model, solver)
+    return None if solver is None else _values(solver)
 
 
-def _values(model: cp_model.CpModel, solver: cp_model.CpSolver) -> dict[int, int]:
+def _values(solver: cp_model.CpSolver) -> dict[int, int]:
     # The response lists every variable's value by proto index: one copy, no call per variable.
     return dict(enumerate(solver.response_proto.solution))
 
@@ -291,7 +291,7 @@ class _Objective:
             after = sum(f * h for f, h in zip(self.factors[i + 1:], self.highest[i + 1:], strict=True))
             derived = -((before + after - math.ceil(bound - 1e-6)) // factor)  # ceil division
             # Far from the optimum the derived bound is weaker than the obvious one.
-            floor = self.lowest[i] if self.measures[i] in MAXIMISED else max(self.lowest[i], 0)
+            floor = max(self.lowest[i], 0) if self.measures[i] in NEVER_NEGATIVE else self.lowest[i]
             result.append(max(derived, floor))
         return result
 
@@ -446,7 +446,7 @@ class _Search:
                 valid: cp_model.CpSolver) -> _Solved:
         """The level's result: the objective and status of `solver`, reached by the valid solution `valid`."""
         measured = [round(valid.value(expression)) for expression in level.objective.expressions]
-        return _Solved(solver.objective_value, status, batches, _values(self.model, valid), measured)
+        return _Solved(solver.objective_value, status, batches, _values(valid), measured)
 
     def _repair_nearby(
         self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]]
@@ -539,7 +539,7 @@ class _Search:
                 self._offer_provisional(level, repaired)
         self._model_shifts_exactly(level, failed)
         # The rejected solution is one shift away from valid: the best place to search from.
-        _hint(self.model, {i: v for i, v in _values(self.model, solver).items() if i < variables_before})
+        _hint(self.model, {i: v for i, v in _values(solver).items() if i < variables_before})
 
     def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
         """C6 exactly (per operator) on shifts no team could staff."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from models import Schedule
 from scheduler.extract import Batch
-from scheduler.greedy import GreedyPlanner, _coordinator_order
+from scheduler.greedy import GreedyPlanner
 from scheduler.options import PatientOptions
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class PreviousPlanFirst(GreedyPlanner):
                 batches.append(kept)
                 placed.add(options.patient.id)
         rest = [o for o in self.problem.patients if o.patient.id not in placed]
-        for options in sorted(rest, key=_coordinator_order):
+        for options in sorted(rest, key=self.patient_order):
             batch = self._place_patient(options)
             if batch is not None:
                 batches.append(batch)

@@ -96,3 +96,7 @@ def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str
     assert objective.bounds(values, solver.best_objective_bound) == values
     # A weaker bound of the weighted sum never gives a measure a bound above its value.
     assert all(b <= v for b, v in zip(objective.bounds(values, solver.best_objective_bound - 5), values, strict=True))
+    # Far from the optimum a derived bound would go below zero: a count or a number of days never does.
+    far = objective.bounds(values, -10**6)
+    assert all(b <= v for b, v in zip(far, values, strict=True))
+    assert all(b >= 0 for m, b in zip(order, far, strict=True) if m == "plan_changes")

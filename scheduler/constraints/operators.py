@@ -147,16 +147,20 @@ def _add_skill_hall_bounds(
         for size in range(1, len(skills) + 1)
         for subset in combinations(skills, size)
     ] if len(skills) <= 6 else [{skill} for skill in skills] + [set(skills)]
+    # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
+    rounded = {
+        rounding: {
+            kind: _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators
+            for kind in kinds
+        }
+        for rounding in (None, 1, 2, 3)
+    }
     seen: set[tuple[object, int]] = set()
     for subset in subsets:
         kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
         capacity = shift_hours * sum(1 for held in operator_skills if not held.isdisjoint(subset))
-        # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
-        for rounding in (None, 1, 2, 3):
-            weights = tuple(
-                (kind, _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators)
-                for kind in kinds_in
-            )
+        for by_kind in rounded.values():
+            weights = tuple((kind, by_kind[kind]) for kind in kinds_in)
             if sum(w * load.most[kind] for kind, w in weights) <= capacity or (weights, capacity) in seen:
                 continue  # cannot bind, or already stated
             seen.add((weights, capacity))
