@@ -121,7 +121,7 @@ def run_matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
     for size in args.sizes:
         for seed in args.seeds:
             for scenario in args.scenarios:
-                for method in METHODS:
+                for method in args.methods:
                     record = run_child(method, size, seed, scenario, args.time_limit, args.workers)
                     records.append(record)
                     print(f"{size} s{seed} {scenario:12} {method:6} {record['status']:9} "
@@ -411,7 +411,8 @@ def render(data: dict[str, Any]) -> str:
         f"- Machine: {found['cpu']}, {found['cores']} cores, {found['ram']} RAM, {found['os']}; Python {found['python']}, "
         f"ortools {found['ortools']}, highspy {data['highspy']}; load average before: {load}; "
         f"1-min load before each child: median {fmt(median(loads), 2)}, max {fmt(max(loads) if loads else None, 2)} "
-        "(2 cores, shared with other engineers' jobs: absolute times are inflated and noisy, ratios less so)",
+        "(one child at a time; the 1-minute average still holds the previous child's own 2 workers, so a figure "
+        "above 2 would mean other work competed for the 2 cores)",
         f"- Matrix run: sizes {' '.join(data['sizes'])}; seeds {' '.join(map(str, data['seeds']))}; scenarios {' '.join(data['scenarios'])}"
         f"{'; plus ' + data['extra'] if data.get('extra') else ''}; time limit {data['time_limit']:g} s per method and instance; "
         f"{data['workers']} CP-SAT workers / HiGHS threads. {data.get('note', '')}",
@@ -471,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                        help="only these methods (with --append: their records replace the saved ones)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--append", type=Path, default=None, help="add this run's records to a saved JSON (a second, smaller matrix)")
     parser.add_argument("--note", default="", help="a remark for RESULTS.md")
@@ -495,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = f"sizes {' '.join(args.sizes)}, seeds {' '.join(map(str, args.seeds))}, scenarios {' '.join(args.scenarios)}"
             old["extra"] = "; ".join(filter(None, [old.get("extra"), extra]))
             old["commands"].append(command)
+            redone = {(r["method"], r["size"], r["seed"], r["scenario"]) for r in records}
+            old["records"] = [r for r in old["records"] if (r["method"], r["size"], r["seed"], r["scenario"]) not in redone]
             old["records"] += records
             old["run_minutes"] += data["run_minutes"]
             data = old

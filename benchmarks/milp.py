@@ -555,6 +555,10 @@ def solve_levels(milp: MilpModel, time_limit: float, threads: int, started: floa
         objective = round(sign * info.objective_function_value)
         proven = status == highspy.HighsModelStatus.kOptimal
         bound = objective if proven else sign * info.mip_dual_bound
+        if not math.isfinite(bound):
+            # Time ran out before HiGHS had any dual bound: the trivial one (every patient's
+            # weight; zero changes or wait days).
+            bound = sum(c for c in milp.measures[measure].values() if c > 0) if sign < 0 else 0
         # The bound of an integral objective rounds toward the value.
         bound = math.floor(bound + 1e-6) if sign < 0 else math.ceil(bound - 1e-6)
         scale = milp.problem.scale if measure != "plan_changes" else 1
