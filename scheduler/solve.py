@@ -343,7 +343,7 @@ class _Level:
     started: float
     budget: float
     first_solution: float | None = None
-    provisional: list[Batch] | None = None  # a valid plan made from a rejected solution
+    provisional: list[Batch] | None = None  # the best valid plan met so far: a checked incumbent or a repair
     known_bound: float | None = None  # proven before a team repair, so still valid after it
     repairs: int = 0
     checked_valid: bool = False  # an incumbent passed the team check during the search
