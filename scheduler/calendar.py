@@ -26,7 +26,7 @@ class ShiftSlot:
     def __post_init__(self) -> None:
         object.__setattr__(self, "shift_id", self.shift.id)
 
-    @property
+    @cached_property
     def label(self) -> str:
         """A coordinator-readable name such as `Wed 2026-12-09 shift E`."""
         return f"{self.date:%a %Y-%m-%d} shift {self.shift.id}"

@@ -40,6 +40,9 @@ from scheduler.variables import PlanVariables, create_variables
 # m, l and xl normal/holidays model measured it took 20-70 % of the time to prove all levels;
 # on the xl overload sites (about 40 k variables) it pays for itself (docs/PERFORMANCE.md).
 PROBING_PAYS_FROM = 30_000
+# Below this many model variables (the m sites) one presolve round finds nearly all a second
+# would, and the search is short enough for the second round to be a quarter of the solve.
+FURTHER_PRESOLVE_PAYS_FROM = 10_000
 # Seconds into a solve before its incumbent's teams are first checked (then every quarter of
 # the time run so far): quicker solves are checked once, when they end.
 FIRST_TEAM_CHECK = 3.0
@@ -493,6 +496,8 @@ class _Search:
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
         if len(self.model.proto.variables) < PROBING_PAYS_FROM:
             solver.parameters.cp_model_probing_level = 0
+        if len(self.model.proto.variables) < FURTHER_PRESOLVE_PAYS_FROM:
+            solver.parameters.max_presolve_iterations = 1
         reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound,
                                      lambda incumbent: self._incumbent_staffable(level, incumbent))
         status = _run(solver, self.model, reporter, self.options.stop_event)

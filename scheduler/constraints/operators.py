@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import combinations
 
 from ortools.sat.python import cp_model
 
@@ -132,37 +131,47 @@ def _add_skill_hall_bounds(
     model: cp_model.CpModel, load: ShiftLoad, roster: Roster, shift_hours: int
 ) -> None:
     """For every set of skills, the hours they need fit the hours of operators holding one of them."""
-    operator_skills = [frozenset(op.skills) for op in roster.on_shift(load.date, load.shift_id)]
     kinds = list(load.steps)
     skills = sorted({load.steps[kind].skill for kind in kinds})
+    bit = {skill: 1 << i for i, skill in enumerate(skills)}
+    # Operators as bit masks of the skills this shift needs: a subset's capacity is a sum over
+    # the few distinct masks, not over every operator (this runs for every shift of the horizon).
+    holding: dict[int, int] = defaultdict(int)
+    for op in roster.on_shift(load.date, load.shift_id):
+        holding[sum(bit[skill] for skill in op.skills if skill in bit)] += 1
     for kind in kinds:
         step = load.steps[kind]
-        qualified = sum(1 for held in operator_skills if step.skill in held)
+        qualified = sum(count for mask, count in holding.items() if mask & bit[step.skill])
         per_operator = shift_hours // scaled_hours(step.hours)
         # Each operator does at most `per_operator` of these steps, and never twice the same one.
         if load.most[kind] * step.operators > qualified * per_operator:
             model.add(load.totals[kind] * step.operators <= qualified * per_operator)
-    subsets = [
-        set(subset)
-        for size in range(1, len(skills) + 1)
-        for subset in combinations(skills, size)
-    ] if len(skills) <= 6 else [{skill} for skill in skills] + [set(skills)]
+    every = (1 << len(skills)) - 1
+    subsets = range(1, every + 1) if len(skills) <= 6 else [*bit.values(), every]
     # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
-    rounded = {
-        rounding: {
+    rounded = [
+        {
             kind: _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators
             for kind in kinds
         }
         for rounding in (None, 1, 2, 3)
-    }
+    ]
+    # Each skill's most hours under each rounding: a subset binds only if its skills' sum exceeds its capacity.
+    most_hours = [
+        [sum(by_kind[kind] * load.most[kind] for kind in kinds if load.steps[kind].skill == skill) for skill in skills]
+        for by_kind in rounded
+    ]
     seen: set[tuple[object, int]] = set()
     for subset in subsets:
-        kinds_in = [kind for kind in kinds if load.steps[kind].skill in subset]
-        capacity = shift_hours * sum(1 for held in operator_skills if not held.isdisjoint(subset))
-        for by_kind in rounded.values():
+        capacity = shift_hours * sum(count for mask, count in holding.items() if mask & subset)
+        kinds_in: list[tuple[str, str]] | None = None
+        for by_kind, by_skill in zip(rounded, most_hours, strict=True):
+            if sum(hours for i, hours in enumerate(by_skill) if subset >> i & 1) <= capacity:
+                continue  # cannot bind
+            kinds_in = kinds_in or [kind for kind in kinds if bit[load.steps[kind].skill] & subset]
             weights = tuple((kind, by_kind[kind]) for kind in kinds_in)
-            if sum(w * load.most[kind] for kind, w in weights) <= capacity or (weights, capacity) in seen:
-                continue  # cannot bind, or already stated
+            if (weights, capacity) in seen:
+                continue  # already stated
             seen.add((weights, capacity))
             model.add(sum(load.totals[kind] * w for kind, w in weights) <= capacity)
 
