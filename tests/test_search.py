@@ -12,7 +12,7 @@ from scheduler.extract import assign_positions
 from scheduler.generate import generate_instance
 from scheduler.greedy import greedy_batches
 from scheduler.report import build_schedule
-from scheduler.solve import SearchOutcome, SolveOptions, prepare, solve
+from scheduler.solve import Progress, SearchOutcome, SolveOptions, prepare, solve
 from validator import validate
 
 
@@ -100,3 +100,29 @@ def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str
     far = objective.bounds(values, -10**6)
     assert all(b <= v for b, v in zip(far, values, strict=True))
     assert all(b >= 0 for m, b in zip(order, far, strict=True) if m == "plan_changes")
+
+
+def test_a_search_stopped_early_never_returns_less_than_the_first_come_first_served_plan() -> None:
+    """Stopped at its first solution (usually far below the greedy plan on an overloaded site),
+    the search still returns a plan at least as good as first-come-first-served: on sites this
+    small the search runs without the greedy plan as a hint, so the plan itself is the floor."""
+    instance = load_instance(generate_instance("m", 5, "overload"))
+    problem = prepare(instance)
+    batches = greedy_batches(problem)
+    assert batches is not None
+    assign_positions(batches, problem.builder.classes)
+    greedy = build_schedule(problem, SearchOutcome("SOLVED", [], batches), 0.0)
+    stop = threading.Event()
+    first_found: list[float] = []
+
+    def at_first_solution(progress: Progress) -> None:
+        first_found.append(progress.objective)
+        stop.set()
+
+    schedule = solve(instance, SolveOptions(time_limit=60, workers=2, on_progress=at_first_solution, stop_event=stop))
+    assert validate(instance, schedule) == []
+    assert greedy.objective is not None and schedule.objective is not None
+    assert first_found and first_found[0] < greedy.objective.scheduled_weight  # what the floor is for
+    assert schedule.objective.scheduled_weight == greedy.objective.scheduled_weight
+    assert (schedule.objective.plan_changes, schedule.objective.wait_days) == (
+        greedy.objective.plan_changes, greedy.objective.wait_days)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -156,17 +157,19 @@ def _add_skill_hall_bounds(
         }
         for rounding in (None, 1, 2, 3)
     ]
-    # Each skill's most hours under each rounding: a subset binds only if its skills' sum exceeds its capacity.
+    # Each subset's most hours under each rounding, summed over subsets once (a subset is its
+    # lowest skill plus a smaller subset): a bound binds only if these exceed its capacity.
     most_hours = [
-        [sum(by_kind[kind] * load.most[kind] for kind in kinds if load.steps[kind].skill == skill) for skill in skills]
+        _subset_sums([sum(by_kind[kind] * load.most[kind] for kind in kinds if load.steps[kind].skill == skill)
+                      for skill in skills], subsets)
         for by_kind in rounded
     ]
     seen: set[tuple[object, int]] = set()
     for subset in subsets:
         capacity = shift_hours * sum(count for mask, count in holding.items() if mask & subset)
         kinds_in: list[tuple[str, str]] | None = None
-        for by_kind, by_skill in zip(rounded, most_hours, strict=True):
-            if sum(hours for i, hours in enumerate(by_skill) if subset >> i & 1) <= capacity:
+        for by_kind, by_subset in zip(rounded, most_hours, strict=True):
+            if by_subset[subset] <= capacity:
                 continue  # cannot bind
             kinds_in = kinds_in or [kind for kind in kinds if bit[load.steps[kind].skill] & subset]
             weights = tuple((kind, by_kind[kind]) for kind in kinds_in)
@@ -174,6 +177,18 @@ def _add_skill_hall_bounds(
                 continue  # already stated
             seen.add((weights, capacity))
             model.add(sum(load.totals[kind] * w for kind, w in weights) <= capacity)
+
+
+def _subset_sums(values: list[int], subsets: Iterable[int]) -> dict[int, int]:
+    """For every bit mask in `subsets`, the sum of the `values` it selects."""
+    sums = {0: 0}
+    for subset in subsets:
+        lowest = subset & -subset
+        rest = subset ^ lowest  # listed earlier when every subset is listed in increasing order
+        if rest not in sums:
+            sums[rest] = sum(value for i, value in enumerate(values) if rest >> i & 1)
+        sums[subset] = sums[rest] + values[lowest.bit_length() - 1]
+    return sums
 
 
 def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance) -> None:
