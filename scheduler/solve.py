@@ -43,9 +43,10 @@ PROBING_PAYS_FROM = 30_000
 # Below this many model variables (the m sites) one presolve round finds nearly all a second
 # would, and the search is short enough for the second round to be a quarter of the solve.
 FURTHER_PRESOLVE_PAYS_FROM = 10_000
-# From this many model variables the search starts from the greedy plan (a solution hint).
-# Below it, CP-SAT's LP-guided search reaches the optimum 20-60 % sooner without one: a hint
-# draws its first descent and its neighbourhoods towards the greedy plan (docs/PERFORMANCE.md).
+# From this many model variables the search starts from the greedy plan, and a search again
+# after a team repair from the rejected solution (solution hints). Below it, CP-SAT's
+# LP-guided search reaches the optimum 10-60 % sooner without one: a hint draws its first
+# descent and its neighbourhoods towards the hinted plan (docs/PERFORMANCE.md).
 GREEDY_HINT_PAYS_FROM = 10_000
 # Seconds into a solve before its incumbent's teams are first checked (then every quarter of
 # the time run so far): quicker solves are checked once, when they end.
@@ -566,8 +567,11 @@ class _Search:
             if repaired is not None:
                 self._offer_provisional(level, repaired)
         self._model_shifts_exactly(level, failed)
-        # The rejected solution is one shift away from valid: the best place to search from.
-        _hint(self.model, {i: v for i, v in _values(solver).items() if i < variables_before})
+        if variables_before >= GREEDY_HINT_PAYS_FROM:
+            # The rejected solution is one shift away from valid: the best place to search from.
+            _hint(self.model, {i: v for i, v in _values(solver).items() if i < variables_before})
+        else:
+            self.model.clear_hints()  # type: ignore[no-untyped-call]  # small models: faster from scratch, as above
 
     def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
         """C6 exactly (per operator) on shifts no team could staff."""
