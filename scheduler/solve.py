@@ -425,19 +425,21 @@ class _Search:
             budget = _level_budget(self.search_limit - self.elapsed(), len(stages) - position,
                                    self.outcome.status == "SOLVED", len(self.model.proto.variables))
             level = _Level(objective, time.monotonic(), budget)
-            solved = self._solve_level(level, first=position == 0)
+            solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
                 return self.outcome
             self._fix_level(level, solved)
         return self.outcome
 
-    def _solve_level(self, level: _Level, first: bool) -> _Solved | None:
+    def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
         while True:
             remaining = level.budget - (time.monotonic() - level.started)
             if remaining <= 0.05:
-                # Out of this level's share with no valid schedule for it yet (a team repair ate
-                # the time): the later levels could not start anyway, so use all that is left.
+                # Out of this level's share (a team repair ate the time): its best valid plan
+                # leaves the later measures their time; without one they could not start anyway.
+                if not last and (kept := self._plan_as_solved(level, level.provisional)) is not None:
+                    return kept
                 remaining = self.search_limit - self.elapsed()
             too_short = self.too_short if self.outcome.status == "SOLVED" else 0.05
             if remaining <= too_short or self.stopped():
@@ -473,12 +475,18 @@ class _Search:
         start = self.outcome.batches
         if not start or self.outcome.levels or not _better(self.problem, start, read_batches(self.plan, solver, self.problem.calendar)):
             return None
-        fixed = _solve_fixed(self.model, batch_values(self.plan, start, self.problem.calendar), 1.0)
+        return self._plan_as_solved(level, start)
+
+    def _plan_as_solved(self, level: _Level, batches: list[Batch] | None) -> _Solved | None:
+        """A valid plan (teams assigned) as an unproven result of the level."""
+        if batches is None:
+            return None
+        fixed = _solve_fixed(self.model, batch_values(self.plan, batches, self.problem.calendar), 3.0)
         if fixed is None:
             return None
         measured = [round(fixed.value(expression)) for expression in level.objective.expressions]
         objective = sum(f * v for f, v in zip(level.objective.factors, measured, strict=True))
-        return _Solved(objective, int(cp_model.FEASIBLE), start, _values(fixed), measured)
+        return _Solved(objective, int(cp_model.FEASIBLE), batches, _values(fixed), measured)
 
     def _solved(self, level: _Level, solver: cp_model.CpSolver, status: int, batches: list[Batch],
                 valid: cp_model.CpSolver) -> _Solved:
@@ -628,8 +636,9 @@ class _Search:
 def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
     """Optimise the measures in `objective.order`, weighted lexicographically into one objective.
 
-    The first-come-first-served plan is the starting point (and the answer if the search finds
-    nothing better in time). After every solve the teams are assigned exactly; a shift the
+    On the largest models the first measure is optimised alone first, then the others with it
+    held. The first-come-first-served plan is the floor (the answer if the search finds nothing
+    better in time) and, from 10 k model variables, the starting point. After every solve the teams are assigned exactly; a shift the
     aggregate bound let through without a possible team is modelled exactly and the level is
     solved again from the rejected solution, so a level is fixed only at a value a valid
     schedule reaches.
