@@ -451,8 +451,9 @@ class _Search:
                 return None
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 continue  # nothing yet within this level's share: go on with what is left
-            if status != cp_model.OPTIMAL and first and (start := self._start_plan_if_better(level, solver)):
-                return start
+            if (status != cp_model.OPTIMAL and first and not level.interrupted
+                    and (start := self._start_plan_if_better(level, solver))):
+                return start  # out of time (not stopped by a team check) on a plan worse than the start
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = assign_operators(batches, self.problem.instance, self.problem.roster)
             if not failed:
