@@ -468,12 +468,14 @@ class _Search:
                 return self._solved(level, solver, status, *repaired)
 
     def _start_plan_if_better(self, level: _Level, solver: cp_model.CpSolver) -> _Solved | None:
-        """The starting plan as the level's result when time ran out on a worse solution.
+        """The starting plan (or a better valid one met in the search) when time ran out on a worse solution.
 
         Small models are searched without the starting plan as a hint, so an unfinished search
         may hold a worse plan than the greedy (or previous) one; the schedule never is.
         """
         start = self.outcome.batches
+        if level.provisional is not None and (not start or _better(self.problem, level.provisional, start)):
+            start = level.provisional
         if not start or self.outcome.levels or not _better(self.problem, start, read_batches(self.plan, solver, self.problem.calendar)):
             return None
         return self._plan_as_solved(level, start)
