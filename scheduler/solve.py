@@ -213,11 +213,11 @@ def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Progress
         watcher.join()
 
 
-def _level_budget(remaining: float, levels_left: int, have_schedule: bool, variables: int) -> float:
+def _level_budget(remaining: float, levels_left: int, have_schedule: bool, first_alone: bool) -> float:
     # An unproven level must not starve the ones after it; without any schedule yet, take it all.
     if levels_left == 1 or not have_schedule:
         return remaining
-    return remaining * (FIRST_MEASURE_SHARE if variables >= FIRST_MEASURE_ALONE_FROM else 0.5)
+    return remaining * (FIRST_MEASURE_SHARE if first_alone else 0.5)
 
 
 def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> dict[int, int] | None:
@@ -343,12 +343,12 @@ def _range(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> tuple[i
 
 
 def _stages(order: list[str], model: cp_model.CpModel, expressions: dict[str, cp_model.LinearExprT],
-            scales: dict[str, int]) -> list[_Objective]:
-    """Every measure weighted into one objective (on the largest models the first one alone first);
+            scales: dict[str, int], first_alone: bool) -> list[_Objective]:
+    """Every measure weighted into one objective (or the first alone, then the rest);
     one measure at a time if the weights would get too large."""
     together = _objective(model, order, expressions, scales)
     if together.span < 2**50:
-        if len(model.proto.variables) >= FIRST_MEASURE_ALONE_FROM and len(order) > 1:
+        if first_alone and len(order) > 1:
             return [_objective(model, order[:1], expressions, scales), _objective(model, order[1:], expressions, scales)]
         return [together]
     return [_objective(model, [m], expressions, scales) for m in order]
@@ -387,6 +387,8 @@ class _Search:
         self.problem, self.options, self.started = problem, options, started
         self.plan, self.measures, self.shift_loads = build_model(problem)
         self.model = self.plan.model
+        # The model's size as built (team repairs add a little): what the size-dependent choices go by.
+        self.size = len(self.model.proto.variables)
         self.exact: set[tuple[date, str]] = set()
         batches_count = len(problem.patients) + len(problem.commitments)
         # Kept back for checking teams, building the schedule and its explanations afterwards.
@@ -413,17 +415,18 @@ class _Search:
         greedy = self.start_plan()
         if greedy is not None:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
-            if len(self.model.proto.variables) >= GREEDY_HINT_PAYS_FROM:
+            if self.size >= GREEDY_HINT_PAYS_FROM:
                 decisions = batch_values(self.plan, greedy, self.problem.calendar)
                 completed = _complete(self.model, decisions, max(1.0, self.options.time_limit * 0.1))
                 if completed is not None:
                     _hint(self.model, completed)
         scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
-        stages = _stages(list(self.problem.instance.objective_order), self.model, self.measures, scales)
+        first_alone = self.size >= FIRST_MEASURE_ALONE_FROM
+        stages = _stages(list(self.problem.instance.objective_order), self.model, self.measures, scales, first_alone)
         for position, objective in enumerate(stages):
             self.model.minimize(objective.expression)
             budget = _level_budget(self.search_limit - self.elapsed(), len(stages) - position,
-                                   self.outcome.status == "SOLVED", len(self.model.proto.variables))
+                                   self.outcome.status == "SOLVED", first_alone and len(stages) == 2)
             level = _Level(objective, time.monotonic(), budget)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
@@ -540,9 +543,9 @@ class _Search:
         solver.parameters.num_workers = self.options.workers
         solver.parameters.random_seed = self.options.seed
         solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
-        if len(self.model.proto.variables) < PROBING_PAYS_FROM:
+        if self.size < PROBING_PAYS_FROM:
             solver.parameters.cp_model_probing_level = 0
-        if len(self.model.proto.variables) < FURTHER_PRESOLVE_PAYS_FROM:
+        if self.size < FURTHER_PRESOLVE_PAYS_FROM:
             solver.parameters.max_presolve_iterations = 1
         reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound,
                                      lambda incumbent: self._incumbent_staffable(level, incumbent))
@@ -589,7 +592,7 @@ class _Search:
             if repaired is not None:
                 self._offer_provisional(level, repaired)
         self._model_shifts_exactly(level, failed)
-        if variables_before >= GREEDY_HINT_PAYS_FROM:
+        if self.size >= GREEDY_HINT_PAYS_FROM:
             # The rejected solution is one shift away from valid: the best place to search from.
             _hint(self.model, {i: v for i, v in _values(solver).items() if i < variables_before})
         else:
@@ -641,10 +644,10 @@ def search(problem: PlanningProblem, options: SolveOptions, started: float) -> S
 
     On the largest models the first measure is optimised alone first, then the others with it
     held. The first-come-first-served plan is the floor (the answer if the search finds nothing
-    better in time) and, from 10 k model variables, the starting point. After every solve the teams are assigned exactly; a shift the
-    aggregate bound let through without a possible team is modelled exactly and the level is
-    solved again from the rejected solution, so a level is fixed only at a value a valid
-    schedule reaches.
+    better in time) and, from 10 k model variables, the starting point. After every solve the
+    teams are assigned exactly; a shift the aggregate bound let through without a possible team
+    is modelled exactly and the level is solved again, so a level is fixed only at a value a
+    valid schedule reaches.
     """
     return _Search(problem, options, started).run()
 
