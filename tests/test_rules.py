@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Assignment, Instance, Schedule, load_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.solve import SolveOptions, build_model, prepare, solve
 from validator import validate
 
 Doc = dict[str, Any]
@@ -642,6 +642,45 @@ def test_lab_capacity_spreads_assay_starts_over_days() -> None:
     assert {a.start_date for a in assays} == {d("2027-01-08"), d("2027-01-09")}
     for assay in assays:
         assert assay.end_date == assay.start_date + timedelta(days=3)
+
+
+def assay_day_choices(doc: Doc) -> set[str]:
+    """The model's assay start-day choice variables (`assay[patient,assay,day]`) for an instance."""
+    plan, _, _ = build_model(prepare(load_instance(doc)))
+    return {variable.name for variable in plan.model.proto.variables if variable.name.startswith("assay[")}
+
+
+def test_a_lab_that_is_never_full_starts_every_assay_on_its_sample_day() -> None:
+    """C7: two starts of sterility a day and two patients: no lab day can fill, so waiting never helps.
+
+    The model keeps no choice of assay day (a day that cannot fill dominates every later one),
+    and both assays start on the sample day 01-08.
+    """
+    doc = tiny_site(
+        product=SINGLE_START,
+        suites=[{"id": "S1", "type": "isolator", "positions": 2}],
+        patients=[patient("P1"), patient("P2")],
+    )
+    assert assay_day_choices(doc) == set()
+    schedule = solved(doc)
+    assert [assigned(schedule, p).qc[0].start_date for p in ("P1", "P2")] == [d("2027-01-08")] * 2
+
+
+def test_a_lab_day_that_may_fill_keeps_the_next_day_as_a_choice() -> None:
+    """C7: both samples are taken 01-08, when the lab has one sterility start (two on other days).
+
+    01-08 may fill, 01-09 cannot: each assay chooses between those two and never needs 01-10
+    (days 4 and 5 of the horizon); the optimum tests one batch each day.
+    """
+    doc = tiny_site(
+        product=SINGLE_START,
+        qc_lab={"capacity_by_date": {"2027-01-08": {"sterility": 1}}},
+        suites=[{"id": "S1", "type": "isolator", "positions": 2}],
+        patients=[patient("P1"), patient("P2")],
+    )
+    assert assay_day_choices(doc) == {f"assay[{p},sterility,{day}]" for p in ("P1", "P2") for day in (4, 5)}
+    schedule = solved(doc)
+    assert sorted(assigned(schedule, p).qc[0].start_date for p in ("P1", "P2")) == [d("2027-01-08"), d("2027-01-09")]
 
 
 def test_assay_sampled_on_saturday_starts_on_monday() -> None:
