@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Assignment, Instance, Schedule, load_instance
+from scheduler.constraints.operators import _closed_skill_sets
 from scheduler.solve import SolveOptions, build_model, prepare, solve
 from validator import validate
 
@@ -624,6 +625,17 @@ def test_operator_hours_of_a_shift_block_a_second_long_step() -> None:
     schedule = solved(doc)
     assert scheduled_ids(schedule) == {"P1"}
     assert_blocked_by(schedule, "P2", "C6")
+
+
+def test_skills_held_by_the_same_operators_share_one_hours_bound() -> None:
+    """C6 (the model's Hall bounds): two operators hold aseptic and transduction, one cryo.
+
+    The hours of aseptic steps alone fit the same two operators as aseptic and transduction
+    together, so only the joint bound is stated; cryo adds its operator, so it is bounded alone
+    and with the others. Bit masks: aseptic 1, transduction 2, cryo 4; 8 h = 800.
+    """
+    capacities = {1: 1600, 2: 1600, 3: 1600, 4: 800, 5: 2400, 6: 2400, 7: 2400}
+    assert sorted(_closed_skill_sets(capacities, [1, 2, 4])) == [3, 4, 7]
 
 
 # --- C7 qc --------------------------------------------------------------------------------

@@ -164,9 +164,10 @@ def _add_skill_hall_bounds(
                       for skill in skills], subsets)
         for by_kind in rounded
     ]
+    capacities = {subset: shift_hours * sum(count for mask, count in holding.items() if mask & subset) for subset in subsets}
     seen: set[tuple[object, int]] = set()
-    for subset in subsets:
-        capacity = shift_hours * sum(count for mask, count in holding.items() if mask & subset)
+    for subset in _closed_skill_sets(capacities, list(bit.values())):
+        capacity = capacities[subset]
         kinds_in: list[tuple[str, str]] | None = None
         for by_kind, by_subset in zip(rounded, most_hours, strict=True):
             if by_subset[subset] <= capacity:
@@ -177,6 +178,19 @@ def _add_skill_hall_bounds(
                 continue  # already stated
             seen.add((weights, capacity))
             model.add(sum(load.totals[kind] * w for kind, w in weights) <= capacity)
+
+
+def _closed_skill_sets(capacities: dict[int, int], bits: list[int]) -> list[int]:
+    """The skill sets (bit masks) whose every one-skill extension adds operators' hours.
+
+    A set with the same capacity as a larger one needs no bound of its own: the larger set's
+    bound has the same right-hand side and more (nonnegative) terms, so it implies it, and it
+    is stated whenever the smaller one could bind. About half the Hall rows on the m sites.
+    """
+    return [
+        subset for subset, capacity in capacities.items()
+        if all(capacities.get(subset | b) != capacity for b in bits if not subset & b)
+    ]
 
 
 def _subset_sums(values: list[int], subsets: Iterable[int]) -> dict[int, int]:
