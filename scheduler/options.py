@@ -179,7 +179,7 @@ class OptionBuilder:
         }
 
     def assay_start_days(self, assay: QcAssay, sample_day: int) -> tuple[int, ...]:
-        """Lab days an assay sampled on `sample_day` may start on, ending inside the horizon (C7, C10)."""
+        """Lab days an assay sampled on `sample_day` may start on, ending inside the horizon (C7, C10), earliest first."""
         lab = self.instance.qc_lab
         if lab.capacity.get(assay.id, 0) <= 0 and not lab.capacity_by_date:
             return ()

@@ -67,21 +67,21 @@ def _undominated_lab_days(plan: PlanVariables, instance: Instance, capped: bool)
     full: starting there never delays anyone, and an earlier start only brings release and
     delivery forward (C8, C9 bound them from below only). So the days after the first such day
     are dropped, and a first day that is never full is the only choice. Repeated until nothing
-    changes, as fewer candidates make more days never full. Most assays keep one day: on the
-    m sites this removes about nine in ten of the model's assay variables.
+    changes, as fewer candidates make more days never full. Where the lab is busy few days are
+    never full: on m normal 5 this leaves out 330 of 1,928 assay-day variables.
     """
     choices: _Choices = {}
     assay_ids: dict[tuple[str, int], str] = {}
     for options in plan.patients:
         for assay_index, assay in enumerate(options.product.qc_assays):
             key = (options.patient.id, assay_index)
-            choices[key] = {option.slot.day: tuple(sorted(option.assay_days[assay_index])) for option in options.starts}
+            choices[key] = {option.slot.day: option.assay_days[assay_index] for option in options.starts}
             assay_ids[key] = assay.id
     for commitment in plan.commitments:
         for assay_index, remaining in enumerate(commitment.assays):
             if not remaining.started_before_horizon:
                 key = (commitment.batch.patient, assay_index)
-                choices[key] = {None: tuple(sorted(remaining.allowed_days))}
+                choices[key] = {None: remaining.allowed_days}
                 assay_ids[key] = remaining.assay.id
     while True:
         candidates: Counter[tuple[int, str]] = Counter()
