@@ -13,7 +13,7 @@ from models.instance import Hospital, OpenDateWindow, QcAssay, Step
 from scheduler.calendar import SiteCalendar
 from scheduler.options import SuiteClass
 from scheduler.roster import Roster
-from scheduler.variables import PlanVariables
+from scheduler.variables import AssayPool, PlanVariables
 
 # Where solution values are read from: a finished solve, or an incumbent during the search.
 Solution = cp_model.CpSolver | cp_model.CpSolverSolutionCallback
@@ -69,6 +69,7 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
     """The batches chosen by a solution (suite positions and teams still to assign)."""
     batches: list[Batch] = []
     flexible: dict[tuple[date, str, str], list[PlannedStep]] = defaultdict(list)
+    pooled: dict[int, tuple[AssayPool, list[PlannedAssay]]] = {}  # id(pool) -> the pool, its assays in this plan
     for options in plan.patients:
         patient = options.patient
         if not solver.value(plan.scheduled[patient.id]):
@@ -92,10 +93,14 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
             steps.append(planned)
             if step.day_offset > 0:
                 flexible[(day, options.product.id, step.id)].append(planned)
-        assays = [
-            PlannedAssay(assay, option.slot.day + assay.sample_day_offset, _chosen_day(plan, solver, patient.id, i))
-            for i, assay in enumerate(options.product.qc_assays)
-        ]
+        assays = []
+        for i, assay in enumerate(options.product.qc_assays):
+            pool = plan.assay_pool.get((patient.id, i), {}).get(option.slot.day)
+            if pool is None:
+                assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, _chosen_day(plan, solver, patient.id, i)))
+            else:
+                assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, pool.days[0]))
+                pooled.setdefault(id(pool), (pool, []))[1].append(assays[-1])
         batches.append(Batch(patient.id, False, options.product, options.hospital, apheresis, option.slot.start,
                              option.end, option.occupied_until, option.end_day, class_index, steps, assays))
     for commitment in plan.commitments:
@@ -114,6 +119,8 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
         batches.append(Batch(commitment.batch.patient, True, commitment.product, commitment.hospital, None,
                              commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
                              commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position))
+    for assay_pool, pool_assays in pooled.values():
+        _hand_out_pool_days(assay_pool, pool_assays, solver)
     _spread_flexible_steps(plan, solver, calendar, flexible)
     windows = {o.patient.id: o.patient.infusion_window for o in plan.patients} | {
         c.batch.patient: c.batch.infusion_window for c in plan.commitments
@@ -121,6 +128,15 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
     for batch in batches:
         set_release_and_delivery(batch, windows[batch.patient_id], calendar)
     return batches
+
+
+def _hand_out_pool_days(pool: AssayPool, planned: list[PlannedAssay], solver: Solution) -> None:
+    """Give a pool's assays the lab days its counts chose (any order: the day never moves a delivery)."""
+    if not pool.flows:
+        return  # one allowed day, already set
+    days = [day for day in pool.days for _ in range(solver.value(pool.flows[day]))]
+    for assay, day in zip(planned, days, strict=True):
+        assay.start_day = day
 
 
 def _chosen_day(plan: PlanVariables, solver: Solution, owner: str, assay_index: int) -> int:
@@ -275,6 +291,10 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
         for choice in days.values():
             if isinstance(choice, cp_model.IntVar):
                 values[choice.index] = 0
+    for pools in plan.assay_pool.values():
+        for each_pool in pools.values():
+            for flow in each_pool.flows.values():
+                values[flow.index] = 0
     for variable in plan.delivery_day.values():
         values[variable.index] = 0
     step_counts: dict[tuple[int, str, str, str], int] = defaultdict(int)
@@ -283,6 +303,7 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
         if not batch.in_progress:
             options = plan.options_of(owner)
             index = next(i for i, o in enumerate(options.starts) if o.slot.start == batch.start)
+            start_day = options.starts[index].slot.day
             values[plan.scheduled[owner].index] = 1
             values[plan.start_in_class[(owner, index, batch.class_index)].index] = 1
             if options.uses_chair and batch.apheresis_date is not None:
@@ -295,6 +316,11 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
             if planned.step.id in flexible_offsets:
                 step_counts[(calendar.day(planned.date), planned.shift_id, batch.product.id, planned.step.id)] += 1
         for assay_index, assay in enumerate(batch.assays):
+            pool = None if batch.in_progress else plan.assay_pool.get((owner, assay_index), {}).get(start_day)
+            if pool is not None and pool.flows:
+                # A day the model left out (after one that never fills) counts on the pool's last day.
+                day = assay.start_day if assay.start_day in pool.flows else pool.days[-1]
+                values[pool.flows[day].index] += 1
             literal = plan.assay_start.get((owner, assay_index), {}).get(assay.start_day)
             if isinstance(literal, cp_model.IntVar):
                 values[literal.index] = 1

@@ -75,6 +75,16 @@ class PatientOptions:
     starts: list[StartOption]
     rejections: Counter[str] = field(default_factory=Counter)
 
+    def assay_never_decides_delivery(self, assay_index: int) -> bool:
+        """Whether the assay ends in time on its last possible day for every start (C8, C9).
+
+        Then its day never moves the delivery: only the lab's capacity cares which day it is.
+        """
+        assay = self.product.qc_assays[assay_index]
+        after_release = self.product.qp_release_days + self.hospital.return_transit_days
+        return all(option.assay_days[assay_index][-1] + assay.duration_days + after_release <= option.earliest_delivery
+                   for option in self.starts)
+
     @property
     def uses_chair(self) -> bool:
         """Whether the collection still has to happen (and so needs a chair, C2)."""

@@ -11,6 +11,20 @@ from scheduler.options import Commitment, PatientOptions, SuiteClass
 
 
 @dataclass
+class AssayPool:
+    """Assays whose day only the lab's capacity cares about, sharing the same allowed lab days.
+
+    Such assays are interchangeable, so the model counts how many start on each day (`flows`)
+    instead of choosing a day per patient; days are handed out to the patients afterwards.
+    """
+
+    assay_id: str
+    days: tuple[int, ...]  # the lab days allowed, earliest first
+    flows: dict[int, cp_model.IntVar] = field(default_factory=dict)  # lab day -> assays starting then
+    members: list[tuple[str, int, int]] = field(default_factory=list)  # (patient id, assay index, start day)
+
+
+@dataclass
 class PlanVariables:
     """Every variable of one plan model, keyed by domain ids.
 
@@ -36,6 +50,8 @@ class PlanVariables:
     # (day, shift id, product id, step id) -> number of such steps done in that shift
     step_count: dict[tuple[int, str, str, str], cp_model.IntVar] = field(default_factory=dict)
     delivery_day: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    # (patient id, assay index) -> {start day: its pool}, for assays whose day never decides delivery
+    assay_pool: dict[tuple[str, int], dict[int, AssayPool]] = field(default_factory=dict)
 
     def starts(self, patient_id: str, option_index: int) -> list[cp_model.IntVar]:
         """The literals 'patient starts with this option' (one per suite class)."""

@@ -695,6 +695,31 @@ def test_a_lab_day_that_may_fill_keeps_the_next_day_as_a_choice() -> None:
     assert sorted(assigned(schedule, p).qc[0].start_date for p in ("P1", "P2")) == [d("2027-01-08"), d("2027-01-09")]
 
 
+def test_assays_that_never_decide_delivery_share_the_lab_days_by_count() -> None:
+    """C7: endotoxin (same day result) and sterility (3 days), both sampled 01-08, one endotoxin start a day.
+
+    Endotoxin ends by 01-10 whichever day it starts, before sterility's 01-11, so its day never
+    moves a delivery: the model counts endotoxin starts per lab day (days 4-6 of the horizon)
+    instead of choosing one per patient. The two batches still get different endotoxin days,
+    and both are delivered 01-13.
+    """
+    endotoxin = {"id": "endotoxin", "sample_day_offset": 2, "duration_days": 0, "max_wait_days": 2}
+    doc = tiny_site(
+        product={**SINGLE_START, "qc_assays": [sterility(), endotoxin]},
+        qc_lab={"capacity": {"sterility": 2, "endotoxin": 1}},
+        suites=[{"id": "S1", "type": "isolator", "positions": 2}],
+        patients=[patient("P1"), patient("P2")],
+    )
+    plan, _, _ = build_model(prepare(load_instance(doc)))
+    names = {variable.name for variable in plan.model.proto.variables}
+    assert assay_day_choices(doc) == set()
+    assert {name for name in names if name.startswith("assay_flow[")} == {f"assay_flow[endotoxin,4,{day}]" for day in (4, 5, 6)}
+    schedule = solved(doc)
+    endotoxin_days = {assigned(schedule, p).qc[1].start_date for p in ("P1", "P2")}
+    assert len(endotoxin_days) == 2 and endotoxin_days <= {d("2027-01-08"), d("2027-01-09"), d("2027-01-10")}
+    assert [assigned(schedule, p).delivery_date for p in ("P1", "P2")] == [d("2027-01-13")] * 2
+
+
 def test_assay_sampled_on_saturday_starts_on_monday() -> None:
     """C7: the lab works Mon-Fri; a sample taken Sat 01-09 waits two days for Mon 01-11."""
     doc = tiny_site(

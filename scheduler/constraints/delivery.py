@@ -39,8 +39,7 @@ def add_release_and_delivery(plan: PlanVariables, calendar: SiteCalendar) -> Non
         for assay_index, assay in enumerate(product.qc_assays):
             # An assay that ends in time on its last possible day for every start is covered
             # by the per-start bound above (usually all but the longest, sterility).
-            if any(max(option.assay_days[assay_index]) + assay.duration_days + after_release > option.earliest_delivery
-                   for option in options.starts):
+            if not options.assay_never_decides_delivery(assay_index):
                 model.add(delivery >= _assay_end_expr(plan, patient_id, assay_index, assay.duration_days + after_release))
     for commitment in plan.commitments:
         batch_id = commitment.batch.patient

@@ -9,22 +9,35 @@ from datetime import timedelta
 from ortools.sat.python import cp_model
 
 from models import Instance
-from scheduler.variables import PlanVariables
+from scheduler.variables import AssayPool, PlanVariables
 
 # (patient or batch id, assay index) -> per start day (None for an in-progress batch) the lab days left to choose from
 _Choices = dict[tuple[str, int], dict[int | None, tuple[int, ...]]]
 
 
 def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True) -> None:
-    """C7: choose each assay's start day among the days its sample allows; cap starts per day and assay."""
+    """C7: choose each assay's start day among the days its sample allows; cap starts per day and assay.
+
+    Assays whose day never moves a delivery are counted per lab day in pools (`AssayPool`),
+    not chosen per patient: they are interchangeable for the lab.
+    """
     model = plan.model
     choices = _undominated_lab_days(plan, instance, capped)
     starts_on: dict[tuple[int, str], list[cp_model.LinearExprT]] = defaultdict(list)
+    most: Counter[tuple[int, str]] = Counter()  # how many assays each (day, assay) term may count
+    pools: dict[tuple[str, tuple[int, ...]], AssayPool] = {}
     for options in plan.patients:
         patient_id = options.patient.id
         start_days = plan.starts_on_day.get(patient_id, {})
         for assay_index, assay in enumerate(options.product.qc_assays):
             by_start = choices[(patient_id, assay_index)]
+            if options.assay_never_decides_delivery(assay_index) and any(len(days) > 1 for days in by_start.values()):
+                # Only the lab cares which day: counted per day in a pool, not chosen per patient.
+                for start_day, days in by_start.items():
+                    pool = pools.setdefault((assay.id, days), AssayPool(assay.id, days))
+                    pool.members.append((patient_id, assay_index, start_day))  # type: ignore[arg-type]
+                    plan.assay_pool.setdefault((patient_id, assay_index), {})[start_day] = pool  # type: ignore[index]
+                continue
             # Which start days allow each lab day for this assay (the sample day is start day + offset).
             allowing: dict[int, list[cp_model.LinearExprT]] = defaultdict(list)
             for start_day, days in by_start.items():
@@ -43,6 +56,18 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
             plan.assay_start[(patient_id, assay_index)] = starts
             for day, chosen_day in starts.items():
                 starts_on[(day, assay.id)].append(chosen_day)
+                most[(day, assay.id)] += 1
+    for pool in pools.values():
+        samples = sum(plan.starts_on_day[patient_id][start_day] for patient_id, _, start_day in pool.members)
+        if len(pool.days) == 1:
+            starts_on[(pool.days[0], pool.assay_id)].append(samples)
+        else:
+            for day in pool.days:
+                pool.flows[day] = model.new_int_var(0, len(pool.members), f"assay_flow[{pool.assay_id},{pool.days[0]},{day}]")
+                starts_on[(day, pool.assay_id)].append(pool.flows[day])
+            model.add(sum(pool.flows.values()) == samples)
+        for day in pool.days:
+            most[(day, pool.assay_id)] += len(pool.members)
     for commitment in plan.commitments:
         batch_id = commitment.batch.patient
         for assay_index, remaining in enumerate(commitment.assays):
@@ -53,10 +78,11 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
                 start = model.new_bool_var(f"assay[{batch_id},{remaining.assay.id},{day}]")
                 plan.assay_start.setdefault((batch_id, assay_index), {})[day] = start
                 starts_on[(day, remaining.assay.id)].append(start)
+                most[(day, remaining.assay.id)] += 1
                 chosen.append(start)
             model.add(sum(chosen) == 1)
     for (day, assay_id), literals in starts_on.items() if capped else []:
-        if len(literals) > _capacity(instance, assay_id, day):
+        if most[(day, assay_id)] > _capacity(instance, assay_id, day):
             model.add(sum(literals) <= _capacity(instance, assay_id, day))
 
 
