@@ -291,10 +291,11 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
         for choice in days.values():
             if isinstance(choice, cp_model.IntVar):
                 values[choice.index] = 0
-    for pools in plan.assay_pool.values():
-        for each_pool in pools.values():
-            for flow in each_pool.flows.values():
-                values[flow.index] = 0
+    # Each pool is listed under every (patient, assay, start day) it serves: reset it once.
+    every_pool = {id(pool): pool for pools in plan.assay_pool.values() for pool in pools.values()}
+    for each_pool in every_pool.values():
+        for flow in each_pool.flows.values():
+            values[flow.index] = 0
     for variable in plan.delivery_day.values():
         values[variable.index] = 0
     step_counts: dict[tuple[int, str, str, str], int] = defaultdict(int)
@@ -303,7 +304,7 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
         if not batch.in_progress:
             options = plan.options_of(owner)
             index = next(i for i, o in enumerate(options.starts) if o.slot.start == batch.start)
-            start_day = options.starts[index].slot.day
+            start_day: int | None = options.starts[index].slot.day
             values[plan.scheduled[owner].index] = 1
             values[plan.start_in_class[(owner, index, batch.class_index)].index] = 1
             if options.uses_chair and batch.apheresis_date is not None:
@@ -311,12 +312,13 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
             values[plan.delivery_day[owner].index] = batch.delivery_day
             flexible_offsets = {s.id for s in options.product.steps if s.day_offset > 0}
         else:
+            start_day = None  # an in-progress batch: no pooled assays
             flexible_offsets = {r.step.id for c in plan.commitments if c.batch.patient == owner for r in c.steps if r.fixed_shift is None}
         for planned in batch.steps:
             if planned.step.id in flexible_offsets:
                 step_counts[(calendar.day(planned.date), planned.shift_id, batch.product.id, planned.step.id)] += 1
         for assay_index, assay in enumerate(batch.assays):
-            pool = None if batch.in_progress else plan.assay_pool.get((owner, assay_index), {}).get(start_day)
+            pool = plan.assay_pool.get((owner, assay_index), {}).get(start_day)  # type: ignore[arg-type]
             if pool is not None and pool.flows:
                 # A day the model left out (after one that never fills) counts on the pool's last day.
                 day = assay.start_day if assay.start_day in pool.flows else pool.days[-1]

@@ -82,8 +82,8 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
                 chosen.append(start)
             model.add(sum(chosen) == 1)
     for (day, assay_id), literals in starts_on.items() if capped else []:
-        if most[(day, assay_id)] > _capacity(instance, assay_id, day):
-            model.add(sum(literals) <= _capacity(instance, assay_id, day))
+        if most[(day, assay_id)] > (capacity := _capacity(instance, assay_id, day)):
+            model.add(sum(literals) <= capacity)
 
 
 def _undominated_lab_days(plan: PlanVariables, instance: Instance, capped: bool) -> _Choices:
