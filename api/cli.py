@@ -14,12 +14,18 @@ from api.db import ApiKey, create_db_engine, migrate, session_factory, utc_now
 from api.service import ROLES, create_key
 from scheduler.cli import app
 
-keys = typer.Typer(help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True)
+keys = typer.Typer(
+    help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True
+)
 app.add_typer(keys, name="keys")
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default $DATABASE_URL, else sqlite:///cart-scheduler.db", show_default=False),
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL; default $DATABASE_URL, else sqlite:///cart-scheduler.db",
+        show_default=False,
+    ),
 ]
 
 
@@ -33,8 +39,12 @@ def serve(
     """Run the HTTP service (plans, publishing, availability, bookings, audit)."""
     import uvicorn
 
-    uvicorn.run(create_app(database_url_from_env(database_url), solver_workers=solver_workers),
-                host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(database_url_from_env(database_url), solver_workers=solver_workers),
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @keys.command("create")
@@ -67,19 +77,29 @@ def keys_list(database_url: DatabaseUrl = None) -> None:
     table = Table("name", "role", "created", "revoked")
     with session_factory(engine)() as session:
         for key in session.scalars(select(ApiKey).order_by(ApiKey.id)):
-            table.add_row(key.name, key.role, f"{key.created_at:%Y-%m-%d %H:%M}",
-                          "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}")
+            table.add_row(
+                key.name,
+                key.role,
+                f"{key.created_at:%Y-%m-%d %H:%M}",
+                "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}",
+            )
     engine.dispose()
     Console().print(table)
 
 
 @keys.command("revoke")
-def keys_revoke(name: Annotated[str, typer.Argument(help="the key's name")], database_url: DatabaseUrl = None) -> None:
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="the key's name")], database_url: DatabaseUrl = None
+) -> None:
     """Revoke a key: it is refused from now on."""
     engine = create_db_engine(database_url_from_env(database_url))
     migrate(engine)
     with session_factory(engine)() as session, session.begin():
-        done = session.execute(update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)).values(revoked_at=utc_now()))
+        done = session.execute(
+            update(ApiKey)
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=utc_now())
+        )
     engine.dispose()
     if done.rowcount != 1:
         Console(stderr=True).print(f"error: no active key named {name!r}")

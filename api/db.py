@@ -67,15 +67,23 @@ class Plan(Base):
     __tablename__ = "plans"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # queued|solving|cancelling|done|failed|cancelled
+    status: Mapped[str] = mapped_column(
+        String(20), index=True
+    )  # queued|solving|cancelling|done|failed|cancelled
     time_limit: Mapped[float]
     instance_json: Mapped[str] = mapped_column(Text)
     schedule_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # best objective and bound so far
+    progress: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True
+    )  # best objective and bound so far
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
-    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the plan a what-if scenario varies
-    scenario: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # the changes it applies
+    parent_id: Mapped[str | None] = mapped_column(
+        String(32), nullable=True
+    )  # the plan a what-if scenario varies
+    scenario: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True
+    )  # the changes it applies
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -88,8 +96,12 @@ class Published(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
     version: Mapped[int]  # bumped by every change; the lock bookings serialise on
-    published_version: Mapped[int]  # the version right after publishing: unchanged since then if equal
-    instance_json: Mapped[str] = mapped_column(Text)  # the plan's instance without patients and in-progress
+    published_version: Mapped[
+        int
+    ]  # the version right after publishing: unchanged since then if equal
+    instance_json: Mapped[str] = mapped_column(
+        Text
+    )  # the plan's instance without patients and in-progress
     published_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -149,7 +161,7 @@ def normalise_url(url: str) -> str:
     """Use the psycopg 3 driver for plain PostgreSQL URLs."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

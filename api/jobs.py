@@ -33,8 +33,16 @@ def recover_interrupted(database_url: str) -> None:
     """After a restart: solves that were running start again; cancels in flight are done."""
     engine = create_db_engine(database_url)
     with session_factory(engine)() as session, session.begin():
-        session.execute(update(Plan).where(Plan.status == "solving").values(status="queued", started_at=None, progress=None))
-        session.execute(update(Plan).where(Plan.status == "cancelling").values(status="cancelled", finished_at=utc_now()))
+        session.execute(
+            update(Plan)
+            .where(Plan.status == "solving")
+            .values(status="queued", started_at=None, progress=None)
+        )
+        session.execute(
+            update(Plan)
+            .where(Plan.status == "cancelling")
+            .values(status="cancelled", finished_at=utc_now())
+        )
     engine.dispose()
 
 
@@ -63,9 +71,12 @@ class SolveWorker:
 
     def _claim(self) -> str | None:
         with self.sessions() as session, session.begin():
-            for plan_id in session.scalars(select(Plan.id).where(Plan.status == "queued").order_by(Plan.created_at).limit(5)):
+            for plan_id in session.scalars(
+                select(Plan.id).where(Plan.status == "queued").order_by(Plan.created_at).limit(5)
+            ):
                 claimed = session.execute(
-                    update(Plan).where(Plan.id == plan_id, Plan.status == "queued")
+                    update(Plan)
+                    .where(Plan.id == plan_id, Plan.status == "queued")
                     .values(status="solving", started_at=utc_now())
                 )
                 if claimed.rowcount == 1:
@@ -84,8 +95,12 @@ class SolveWorker:
                 self.wake.wait(1.0)
                 self.wake.clear()
                 continue
-            child = context.Process(target=run_plan, args=(self.database_url, plan_id, self.solver_workers),
-                                    name=f"solve-{plan_id}", daemon=True)
+            child = context.Process(
+                target=run_plan,
+                args=(self.database_url, plan_id, self.solver_workers),
+                name=f"solve-{plan_id}",
+                daemon=True,
+            )
             child.start()
             while child.is_alive():
                 child.join(0.2)
@@ -94,15 +109,26 @@ class SolveWorker:
                     child.join(5)
                     return
             if child.exitcode != 0:
-                self._mark_failed(plan_id, f"the solver process ended with exit code {child.exitcode}")
+                self._mark_failed(
+                    plan_id, f"the solver process ended with exit code {child.exitcode}"
+                )
 
     def _mark_failed(self, plan_id: str, error: str) -> None:
         with self.sessions() as session, session.begin():
             plan = session.get(Plan, plan_id)
             if plan is not None and plan.status in ("solving", "cancelling"):
                 plan.status, plan.error, plan.finished_at = "failed", error, utc_now()
-                session.add(AuditEntry(at=utc_now(), actor="solver", action="plan.failed", entity="plan",
-                                       entity_id=plan_id, before=None, after={"error": error}))
+                session.add(
+                    AuditEntry(
+                        at=utc_now(),
+                        actor="solver",
+                        action="plan.failed",
+                        entity="plan",
+                        entity_id=plan_id,
+                        before=None,
+                        after={"error": error},
+                    )
+                )
 
 
 def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
@@ -115,8 +141,13 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
         instance_json, time_limit = plan.instance_json, plan.time_limit
         replan_of = (plan.scenario or {}).get("replan")
         stored_parent = session.get(Plan, plan.parent_id) if plan.parent_id else None
-        parent_plan = None if stored_parent is None else Plan(instance_json=stored_parent.instance_json,
-                                                              schedule_json=stored_parent.schedule_json)
+        parent_plan = (
+            None
+            if stored_parent is None
+            else Plan(
+                instance_json=stored_parent.instance_json, schedule_json=stored_parent.schedule_json
+            )
+        )
     stop = threading.Event()
     finished = threading.Event()
 
@@ -140,11 +171,15 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
             return
         last_report[0] = now
         with sessions() as session, session.begin():
-            session.execute(update(Plan).where(Plan.id == plan_id).values(progress=_progress(progress)))
+            session.execute(
+                update(Plan).where(Plan.id == plan_id).values(progress=_progress(progress))
+            )
 
     watcher = threading.Thread(target=watch_for_cancel, daemon=True)
     watcher.start()
-    options = SolveOptions(time_limit=time_limit, workers=solver_workers, on_progress=report, stop_event=stop)
+    options = SolveOptions(
+        time_limit=time_limit, workers=solver_workers, on_progress=report, stop_event=stop
+    )
     try:
         if replan_of is not None and parent_plan is not None:
             schedule = _replan(parent_plan, replan_of, options)
@@ -153,22 +188,60 @@ def run_plan(database_url: str, plan_id: str, solver_workers: int = 2) -> None:
     except Exception as error:
         finished.set()
         with sessions() as session, session.begin():
-            session.execute(update(Plan).where(Plan.id == plan_id).values(
-                status="failed", error=f"{type(error).__name__}: {error}", finished_at=utc_now()))
-            session.add(AuditEntry(at=utc_now(), actor="solver", action="plan.failed", entity="plan", entity_id=plan_id,
-                                   before=None, after={"error": str(error)}))
+            session.execute(
+                update(Plan)
+                .where(Plan.id == plan_id)
+                .values(
+                    status="failed", error=f"{type(error).__name__}: {error}", finished_at=utc_now()
+                )
+            )
+            session.add(
+                AuditEntry(
+                    at=utc_now(),
+                    actor="solver",
+                    action="plan.failed",
+                    entity="plan",
+                    entity_id=plan_id,
+                    before=None,
+                    after={"error": str(error)},
+                )
+            )
         raise
     finished.set()
     status = "cancelled" if stop.is_set() else "done"
-    summary = {"status": schedule.status, "objective": _plain(schedule.objective), "bound": _plain(schedule.bound),
-               "solve_seconds": schedule.solve_seconds}
+    summary = {
+        "status": schedule.status,
+        "objective": _plain(schedule.objective),
+        "bound": _plain(schedule.bound),
+        "solve_seconds": schedule.solve_seconds,
+    }
     with sessions() as session, session.begin():
-        session.execute(update(Plan).where(Plan.id == plan_id).values(
-            status=status, schedule_json=to_json(schedule), finished_at=utc_now(),
-            progress={"level": None, "objective": summary["objective"], "bound": summary["bound"],
-                      "elapsed_seconds": schedule.solve_seconds}))
-        session.add(AuditEntry(at=utc_now(), actor="solver", action="plan.solved" if status == "done" else "plan.stopped",
-                               entity="plan", entity_id=plan_id, before=None, after=summary))
+        session.execute(
+            update(Plan)
+            .where(Plan.id == plan_id)
+            .values(
+                status=status,
+                schedule_json=to_json(schedule),
+                finished_at=utc_now(),
+                progress={
+                    "level": None,
+                    "objective": summary["objective"],
+                    "bound": summary["bound"],
+                    "elapsed_seconds": schedule.solve_seconds,
+                },
+            )
+        )
+        session.add(
+            AuditEntry(
+                at=utc_now(),
+                actor="solver",
+                action="plan.solved" if status == "done" else "plan.stopped",
+                entity="plan",
+                entity_id=plan_id,
+                before=None,
+                after=summary,
+            )
+        )
     engine.dispose()
 
 
@@ -177,7 +250,9 @@ def _replan(parent: Plan, replan_of: dict[str, Any], options: SolveOptions) -> S
     instance = load_instance(json.loads(parent.instance_json))
     previous = load_schedule(json.loads(parent.schedule_json or "{}"))
     events = load_events(replan_of["events"], instance)
-    outcome = replan_with_instance(instance, previous, events, options, datetime.fromisoformat(replan_of["as_of"]))
+    outcome = replan_with_instance(
+        instance, previous, events, options, datetime.fromisoformat(replan_of["as_of"])
+    )
     schedule = outcome.schedule
     schedule.diff = outcome.diff.to_dict()  # type: ignore[attr-defined]  # an optional extra of the schedule
     return schedule
@@ -191,5 +266,9 @@ def _plain(values: Any) -> dict[str, Any] | None:
 
 
 def _progress(progress: Progress) -> dict[str, Any]:
-    return {"level": progress.level, "objective": progress.objective, "bound": progress.bound,
-            "elapsed_seconds": round(progress.elapsed, 3)}
+    return {
+        "level": progress.level,
+        "objective": progress.objective,
+        "bound": progress.bound,
+        "elapsed_seconds": round(progress.elapsed, 3),
+    }

@@ -63,7 +63,12 @@ class ServiceError(Exception):
 
     status_code = 400
 
-    def __init__(self, detail: str, problems: list[Problem] | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        problems: list[Problem] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail, self.problems, self.extra = detail, problems or [], extra or {}
 
@@ -158,8 +163,14 @@ class PublishedState:
             "format": "cart-schedule/1",
             "instance": self.skeleton["name"],
             **self.header,
-            "assignments": [e.assignment for e in in_progress + patients if e.assignment is not None],
-            "unscheduled": [{"patient": e.patient_id, "reasons": e.reasons} for e in patients if e.assignment is None],
+            "assignments": [
+                e.assignment for e in in_progress + patients if e.assignment is not None
+            ],
+            "unscheduled": [
+                {"patient": e.patient_id, "reasons": e.reasons}
+                for e in patients
+                if e.assignment is None
+            ],
         }
         if self.version != self.published_version:
             # Bookings changed the plan: recompute the measures; only trivial bounds remain proven.
@@ -167,7 +178,9 @@ class PublishedState:
             schedule["status"] = "FEASIBLE"
             schedule["objective"] = {k: _compact(v) for k, v in values.items()}
             schedule["bound"] = {
-                "scheduled_weight": _compact(sum(float(p.get("weight", 1)) for p in instance["patients"])),
+                "scheduled_weight": _compact(
+                    sum(float(p.get("weight", 1)) for p in instance["patients"])
+                ),
                 "plan_changes": 0,
                 "wait_days": 0,
             }
@@ -193,12 +206,25 @@ def _entries_of(instance: Instance, schedule: Schedule) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     for ordinal, batch in enumerate(instance.in_progress):
         assignment = schedule.assignment_of(batch.patient)
-        entries[batch.patient] = Entry(batch.patient, "in_progress", "plan", ordinal, _model_json(batch),
-                                       None if assignment is None else _assignment_json(assignment))
+        entries[batch.patient] = Entry(
+            batch.patient,
+            "in_progress",
+            "plan",
+            ordinal,
+            _model_json(batch),
+            None if assignment is None else _assignment_json(assignment),
+        )
     for offset, patient in enumerate(instance.patients):
         assignment = schedule.assignment_of(patient.id)
-        entries[patient.id] = Entry(patient.id, "patient", "plan", len(instance.in_progress) + offset, _model_json(patient),
-                                    None if assignment is None else _assignment_json(assignment), reasons.get(patient.id))
+        entries[patient.id] = Entry(
+            patient.id,
+            "patient",
+            "plan",
+            len(instance.in_progress) + offset,
+            _model_json(patient),
+            None if assignment is None else _assignment_json(assignment),
+            reasons.get(patient.id),
+        )
     return entries
 
 
@@ -208,9 +234,19 @@ def _planner_of(skeleton: dict[str, Any], entries: dict[str, Entry]) -> Publishe
     document["patients"] = [e.entry for e in ordered if e.kind == "patient"]
     document["in_progress"] = [e.entry for e in ordered if e.kind == "in_progress"]
     instance = Instance.model_validate(document)
-    assignments = [Assignment.model_validate(e.assignment) for e in ordered if e.assignment is not None]
-    schedule = Schedule(format="cart-schedule/1", instance=instance.name, status="FEASIBLE", objective=None,
-                        bound=None, solve_seconds=0, assignments=assignments, unscheduled=[])
+    assignments = [
+        Assignment.model_validate(e.assignment) for e in ordered if e.assignment is not None
+    ]
+    schedule = Schedule(
+        format="cart-schedule/1",
+        instance=instance.name,
+        status="FEASIBLE",
+        objective=None,
+        bound=None,
+        solve_seconds=0,
+        assignments=assignments,
+        unscheduled=[],
+    )
     return PublishedPlan(instance, schedule)
 
 
@@ -227,7 +263,9 @@ class Service:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
-        self._lock = threading.RLock()  # one change at a time in this process; the database locks across processes
+        self._lock = (
+            threading.RLock()
+        )  # one change at a time in this process; the database locks across processes
         self._state: PublishedState | None = None
         self._pending: list[_PendingBooking] = []  # bookings waiting for the next group commit
         self._pending_lock = threading.Lock()
@@ -243,14 +281,32 @@ class Service:
     def key_owner(self, key: str) -> tuple[str, str] | None:
         """(name, role) of a valid key."""
         with self.sessions() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)))
+            row = session.scalar(
+                select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+            )
             return None if row is None else (row.name, row.role)
 
     @staticmethod
-    def _audit(session: Session, actor: str, action: str, entity: str, entity_id: str,
-               before: Any = None, after: Any = None) -> None:
-        session.add(AuditEntry(at=utc_now(), actor=actor, action=action, entity=entity, entity_id=entity_id,
-                               before=before, after=after))
+    def _audit(
+        session: Session,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: str,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        session.add(
+            AuditEntry(
+                at=utc_now(),
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+            )
+        )
 
     def audit(self, since: datetime | None, limit: int) -> list[dict[str, Any]]:
         """The audit trail from `since` on, oldest first."""
@@ -260,26 +316,56 @@ class Service:
                 query = query.where(AuditEntry.at >= since)
             rows = session.scalars(query.limit(limit)).all()
             return [
-                {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "entity": r.entity,
-                 "entity_id": r.entity_id, "before": r.before, "after": r.after}
+                {
+                    "id": r.id,
+                    "at": r.at.isoformat(),
+                    "actor": r.actor,
+                    "action": r.action,
+                    "entity": r.entity,
+                    "entity_id": r.entity_id,
+                    "before": r.before,
+                    "after": r.after,
+                }
                 for r in rows
             ]
 
     # ----- plans ------------------------------------------------------------------------------
 
-    def submit_plan(self, actor: str, document: dict[str, Any], time_limit: float) -> dict[str, Any]:
+    def submit_plan(
+        self, actor: str, document: dict[str, Any], time_limit: float
+    ) -> dict[str, Any]:
         """Check an instance and queue its solve."""
         instance = load_instance(document)  # InstanceError: every problem, with its path
-        plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
-                    instance_json=json.dumps(document), created_by=actor, created_at=utc_now())
+        plan = Plan(
+            id=uuid.uuid4().hex,
+            name=instance.name,
+            status="queued",
+            time_limit=time_limit,
+            instance_json=json.dumps(document),
+            created_by=actor,
+            created_at=utc_now(),
+        )
         with self._transaction() as session:
             session.add(plan)
-            self._audit(session, actor, "plan.submitted", "plan", plan.id, None,
-                        {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit})
+            self._audit(
+                session,
+                actor,
+                "plan.submitted",
+                "plan",
+                plan.id,
+                None,
+                {
+                    "name": instance.name,
+                    "patients": len(instance.patients),
+                    "time_limit": time_limit,
+                },
+            )
         self.plan_submitted.set()
         return self.plan_status(plan.id)
 
-    def submit_scenario(self, actor: str, plan_id: str, data: Any, time_limit: float) -> dict[str, Any]:
+    def submit_scenario(
+        self, actor: str, plan_id: str, data: Any, time_limit: float
+    ) -> dict[str, Any]:
         """A what-if: the plan's instance with changed inputs, queued as a plan of its own."""
         scenario = parse_scenario(data)  # ScenarioError: every problem, with its path
         with self.sessions() as session:
@@ -289,35 +375,85 @@ class Service:
             document = apply_scenario(json.loads(parent.instance_json), scenario)
         instance = load_instance(document)
         changes = json.loads(scenario.model_dump_json(exclude_unset=True))
-        plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
-                    instance_json=json.dumps(document), created_by=actor, created_at=utc_now(),
-                    parent_id=plan_id, scenario=changes)
+        plan = Plan(
+            id=uuid.uuid4().hex,
+            name=instance.name,
+            status="queued",
+            time_limit=time_limit,
+            instance_json=json.dumps(document),
+            created_by=actor,
+            created_at=utc_now(),
+            parent_id=plan_id,
+            scenario=changes,
+        )
         with self._transaction() as session:
             session.add(plan)
-            self._audit(session, actor, "plan.submitted", "plan", plan.id, None,
-                        {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit,
-                         "scenario_of": plan_id, "changes": changes["changes"]})
+            self._audit(
+                session,
+                actor,
+                "plan.submitted",
+                "plan",
+                plan.id,
+                None,
+                {
+                    "name": instance.name,
+                    "patients": len(instance.patients),
+                    "time_limit": time_limit,
+                    "scenario_of": plan_id,
+                    "changes": changes["changes"],
+                },
+            )
         self.plan_submitted.set()
         return self.plan_status(plan.id)
 
-    def submit_replan(self, actor: str, plan_id: str, data: Any, time_limit: float) -> dict[str, Any]:
+    def submit_replan(
+        self, actor: str, plan_id: str, data: Any, time_limit: float
+    ) -> dict[str, Any]:
         """Re-plan a solved plan after events: started work fixed, the previous schedule as warm start."""
         parent_instance, parent_schedule = self.plan_documents(plan_id)
         if not isinstance(data, list | dict):
-            raise Unprocessable("the events must be a JSON list, or an object with `events`",
-                                [Problem("body", f"got {type(data).__name__}")])
+            raise Unprocessable(
+                "the events must be a JSON list, or an object with `events`",
+                [Problem("body", f"got {type(data).__name__}")],
+            )
         events = load_events(data, parent_instance)  # EventsError: every problem, with its path
         as_of = resolve_as_of(parent_instance, events)
-        instance = apply_events(parent_instance, parent_schedule, events, as_of)  # ReplanError: what does not fit
-        replan_of = {"events": json.loads(events.model_dump_json(exclude_unset=True, by_alias=True)), "as_of": as_of.isoformat()}
-        plan = Plan(id=uuid.uuid4().hex, name=instance.name, status="queued", time_limit=time_limit,
-                    instance_json=to_json(instance), created_by=actor, created_at=utc_now(),
-                    parent_id=plan_id, scenario={"replan": replan_of})
+        instance = apply_events(
+            parent_instance, parent_schedule, events, as_of
+        )  # ReplanError: what does not fit
+        replan_of = {
+            "events": json.loads(events.model_dump_json(exclude_unset=True, by_alias=True)),
+            "as_of": as_of.isoformat(),
+        }
+        plan = Plan(
+            id=uuid.uuid4().hex,
+            name=instance.name,
+            status="queued",
+            time_limit=time_limit,
+            instance_json=to_json(instance),
+            created_by=actor,
+            created_at=utc_now(),
+            parent_id=plan_id,
+            scenario={"replan": replan_of},
+        )
         with self._transaction() as session:
             session.add(plan)
-            self._audit(session, actor, "plan.submitted", "plan", plan.id, None,
-                        {"name": instance.name, "patients": len(instance.patients), "time_limit": time_limit,
-                         "replan_of": plan_id, "events": len(events.events), "as_of": replan_of["as_of"]})
+            self._audit(
+                session,
+                actor,
+                "plan.submitted",
+                "plan",
+                plan.id,
+                None,
+                {
+                    "name": instance.name,
+                    "patients": len(instance.patients),
+                    "time_limit": time_limit,
+                    "replan_of": plan_id,
+                    "events": len(events.events),
+                    "as_of": replan_of["as_of"],
+                },
+            )
         self.plan_submitted.set()
         return self.plan_status(plan.id)
 
@@ -337,8 +473,12 @@ class Service:
         found = suggest_changes(instance, schedule, patient_id, time_limit=time_limit)
         # No suggestion: say why when the patient's own data puts it out of reach (else the time ran out).
         reason = None if found else out_of_reach(instance, schedule, patient_id)
-        return {"plan_id": plan_id, "patient": patient_id, "suggestions": [s.to_dict() for s in found],
-                "out_of_reach": reason}
+        return {
+            "plan_id": plan_id,
+            "patient": patient_id,
+            "suggestions": [s.to_dict() for s in found],
+            "out_of_reach": reason,
+        }
 
     def compare(self, plan_ids: list[str]) -> dict[str, Any]:
         """KPIs and objective of solved plans side by side (a plan and its what-if scenarios)."""
@@ -358,7 +498,9 @@ class Service:
     def list_plans(self, limit: int) -> list[dict[str, Any]]:
         """The most recent plans first."""
         with self.sessions() as session:
-            plans = session.scalars(select(Plan).order_by(Plan.created_at.desc()).limit(limit)).all()
+            plans = session.scalars(
+                select(Plan).order_by(Plan.created_at.desc()).limit(limit)
+            ).all()
             return [_plan_summary(plan) for plan in plans]
 
     def _solved_plan(self, plan_id: str) -> tuple[str, str]:
@@ -368,7 +510,10 @@ class Service:
             if plan is None:
                 raise NotFound(f"no plan {plan_id!r}")
             if plan.schedule_json is None:
-                raise Conflict(f"plan {plan_id} has no schedule yet (status {plan.status})", extra={"status": plan.status})
+                raise Conflict(
+                    f"plan {plan_id} has no schedule yet (status {plan.status})",
+                    extra={"status": plan.status},
+                )
             return plan.instance_json, plan.schedule_json
 
     def plan_schedule(self, plan_id: str) -> dict[str, Any]:
@@ -388,12 +533,22 @@ class Service:
             if plan is None:
                 raise NotFound(f"no plan {plan_id!r}")
             if plan.status in FINISHED or plan.status == "cancelling":
-                raise Conflict(f"plan {plan_id} is already {plan.status}", extra={"status": plan.status})
+                raise Conflict(
+                    f"plan {plan_id} is already {plan.status}", extra={"status": plan.status}
+                )
             before = plan.status
             plan.status = "cancelled" if plan.status == "queued" else "cancelling"
             if plan.status == "cancelled":
                 plan.finished_at = utc_now()
-            self._audit(session, actor, "plan.cancelled", "plan", plan_id, {"status": before}, {"status": plan.status})
+            self._audit(
+                session,
+                actor,
+                "plan.cancelled",
+                "plan",
+                plan_id,
+                {"status": before},
+                {"status": plan.status},
+            )
         return self.plan_status(plan_id)
 
     # ----- the published plan ------------------------------------------------------------------
@@ -401,7 +556,10 @@ class Service:
     def _lock_published(self, session: Session) -> int | None:
         """Take the published plan's lock for this transaction; the new version, or None if nothing is published."""
         version: int | None = session.scalar(
-            update(Published).where(Published.id == 1).values(version=Published.version + 1).returning(Published.version)
+            update(Published)
+            .where(Published.id == 1)
+            .values(version=Published.version + 1)
+            .returning(Published.version)
         )
         return version
 
@@ -411,16 +569,31 @@ class Service:
             return None
         rows = session.scalars(select(PublishedEntry)).all()
         entries = {
-            r.patient_id: Entry(r.patient_id, r.kind, r.origin, r.ordinal, json.loads(r.entry_json),
-                                None if r.assignment_json is None else json.loads(r.assignment_json), r.reasons)
+            r.patient_id: Entry(
+                r.patient_id,
+                r.kind,
+                r.origin,
+                r.ordinal,
+                json.loads(r.entry_json),
+                None if r.assignment_json is None else json.loads(r.assignment_json),
+                r.reasons,
+            )
             for r in rows
         }
         plan = session.get(Plan, published.plan_id)
         assert plan is not None and plan.schedule_json is not None
         header = _header(json.loads(plan.schedule_json))
         skeleton = json.loads(published.instance_json)
-        return PublishedState(published.plan_id, published.version, published.published_version, published.published_at,
-                              skeleton, header, entries, _planner_of(skeleton, entries))
+        return PublishedState(
+            published.plan_id,
+            published.version,
+            published.published_version,
+            published.published_at,
+            skeleton,
+            header,
+            entries,
+            _planner_of(skeleton, entries),
+        )
 
     def _state_at(self, session: Session, version: int) -> PublishedState | None:
         """The in-memory published plan at `version` (reloaded from this session when it is another)."""
@@ -445,8 +618,13 @@ class Service:
             if state is None:
                 raise NotFound("no plan has been published yet")
             instance, schedule = state.documents()
-            return {"plan_id": state.plan_id, "version": state.version, "published_at": state.published_at.isoformat(),
-                    "instance": instance, "schedule": schedule}
+            return {
+                "plan_id": state.plan_id,
+                "version": state.version,
+                "published_at": state.published_at.isoformat(),
+                "instance": instance,
+                "schedule": schedule,
+            }
 
     def publish(self, actor: str, plan_id: str) -> dict[str, Any]:
         """Make a solved plan the site's published plan, carrying every active booking over."""
@@ -455,45 +633,99 @@ class Service:
             if plan is None:
                 raise NotFound(f"no plan {plan_id!r}")
             if plan.schedule_json is None or plan.status not in ("done", "cancelled"):
-                raise Conflict(f"plan {plan_id} has no schedule to publish (status {plan.status})", extra={"status": plan.status})
+                raise Conflict(
+                    f"plan {plan_id} has no schedule to publish (status {plan.status})",
+                    extra={"status": plan.status},
+                )
             document = json.loads(plan.instance_json)
-            instance, schedule = load_instance(document), load_schedule(json.loads(plan.schedule_json))
+            instance, schedule = (
+                load_instance(document),
+                load_schedule(json.loads(plan.schedule_json)),
+            )
             if schedule.status not in ("OPTIMAL", "FEASIBLE"):
-                raise Conflict(f"plan {plan_id} is {schedule.status}: there is no schedule to publish")
+                raise Conflict(
+                    f"plan {plan_id} is {schedule.status}: there is no schedule to publish"
+                )
             version = self._lock_published(session)
             previous = self._state_at(session, version - 1) if version is not None else None
             entries = _entries_of(instance, schedule)
             planner = _planner_of(_skeleton(document), entries)
             conflicts = _carry_bookings(previous, instance, entries, planner)
             if conflicts:
-                raise Conflict(f"plan {plan_id} does not keep every confirmed booking; re-plan with them included",
-                               extra={"conflicts": conflicts})
+                raise Conflict(
+                    f"plan {plan_id} does not keep every confirmed booking; re-plan with them included",
+                    extra={"conflicts": conflicts},
+                )
             now = utc_now()
             # Bookings re-placed into the plan change it: its own objective and bounds no longer describe it.
-            replaced = any(e.origin == "booking" and e.patient_id not in {p.id for p in instance.patients}
-                           for e in entries.values())
+            replaced = any(
+                e.origin == "booking" and e.patient_id not in {p.id for p in instance.patients}
+                for e in entries.values()
+            )
             session.execute(delete(PublishedEntry))
             session.add_all(
-                PublishedEntry(patient_id=e.patient_id, kind=e.kind, origin=e.origin, ordinal=e.ordinal,
-                               entry_json=json.dumps(e.entry), reasons=e.reasons,
-                               assignment_json=None if e.assignment is None else json.dumps(e.assignment))
+                PublishedEntry(
+                    patient_id=e.patient_id,
+                    kind=e.kind,
+                    origin=e.origin,
+                    ordinal=e.ordinal,
+                    entry_json=json.dumps(e.entry),
+                    reasons=e.reasons,
+                    assignment_json=None if e.assignment is None else json.dumps(e.assignment),
+                )
                 for e in entries.values()
             )
             skeleton = _skeleton(document)
             if version is None:
                 version = 1
-                session.add(Published(id=1, plan_id=plan_id, version=version, published_version=version,
-                                      instance_json=json.dumps(skeleton), published_at=now))
+                session.add(
+                    Published(
+                        id=1,
+                        plan_id=plan_id,
+                        version=version,
+                        published_version=version,
+                        instance_json=json.dumps(skeleton),
+                        published_at=now,
+                    )
+                )
             else:
-                session.execute(update(Published).where(Published.id == 1).values(
-                    plan_id=plan_id, published_version=0 if replaced else version, instance_json=json.dumps(skeleton),
-                    published_at=now))
-            self._audit(session, actor, "plan.published", "plan", plan_id,
-                        None if previous is None else {"plan_id": previous.plan_id, "version": previous.version},
-                        {"plan_id": plan_id, "version": version,
-                         "carried_bookings": sorted(e.patient_id for e in entries.values() if e.origin == "booking")})
-            state = PublishedState(plan_id, version, 0 if replaced else version, now, skeleton, _header(json.loads(plan.schedule_json)),
-                                   entries, planner)
+                session.execute(
+                    update(Published)
+                    .where(Published.id == 1)
+                    .values(
+                        plan_id=plan_id,
+                        published_version=0 if replaced else version,
+                        instance_json=json.dumps(skeleton),
+                        published_at=now,
+                    )
+                )
+            self._audit(
+                session,
+                actor,
+                "plan.published",
+                "plan",
+                plan_id,
+                None
+                if previous is None
+                else {"plan_id": previous.plan_id, "version": previous.version},
+                {
+                    "plan_id": plan_id,
+                    "version": version,
+                    "carried_bookings": sorted(
+                        e.patient_id for e in entries.values() if e.origin == "booking"
+                    ),
+                },
+            )
+            state = PublishedState(
+                plan_id,
+                version,
+                0 if replaced else version,
+                now,
+                skeleton,
+                _header(json.loads(plan.schedule_json)),
+                entries,
+                planner,
+            )
         self._state = state
         return {"plan_id": plan_id, "version": version, "published_at": now.isoformat()}
 
@@ -505,30 +737,40 @@ class Service:
             state = self._required_state()
             problems = prospective.problems(state.site)
             if problems:
-                raise Unprocessable("the patient cannot be considered against the published plan", problems)
+                raise Unprocessable(
+                    "the patient cannot be considered against the published plan", problems
+                )
             answer = state.planner.availability(prospective.as_patient("(prospective)"))
             return {
                 "plan_id": state.plan_id,
                 "version": state.version,
                 "offers": [
-                    {"apheresis_date": offer.apheresis_date.isoformat(),
-                     "manufacturing_start": offer.assignment.manufacturing_start.isoformat(),
-                     "suite": offer.assignment.suite,
-                     "release_date": offer.assignment.release_date.isoformat(),
-                     "delivery_date": offer.assignment.delivery_date.isoformat()}
+                    {
+                        "apheresis_date": offer.apheresis_date.isoformat(),
+                        "manufacturing_start": offer.assignment.manufacturing_start.isoformat(),
+                        "suite": offer.assignment.suite,
+                        "release_date": offer.assignment.release_date.isoformat(),
+                        "delivery_date": offer.assignment.delivery_date.isoformat(),
+                    }
                     for offer in answer.offers
                 ],
-                "unavailable": [{"apheresis_date": day.isoformat(), "reason": reason}
-                                for day, reason in sorted(answer.unavailable.items())],
+                "unavailable": [
+                    {"apheresis_date": day.isoformat(), "reason": reason}
+                    for day, reason in sorted(answer.unavailable.items())
+                ],
             }
 
     def _required_state(self) -> PublishedState:
         state = self.current()
         if state is None:
-            raise Conflict("no plan has been published yet: availability and bookings work against the published plan")
+            raise Conflict(
+                "no plan has been published yet: availability and bookings work against the published plan"
+            )
         return state
 
-    def book(self, actor: str, idempotency_key: str, request: BookingRequest) -> tuple[int, dict[str, Any]]:
+    def book(
+        self, actor: str, idempotency_key: str, request: BookingRequest
+    ) -> tuple[int, dict[str, Any]]:
         """Book a patient on a date: 201 with its assignment, or 409 with the reason; replayed per Idempotency-Key.
 
         Bookings that arrive while another is being written are written together, in one
@@ -536,14 +778,18 @@ class Service:
         and no answer is given before the transaction holding it has committed.
         """
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-        replay = self._replay(actor, idempotency_key, request_hash)  # a retry need not wait for the lock
+        replay = self._replay(
+            actor, idempotency_key, request_hash
+        )  # a retry need not wait for the lock
         if replay is not None:
             return replay
         item = _PendingBooking(actor, idempotency_key, request_hash, request)
         with self._pending_lock:
             self._pending.append(item)
         with self._lock:
-            if not item.done.is_set():  # nobody wrote it yet: write everything waiting, this one included
+            if (
+                not item.done.is_set()
+            ):  # nobody wrote it yet: write everything waiting, this one included
                 with self._pending_lock:
                     batch, self._pending = self._pending, []
                 self._book_batch(batch)
@@ -552,7 +798,9 @@ class Service:
         assert item.answer is not None
         return item.answer
 
-    def _replay(self, actor: str, idempotency_key: str, request_hash: str) -> tuple[int, dict[str, Any]] | None:
+    def _replay(
+        self, actor: str, idempotency_key: str, request_hash: str
+    ) -> tuple[int, dict[str, Any]] | None:
         with self.sessions() as session:
             stored = session.get(IdempotentResponse, (actor, idempotency_key))
             return None if stored is None else _stored_answer(stored, idempotency_key, request_hash)
@@ -565,7 +813,9 @@ class Service:
             with self._transaction() as session:
                 version = self._lock_published(session)
                 if version is None:
-                    raise Conflict("no plan has been published yet: availability and bookings work against the published plan")
+                    raise Conflict(
+                        "no plan has been published yet: availability and bookings work against the published plan"
+                    )
                 state = self._state_at(session, version - 1)
                 assert state is not None
                 seen: dict[tuple[str, str], _PendingBooking] = {}
@@ -582,22 +832,32 @@ class Service:
             if state is not None:
                 for patient, assignment, _ in reversed(taken):
                     state.planner.release(patient.id, assignment)
-            for item in batch:  # nothing of the batch was written: a request's own mistake stays its answer
+            for item in (
+                batch
+            ):  # nothing of the batch was written: a request's own mistake stays its answer
                 item.answer = None
                 item.error = item.error or error
         finally:
             for item in batch:
                 item.done.set()
 
-    def _book_one(self, session: Session, state: PublishedState, version: int, item: _PendingBooking,
-                  seen: dict[tuple[str, str], _PendingBooking],
-                  taken: list[tuple[Patient, Assignment, Entry]]) -> tuple[int, dict[str, Any]]:
+    def _book_one(
+        self,
+        session: Session,
+        state: PublishedState,
+        version: int,
+        item: _PendingBooking,
+        seen: dict[tuple[str, str], _PendingBooking],
+        taken: list[tuple[Patient, Assignment, Entry]],
+    ) -> tuple[int, dict[str, Any]]:
         """One booking of a batch, placed against the plan and every booking before it."""
         key = (item.actor, item.key)
         if key in seen:  # the same key twice in one batch: the second is a retry of the first
             first = seen[key]
             if first.request_hash != item.request_hash:
-                raise Unprocessable(f"Idempotency-Key {item.key!r} was already used for a different booking request")
+                raise Unprocessable(
+                    f"Idempotency-Key {item.key!r} was already used for a different booking request"
+                )
             if first.error is not None:
                 raise first.error
             assert first.answer is not None
@@ -609,29 +869,79 @@ class Service:
         request = item.request
         problems = request.problems(state.site)
         if problems:
-            raise Unprocessable("the booking request is not valid against the published plan", problems)
+            raise Unprocessable(
+                "the booking request is not valid against the published plan", problems
+            )
         patient = request.as_booked_patient()
         placed = state.planner.place(patient, request.apheresis_date)
         body: dict[str, Any]
         if isinstance(placed, str):
-            status, body = 409, {"detail": f"{request.apheresis_date} can no longer be offered to {patient.id}",
-                                 "reason": placed, "patient": patient.id,
-                                 "apheresis_date": request.apheresis_date.isoformat()}
+            status, body = (
+                409,
+                {
+                    "detail": f"{request.apheresis_date} can no longer be offered to {patient.id}",
+                    "reason": placed,
+                    "patient": patient.id,
+                    "apheresis_date": request.apheresis_date.isoformat(),
+                },
+            )
         else:
             assignment = _assignment_json(placed)
-            status, body = 201, {"patient": patient.id, "plan_id": state.plan_id, "version": version,
-                                 "assignment": assignment}
-            ordinal = max([e.ordinal for e in state.entries.values()] + [e.ordinal for _, _, e in taken], default=0) + 1
-            entry = Entry(patient.id, "patient", "booking", ordinal, _model_json(patient), assignment)
-            session.add(PublishedEntry(patient_id=patient.id, kind="patient", origin="booking", ordinal=ordinal,
-                                       entry_json=json.dumps(entry.entry), assignment_json=json.dumps(assignment)))
-            session.add(Booking(patient_id=patient.id, apheresis_date=request.apheresis_date, status="active",
-                                created_by=item.actor, created_at=utc_now()))
-            self._audit(session, item.actor, "booking.made", "booking", patient.id, None, assignment)
-            state.planner.take(patient, placed)  # later bookings of the batch see it; undone if the commit fails
+            status, body = (
+                201,
+                {
+                    "patient": patient.id,
+                    "plan_id": state.plan_id,
+                    "version": version,
+                    "assignment": assignment,
+                },
+            )
+            ordinal = (
+                max(
+                    [e.ordinal for e in state.entries.values()] + [e.ordinal for _, _, e in taken],
+                    default=0,
+                )
+                + 1
+            )
+            entry = Entry(
+                patient.id, "patient", "booking", ordinal, _model_json(patient), assignment
+            )
+            session.add(
+                PublishedEntry(
+                    patient_id=patient.id,
+                    kind="patient",
+                    origin="booking",
+                    ordinal=ordinal,
+                    entry_json=json.dumps(entry.entry),
+                    assignment_json=json.dumps(assignment),
+                )
+            )
+            session.add(
+                Booking(
+                    patient_id=patient.id,
+                    apheresis_date=request.apheresis_date,
+                    status="active",
+                    created_by=item.actor,
+                    created_at=utc_now(),
+                )
+            )
+            self._audit(
+                session, item.actor, "booking.made", "booking", patient.id, None, assignment
+            )
+            state.planner.take(
+                patient, placed
+            )  # later bookings of the batch see it; undone if the commit fails
             taken.append((patient, placed, entry))
-        session.add(IdempotentResponse(owner=item.actor, key=item.key, request_hash=item.request_hash,
-                                       status_code=status, body=json.dumps(body), created_at=utc_now()))
+        session.add(
+            IdempotentResponse(
+                owner=item.actor,
+                key=item.key,
+                request_hash=item.request_hash,
+                status_code=status,
+                body=json.dumps(body),
+                created_at=utc_now(),
+            )
+        )
         return status, body
 
     def booking(self, patient_id: str) -> dict[str, Any]:
@@ -641,8 +951,12 @@ class Service:
             entry = None if state is None else state.entries.get(patient_id)
             if state is None or entry is None or entry.origin != "booking":
                 raise NotFound(f"no booking for patient {patient_id!r}")
-            return {"patient": patient_id, "plan_id": state.plan_id, "version": state.version,
-                    "assignment": entry.assignment}
+            return {
+                "patient": patient_id,
+                "plan_id": state.plan_id,
+                "version": state.version,
+                "assignment": entry.assignment,
+            }
 
     def cancel_booking(self, actor: str, patient_id: str) -> dict[str, Any]:
         """Cancel a booking: the patient leaves the published plan and frees all it held."""
@@ -651,12 +965,30 @@ class Service:
                 version = self._lock_published(session)
                 state = None if version is None else self._state_at(session, version - 1)
                 entry = None if state is None else state.entries.get(patient_id)
-                if state is None or entry is None or entry.origin != "booking" or entry.assignment is None:
+                if (
+                    state is None
+                    or entry is None
+                    or entry.origin != "booking"
+                    or entry.assignment is None
+                ):
                     raise NotFound(f"no booking for patient {patient_id!r}")
-                session.execute(delete(PublishedEntry).where(PublishedEntry.patient_id == patient_id))
-                session.execute(update(Booking).where(Booking.patient_id == patient_id, Booking.status == "active")
-                                .values(status="cancelled", cancelled_at=utc_now()))
-                self._audit(session, actor, "booking.cancelled", "booking", patient_id, entry.assignment, None)
+                session.execute(
+                    delete(PublishedEntry).where(PublishedEntry.patient_id == patient_id)
+                )
+                session.execute(
+                    update(Booking)
+                    .where(Booking.patient_id == patient_id, Booking.status == "active")
+                    .values(status="cancelled", cancelled_at=utc_now())
+                )
+                self._audit(
+                    session,
+                    actor,
+                    "booking.cancelled",
+                    "booking",
+                    patient_id,
+                    entry.assignment,
+                    None,
+                )
             assert version is not None
             state.planner.release(patient_id, Assignment.model_validate(entry.assignment))
             del state.entries[patient_id]
@@ -677,41 +1009,64 @@ class _PendingBooking:
     error: Exception | None = None
 
 
-def _stored_answer(stored: IdempotentResponse, key: str, request_hash: str) -> tuple[int, dict[str, Any]]:
+def _stored_answer(
+    stored: IdempotentResponse, key: str, request_hash: str
+) -> tuple[int, dict[str, Any]]:
     if stored.request_hash != request_hash:
-        raise Unprocessable(f"Idempotency-Key {key!r} was already used for a different booking request")
+        raise Unprocessable(
+            f"Idempotency-Key {key!r} was already used for a different booking request"
+        )
     return stored.status_code, json.loads(stored.body)
 
 
-def _carry_bookings(previous: PublishedState | None, instance: Instance, entries: dict[str, Entry],
-                    planner: PublishedPlan) -> list[str]:
+def _carry_bookings(
+    previous: PublishedState | None,
+    instance: Instance,
+    entries: dict[str, Entry],
+    planner: PublishedPlan,
+) -> list[str]:
     """Keep every active booking in a plan about to be published; what cannot be kept, in words."""
     if previous is None:
         return []
     conflicts = []
     next_ordinal = max((e.ordinal for e in entries.values()), default=0) + 1
-    for booked in sorted((e for e in previous.entries.values() if e.origin == "booking"), key=lambda e: e.ordinal):
+    for booked in sorted(
+        (e for e in previous.entries.values() if e.origin == "booking"), key=lambda e: e.ordinal
+    ):
         assert booked.assignment is not None
         day = booked.assignment["apheresis_date"]
         if booked.patient_id in entries:
             kept = entries[booked.patient_id]
             if kept.assignment is None:
-                conflicts.append(f"booked patient {booked.patient_id} (apheresis {day}) is unscheduled in the new plan")
+                conflicts.append(
+                    f"booked patient {booked.patient_id} (apheresis {day}) is unscheduled in the new plan"
+                )
             elif kept.assignment.get("apheresis_date") != day:
-                conflicts.append(f"booked patient {booked.patient_id} is moved from {day} to {kept.assignment.get('apheresis_date')}")
+                conflicts.append(
+                    f"booked patient {booked.patient_id} is moved from {day} to {kept.assignment.get('apheresis_date')}"
+                )
             else:
                 kept.origin = "booking"
             continue
         patient = Patient.model_validate(booked.entry)
-        if patient.hospital not in instance.hospital_by_id or patient.product not in instance.product_by_id:
-            conflicts.append(f"booked patient {patient.id}: hospital {patient.hospital!r} or product {patient.product!r} is not in the new plan")
+        if (
+            patient.hospital not in instance.hospital_by_id
+            or patient.product not in instance.product_by_id
+        ):
+            conflicts.append(
+                f"booked patient {patient.id}: hospital {patient.hospital!r} or product {patient.product!r} is not in the new plan"
+            )
             continue
         placed = planner.place(patient, date.fromisoformat(day))
         if isinstance(placed, str):
-            conflicts.append(f"booked patient {patient.id} (apheresis {day}) no longer fits: {placed}")
+            conflicts.append(
+                f"booked patient {patient.id} (apheresis {day}) no longer fits: {placed}"
+            )
             continue
         planner.take(patient, placed)
-        entries[patient.id] = Entry(patient.id, "patient", "booking", next_ordinal, booked.entry, _assignment_json(placed))
+        entries[patient.id] = Entry(
+            patient.id, "patient", "booking", next_ordinal, booked.entry, _assignment_json(placed)
+        )
         next_ordinal += 1
     return conflicts
 

@@ -53,25 +53,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def prospective_patients(instance: dict[str, Any], count: int, rng: random.Random) -> list[dict[str, Any]]:
+def prospective_patients(
+    instance: dict[str, Any], count: int, rng: random.Random
+) -> list[dict[str, Any]]:
     """Random new patients of the instance's hospitals and products, windows inside the first half of the horizon."""
     start = date.fromisoformat(instance["horizon"]["start"])
     half = instance["horizon"]["days"] // 2
     patients = []
     for _ in range(count):
         earliest = start + timedelta(days=rng.randrange(0, half))
-        patients.append({
-            "hospital": rng.choice(instance["hospitals"])["id"],
-            "product": rng.choice(instance["products"])["id"],
-            "weight": 1,
-            "material": "fresh",
-            "apheresis_window": {"earliest": earliest.isoformat(), "latest": (earliest + timedelta(days=6)).isoformat()},
-            "infusion_window": {"earliest": earliest.isoformat()},
-        })
+        patients.append(
+            {
+                "hospital": rng.choice(instance["hospitals"])["id"],
+                "product": rng.choice(instance["products"])["id"],
+                "weight": 1,
+                "material": "fresh",
+                "apheresis_window": {
+                    "earliest": earliest.isoformat(),
+                    "latest": (earliest + timedelta(days=6)).isoformat(),
+                },
+                "infusion_window": {"earliest": earliest.isoformat()},
+            }
+        )
     return patients
 
 
-def measure_availability(server: Server, key: str, patients: list[dict[str, Any]]) -> dict[str, Any]:
+def measure_availability(
+    server: Server, key: str, patients: list[dict[str, Any]]
+) -> dict[str, Any]:
     """One client, one request at a time."""
     latencies = []
     offers = 0
@@ -84,18 +93,28 @@ def measure_availability(server: Server, key: str, patients: list[dict[str, Any]
             latencies.append((time.perf_counter() - began) * 1000)
             assert answer.status_code == 200, answer.text
             offers += len(answer.json()["offers"])
-    return {"requests": len(latencies), "p50_ms": statistics.median(latencies), "p95_ms": percentile(latencies, 0.95),
-            "p99_ms": percentile(latencies, 0.99), "mean_offers": offers / len(latencies)}
+    return {
+        "requests": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "mean_offers": offers / len(latencies),
+    }
 
 
-def measure_bookings(server: Server, key: str, patients: list[dict[str, Any]], clients: int, seconds: float) -> dict[str, Any]:
+def measure_bookings(
+    server: Server, key: str, patients: list[dict[str, Any]], clients: int, seconds: float
+) -> dict[str, Any]:
     """`clients` threads booking the best offer of their patients and cancelling every second booking."""
     with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30) as client:
         choices = []
         for index, patient in enumerate(patients):
             offers = client.post("/v1/availability", json=patient).json()["offers"]
             if offers:
-                choices.append(patient | {"id": f"BENCH-{index:05d}", "apheresis_date": offers[0]["apheresis_date"]})
+                choices.append(
+                    patient
+                    | {"id": f"BENCH-{index:05d}", "apheresis_date": offers[0]["apheresis_date"]}
+                )
     book_latencies: list[float] = []
     counts = {"201": 0, "409": 0, "cancelled": 0, "other": 0}
     lock = threading.Lock()
@@ -112,11 +131,15 @@ def measure_bookings(server: Server, key: str, patients: list[dict[str, Any]], c
                     return
                 body = body | {"id": f"{body['id']}-{attempt}"}
                 began = time.perf_counter()
-                answer = http.post("/v1/bookings", json=body, headers={"Idempotency-Key": body["id"]})
+                answer = http.post(
+                    "/v1/bookings", json=body, headers={"Idempotency-Key": body["id"]}
+                )
                 elapsed = (time.perf_counter() - began) * 1000
                 with lock:
                     book_latencies.append(elapsed)
-                    counts[str(answer.status_code) if answer.status_code in (201, 409) else "other"] += 1
+                    counts[
+                        str(answer.status_code) if answer.status_code in (201, 409) else "other"
+                    ] += 1
                 if answer.status_code == 201:
                     booked.append(body["id"])
                     if len(booked) % 2 == 0:
@@ -134,10 +157,16 @@ def measure_bookings(server: Server, key: str, patients: list[dict[str, Any]], c
         thread.join()
     elapsed = time.perf_counter() - began
     return {
-        "clients": clients, "seconds": round(elapsed, 2), "distinct_patients": len(choices),
-        "booking_requests": len(book_latencies), "confirmed": counts["201"], "refused_409": counts["409"],
-        "cancellations": counts["cancelled"], "unexpected": counts["other"],
-        "p50_ms": statistics.median(book_latencies), "p95_ms": percentile(book_latencies, 0.95),
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "distinct_patients": len(choices),
+        "booking_requests": len(book_latencies),
+        "confirmed": counts["201"],
+        "refused_409": counts["409"],
+        "cancellations": counts["cancelled"],
+        "unexpected": counts["other"],
+        "p50_ms": statistics.median(book_latencies),
+        "p95_ms": percentile(book_latencies, 0.95),
         "p99_ms": percentile(book_latencies, 0.99),
         "bookings_per_second": counts["201"] / elapsed,
         "booking_requests_per_second": len(book_latencies) / elapsed,
@@ -150,20 +179,35 @@ def describe_machine() -> str:
     from importlib.metadata import version
 
     found = machine()
-    packages = ", ".join(f"{name} {version(name)}" for name in ("fastapi", "uvicorn", "sqlalchemy", "httpx"))
+    packages = ", ".join(
+        f"{name} {version(name)}" for name in ("fastapi", "uvicorn", "sqlalchemy", "httpx")
+    )
     load = ", ".join(f"{value:.2f}" for value in found["load_before"])
-    return (f"{found['cpu']}, {found['cores']} cores, {found['ram']} RAM, {found['os']}; Python {found['python']}, "
-            f"{packages}; load average before: {load}")
+    return (
+        f"{found['cpu']}, {found['cores']} cores, {found['ram']} RAM, {found['os']}; Python {found['python']}, "
+        f"{packages}; load average before: {load}"
+    )
 
 
 def render(result: dict[str, Any]) -> str:
     """The RESULTS.md section."""
     availability, bookings = result["availability"], result["bookings"]
     checks = [
-        ("availability p95 <= 100 ms", availability["p95_ms"] <= TARGETS["availability_p95_ms"], f"{availability['p95_ms']:.1f} ms"),
-        ("booking p95 <= 250 ms", bookings["p95_ms"] <= TARGETS["booking_p95_ms"], f"{bookings['p95_ms']:.1f} ms"),
-        (">= 50 bookings/s sustained with 8 clients", bookings["bookings_per_second"] >= TARGETS["bookings_per_second"],
-         f"{bookings['bookings_per_second']:.1f} confirmed bookings/s ({bookings['booking_requests_per_second']:.1f} booking requests/s)"),
+        (
+            "availability p95 <= 100 ms",
+            availability["p95_ms"] <= TARGETS["availability_p95_ms"],
+            f"{availability['p95_ms']:.1f} ms",
+        ),
+        (
+            "booking p95 <= 250 ms",
+            bookings["p95_ms"] <= TARGETS["booking_p95_ms"],
+            f"{bookings['p95_ms']:.1f} ms",
+        ),
+        (
+            ">= 50 bookings/s sustained with 8 clients",
+            bookings["bookings_per_second"] >= TARGETS["bookings_per_second"],
+            f"{bookings['bookings_per_second']:.1f} confirmed bookings/s ({bookings['booking_requests_per_second']:.1f} booking requests/s)",
+        ),
     ]
     lines = [
         SECTION_START,
@@ -194,14 +238,23 @@ def render(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the figures."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="l")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", default=None, help="default: an SQLite file in a temporary directory")
+    parser.add_argument(
+        "--database-url", default=None, help="default: an SQLite file in a temporary directory"
+    )
     parser.add_argument("--availability-requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--solve-seconds", type=float, default=30.0, help="time limit of the plan that gets published")
+    parser.add_argument(
+        "--solve-seconds",
+        type=float,
+        default=30.0,
+        help="time limit of the plan that gets published",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="cart-api-bench-"))
@@ -209,33 +262,56 @@ def main(argv: list[str] | None = None) -> int:
     engine = create_db_engine(url)
     migrate(engine)
     stamp = datetime.now(UTC).strftime("%H%M%S%f")
-    keys = {role: create_key(engine, f"bench-{role}-{stamp}", role) for role in ("coordinator", "order-system")}
+    keys = {
+        role: create_key(engine, f"bench-{role}-{stamp}", role)
+        for role in ("coordinator", "order-system")
+    }
     engine.dispose()
     instance = generate_instance(args.size, args.seed, "normal")
     server = Server(url, workdir / "server.log").start()
     try:
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60) as coordinator:
-            print(f"solving and publishing a size-{args.size} plan ({args.solve_seconds:g} s limit) ...", flush=True)
+        with httpx.Client(
+            base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+        ) as coordinator:
+            print(
+                f"solving and publishing a size-{args.size} plan ({args.solve_seconds:g} s limit) ...",
+                flush=True,
+            )
             plan_id = solve_and_publish(coordinator, instance, time_limit=args.solve_seconds)
             schedule = coordinator.get(f"/v1/plans/{plan_id}/schedule").json()
         rng = random.Random(args.seed)
         print("availability ...", flush=True)
-        availability = measure_availability(server, keys["order-system"],
-                                            prospective_patients(instance, args.availability_requests, rng))
+        availability = measure_availability(
+            server,
+            keys["order-system"],
+            prospective_patients(instance, args.availability_requests, rng),
+        )
         print(json.dumps(availability), flush=True)
         print("bookings ...", flush=True)
-        bookings = measure_bookings(server, keys["order-system"], prospective_patients(instance, 400, rng),
-                                    args.clients, args.seconds)
+        bookings = measure_bookings(
+            server,
+            keys["order-system"],
+            prospective_patients(instance, 400, rng),
+            args.clients,
+            args.seconds,
+        )
         print(json.dumps(bookings), flush=True)
     finally:
         server.stop()
     result = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "code": code_version(), "machine": describe_machine(),
-        "database": "PostgreSQL" if url.startswith("postgres") else "SQLite file (WAL, synchronous=FULL)",
-        "size": args.size, "seed": args.seed, "plan_status": schedule["status"],
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": code_version(),
+        "machine": describe_machine(),
+        "database": "PostgreSQL"
+        if url.startswith("postgres")
+        else "SQLite file (WAL, synchronous=FULL)",
+        "size": args.size,
+        "seed": args.seed,
+        "plan_status": schedule["status"],
         "plan_assignments": len(schedule["assignments"]),
         "command": "python benchmarks/api_bench.py " + " ".join(argv),
-        "availability": availability, "bookings": bookings,
+        "availability": availability,
+        "bookings": bookings,
     }
     write_section(args.out, render(result))
     print(f"wrote the service section of {args.out}")

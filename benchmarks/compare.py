@@ -39,13 +39,17 @@ METHODS = ("cp-sat", "milp", "greedy")
 MEASURES = ("scheduled_weight", "plan_changes", "wait_days")
 SECTION_START, SECTION_END = "<!-- section:compare -->", "<!-- /section:compare -->"
 PLOT = ROOT / "benchmarks" / "compare_scaling.png"
-NOTES = ROOT / "benchmarks" / "compare_notes.md"  # the hand-written reading of the figures, kept in the section
+NOTES = (
+    ROOT / "benchmarks" / "compare_notes.md"
+)  # the hand-written reading of the figures, kept in the section
 
 
 # ----- the child: one method on one instance -------------------------------------------------
 
 
-def run_method(method: str, size: str, seed: int, scenario: str, limit: float, workers: int) -> dict[str, Any]:
+def run_method(
+    method: str, size: str, seed: int, scenario: str, limit: float, workers: int
+) -> dict[str, Any]:
     """Generate, solve with one method, validate; the figures as a JSON-ready dict."""
     from benchmarks.greedy_baseline import greedy_schedule
     from benchmarks.milp import solve_milp
@@ -63,8 +67,12 @@ def run_method(method: str, size: str, seed: int, scenario: str, limit: float, w
         result = solve_milp(instance, time_limit=limit, threads=workers)
         schedule = result.schedule
         if result.run is not None:
-            record |= {"columns": result.run.columns, "rows": result.run.rows,
-                       "share_columns": result.run.integers_in_exact_shifts, "build_seconds": round(result.build_seconds, 3)}
+            record |= {
+                "columns": result.run.columns,
+                "rows": result.run.rows,
+                "share_columns": result.run.integers_in_exact_shifts,
+                "build_seconds": round(result.build_seconds, 3),
+            }
     else:
         schedule = greedy_schedule(instance)
     wall = time.monotonic() - started
@@ -76,10 +84,16 @@ def run_method(method: str, size: str, seed: int, scenario: str, limit: float, w
         "objective": schedule.objective.model_dump() if schedule.objective else None,
         "bound": schedule.bound.model_dump() if schedule.bound else None,
         "levels": levels,
-        "first_schedule_seconds": round(wall, 3) if method == "greedy" else extra.get("first_schedule_seconds"),
+        "first_schedule_seconds": round(wall, 3)
+        if method == "greedy"
+        else extra.get("first_schedule_seconds"),
         # The first solution the optimiser itself found (CP-SAT starts from the greedy plan).
-        "first_solver_solution_seconds": levels[0].get("first_solution_seconds") if levels else None,
-        "proof_seconds": round(wall, 3) if schedule.status == "OPTIMAL" and method != "greedy" else None,
+        "first_solver_solution_seconds": levels[0].get("first_solution_seconds")
+        if levels
+        else None,
+        "proof_seconds": round(wall, 3)
+        if schedule.status == "OPTIMAL" and method != "greedy"
+        else None,
         "violations": len(validate(instance, schedule)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -89,23 +103,51 @@ def run_method(method: str, size: str, seed: int, scenario: str, limit: float, w
 def child(argv: list[str]) -> int:
     """`--worker METHOD SIZE SEED SCENARIO LIMIT WORKERS`: print one JSON line."""
     method, size, seed, scenario, limit, workers = argv
-    print(json.dumps(run_method(method, size, int(seed), scenario, float(limit), int(workers))), flush=True)
+    print(
+        json.dumps(run_method(method, size, int(seed), scenario, float(limit), int(workers))),
+        flush=True,
+    )
     return 0
 
 
 # ----- the parent: the matrix -----------------------------------------------------------------
 
 
-def run_child(method: str, size: str, seed: int, scenario: str, limit: float, workers: int) -> dict[str, Any]:
+def run_child(
+    method: str, size: str, seed: int, scenario: str, limit: float, workers: int
+) -> dict[str, Any]:
     """One method on one instance in a fresh process."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", method, size, str(seed), scenario, str(limit), str(workers)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        method,
+        size,
+        str(seed),
+        scenario,
+        str(limit),
+        str(workers),
+    ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
-    base = {"method": method, "size": size, "seed": seed, "scenario": scenario, "time_limit": limit,
-            "load_before": round(os.getloadavg()[0], 2)}
+    base = {
+        "method": method,
+        "size": size,
+        "seed": seed,
+        "scenario": scenario,
+        "time_limit": limit,
+        "load_before": round(os.getloadavg()[0], 2),
+    }
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT,
-                              timeout=limit * 3 + 300, check=False)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=limit * 3 + 300,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return base | {"status": "TIMEOUT", "levels": []}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -124,8 +166,11 @@ def run_matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
                 for method in args.methods:
                     record = run_child(method, size, seed, scenario, args.time_limit, args.workers)
                     records.append(record)
-                    print(f"{size} s{seed} {scenario:12} {method:6} {record['status']:9} "
-                          f"{record.get('objective')} {record.get('wall_seconds')} s", flush=True)
+                    print(
+                        f"{size} s{seed} {scenario:12} {method:6} {record['status']:9} "
+                        f"{record.get('objective')} {record.get('wall_seconds')} s",
+                        flush=True,
+                    )
     return records
 
 
@@ -137,30 +182,53 @@ def key(objective: dict[str, float]) -> tuple[float, ...]:
     return (objective["scheduled_weight"], -objective["plan_changes"], -objective["wait_days"])
 
 
-def by_instance(records: list[dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, dict[str, Any]]]:
+def by_instance(
+    records: list[dict[str, Any]],
+) -> dict[tuple[str, int, str], dict[str, dict[str, Any]]]:
     """Records grouped per instance, then per method."""
     grouped: dict[tuple[str, int, str], dict[str, dict[str, Any]]] = {}
     for record in records:
-        grouped.setdefault((record["size"], record["seed"], record["scenario"]), {})[record["method"]] = record
-    return dict(sorted(grouped.items(), key=lambda item: (SIZES.index(item[0][0]), item[0][1], SCENARIOS.index(item[0][2]) if item[0][2] in SCENARIOS else 99)))
+        grouped.setdefault((record["size"], record["seed"], record["scenario"]), {})[
+            record["method"]
+        ] = record
+    return dict(
+        sorted(
+            grouped.items(),
+            key=lambda item: (
+                SIZES.index(item[0][0]),
+                item[0][1],
+                SCENARIOS.index(item[0][2]) if item[0][2] in SCENARIOS else 99,
+            ),
+        )
+    )
 
 
 def gap(record: dict[str, Any]) -> tuple[str, float] | None:
     """The first unproven level and its relative gap |value - bound| / max(1, |value|)."""
     for level in record.get("levels") or []:
         if not level["proven"]:
-            return level["measure"], abs(level["value"] - level["bound"]) / max(1.0, abs(level["value"]))
+            return level["measure"], abs(level["value"] - level["bound"]) / max(
+                1.0, abs(level["value"])
+            )
     return None
 
 
 def has_plan(record: dict[str, Any] | None) -> bool:
     """Whether the method returned a schedule with values."""
-    return record is not None and record.get("status") in ("OPTIMAL", "FEASIBLE") and record.get("objective") is not None
+    return (
+        record is not None
+        and record.get("status") in ("OPTIMAL", "FEASIBLE")
+        and record.get("objective") is not None
+    )
 
 
 def wait_per_weight(objective: dict[str, float]) -> float:
     """Wait days per unit of scheduled weight (comparable when plans treat different patients)."""
-    return objective["wait_days"] / objective["scheduled_weight"] if objective["scheduled_weight"] else 0.0
+    return (
+        objective["wait_days"] / objective["scheduled_weight"]
+        if objective["scheduled_weight"]
+        else 0.0
+    )
 
 
 def geometric_mean(values: list[float]) -> float:
@@ -173,7 +241,9 @@ def analyse(records: list[dict[str, Any]]) -> dict[str, Any]:
     instances = by_instance(records)
     never_worse, strictly, compared = [], 0, 0
     shortfall: dict[str, list[dict[str, float]]] = {}
-    ratios: dict[str, list[tuple[float, bool]]] = {}  # size -> (milp/cp-sat time, exact or lower bound)
+    ratios: dict[
+        str, list[tuple[float, bool]]
+    ] = {}  # size -> (milp/cp-sat time, exact or lower bound)
     ahead: dict[str, list[bool]] = {}
     for (size, _, scenario), methods in instances.items():
         cp, milp, greedy = methods.get("cp-sat"), methods.get("milp"), methods.get("greedy")
@@ -185,21 +255,36 @@ def analyse(records: list[dict[str, Any]]) -> dict[str, Any]:
             strictly += a > b
             if cp["status"] == "OPTIMAL":
                 opt, got = cp["objective"], greedy["objective"]
-                shortfall.setdefault(scenario, []).append({
-                    "weight": opt["scheduled_weight"] - got["scheduled_weight"],
-                    "weight_pct": 100 * (opt["scheduled_weight"] - got["scheduled_weight"]) / max(1.0, opt["scheduled_weight"]),
-                    "changes": got["plan_changes"] - opt["plan_changes"],
-                    "wait": got["wait_days"] - opt["wait_days"],
-                    "wait_per_weight": wait_per_weight(got) - wait_per_weight(opt),
-                })
+                shortfall.setdefault(scenario, []).append(
+                    {
+                        "weight": opt["scheduled_weight"] - got["scheduled_weight"],
+                        "weight_pct": 100
+                        * (opt["scheduled_weight"] - got["scheduled_weight"])
+                        / max(1.0, opt["scheduled_weight"]),
+                        "changes": got["plan_changes"] - opt["plan_changes"],
+                        "wait": got["wait_days"] - opt["wait_days"],
+                        "wait_per_weight": wait_per_weight(got) - wait_per_weight(opt),
+                    }
+                )
         if cp is not None and milp is not None and cp.get("proof_seconds"):
             if milp.get("proof_seconds"):
-                ratios.setdefault(size, []).append((milp["proof_seconds"] / cp["proof_seconds"], True))
+                ratios.setdefault(size, []).append(
+                    (milp["proof_seconds"] / cp["proof_seconds"], True)
+                )
                 ahead.setdefault(size, []).append(cp["proof_seconds"] < milp["proof_seconds"])
             elif has_plan(milp) or milp.get("status") == "UNKNOWN":
-                ratios.setdefault(size, []).append((milp["time_limit"] / cp["proof_seconds"], False))
-    return {"instances": instances, "never_worse": never_worse, "strictly": strictly, "compared": compared,
-            "shortfall": shortfall, "ratios": ratios, "ahead": ahead}
+                ratios.setdefault(size, []).append(
+                    (milp["time_limit"] / cp["proof_seconds"], False)
+                )
+    return {
+        "instances": instances,
+        "never_worse": never_worse,
+        "strictly": strictly,
+        "compared": compared,
+        "shortfall": shortfall,
+        "ratios": ratios,
+        "ahead": ahead,
+    }
 
 
 # ----- rendering -----------------------------------------------------------------------------
@@ -256,7 +341,9 @@ def instance_table(instances: dict[tuple[str, int, str], dict[str, dict[str, Any
                     ratio = f">= {r['time_limit'] / cp['proof_seconds']:.1f}x"
             first = r.get("first_schedule_seconds")
             if method == "cp-sat" and r.get("first_solver_solution_seconds") is not None:
-                first_cell = f"{fmt(first, 2)} (solver {fmt(r['first_solver_solution_seconds'], 2)})"
+                first_cell = (
+                    f"{fmt(first, 2)} (solver {fmt(r['first_solver_solution_seconds'], 2)})"
+                )
             else:
                 first_cell = fmt(first, 2)
             lines.append(
@@ -277,7 +364,9 @@ def size_summary(analysis: dict[str, Any]) -> list[str]:
         rows = [m for (s, _, _), m in analysis["instances"].items() if s == size]
         if not rows:
             continue
-        cp = [m["cp-sat"]["proof_seconds"] for m in rows if m.get("cp-sat", {}).get("proof_seconds")]
+        cp = [
+            m["cp-sat"]["proof_seconds"] for m in rows if m.get("cp-sat", {}).get("proof_seconds")
+        ]
         mi = [m["milp"]["proof_seconds"] for m in rows if m.get("milp", {}).get("proof_seconds")]
         ratios = analysis["ratios"].get(size, [])
         ratio = "–"
@@ -331,20 +420,40 @@ def targets(analysis: dict[str, Any]) -> list[str]:
     m_met = m_value is not None and m_value >= 10 and all(r >= 1 for r, _ in m_ratios)
     both = {size: ahead for size, ahead in analysis["ahead"].items() if ahead}
     ahead_met = bool(both) and all(all(ahead) for ahead in both.values())
-    ahead_text = ", ".join(f"{size}: {sum(a)}/{len(a)}" for size, a in both.items()) or "no instance where both proved"
+    ahead_text = (
+        ", ".join(f"{size}: {sum(a)}/{len(a)}" for size, a in both.items())
+        or "no instance where both proved"
+    )
     rows = [
-        ("CP-SAT never worse than greedy (lexicographic)", compared > 0 and all(never),
-         f"{sum(never)}/{compared} instances not worse"),
-        ("CP-SAT strictly better than greedy on >= 80 % of instances", strictly_share >= 0.8,
-         f"{analysis['strictly']}/{compared} = {100 * strictly_share:.0f} %"),
-        ("CP-SAT >= 10x faster to the proven optimum than the MILP on m", m_met,
-         "no m instance" if m_value is None else
-         f"geometric mean {m_value:.1f}x over {len(m_ratios)} m instances (min {min(r for r, _ in m_ratios):.1f}x; "
-         f"{sum(1 for _, exact in m_ratios if not exact)} where the MILP did not prove within the limit count as limit / CP-SAT time)"),
-        ("CP-SAT ahead on every size where both finish", ahead_met, f"CP-SAT faster to proof where both proved: {ahead_text}"),
+        (
+            "CP-SAT never worse than greedy (lexicographic)",
+            compared > 0 and all(never),
+            f"{sum(never)}/{compared} instances not worse",
+        ),
+        (
+            "CP-SAT strictly better than greedy on >= 80 % of instances",
+            strictly_share >= 0.8,
+            f"{analysis['strictly']}/{compared} = {100 * strictly_share:.0f} %",
+        ),
+        (
+            "CP-SAT >= 10x faster to the proven optimum than the MILP on m",
+            m_met,
+            "no m instance"
+            if m_value is None
+            else f"geometric mean {m_value:.1f}x over {len(m_ratios)} m instances (min {min(r for r, _ in m_ratios):.1f}x; "
+            f"{sum(1 for _, exact in m_ratios if not exact)} where the MILP did not prove within the limit count as limit / CP-SAT time)",
+        ),
+        (
+            "CP-SAT ahead on every size where both finish",
+            ahead_met,
+            f"CP-SAT faster to proof where both proved: {ahead_text}",
+        ),
     ]
-    return ["| target | result | figure |", "|---|---|---|",
-            *[f"| {name} | {'MET' if ok else 'MISSED'} | {figure} |" for name, ok, figure in rows]]
+    return [
+        "| target | result | figure |",
+        "|---|---|---|",
+        *[f"| {name} | {'MET' if ok else 'MISSED'} | {figure} |" for name, ok, figure in rows],
+    ]
 
 
 def plot(analysis: dict[str, Any], limit: float, path: Path) -> None:
@@ -371,10 +480,20 @@ def plot(analysis: dict[str, Any], limit: float, path: Path) -> None:
                 found = gap(r)
                 gaps.append((r["patients"] * shift, 100 * found[1] if found else 100.0))
         if proven:
-            left.scatter(*zip(*proven, strict=True), color=colours[method], label=f"{method} proven", alpha=0.7)
+            left.scatter(
+                *zip(*proven, strict=True),
+                color=colours[method],
+                label=f"{method} proven",
+                alpha=0.7,
+            )
         if unproven:
-            left.scatter(*zip(*unproven, strict=True), color=colours[method], marker="x",
-                         label=f"{method} not proven at the limit", alpha=0.9)
+            left.scatter(
+                *zip(*unproven, strict=True),
+                color=colours[method],
+                marker="x",
+                label=f"{method} not proven at the limit",
+                alpha=0.9,
+            )
         if gaps:
             right.scatter(*zip(*gaps, strict=True), color=colours[method], label=method, alpha=0.7)
     left.set_xscale("log")
@@ -467,19 +586,33 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
         return child(argv[1:])
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     parser.add_argument("--time-limit", type=float, default=60.0)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
-                        help="only these methods (with --append: their records replace the saved ones)")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=METHODS,
+        help="only these methods (with --append: their records replace the saved ones)",
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--append", type=Path, default=None, help="add this run's records to a saved JSON (a second, smaller matrix)")
+    parser.add_argument(
+        "--append",
+        type=Path,
+        default=None,
+        help="add this run's records to a saved JSON (a second, smaller matrix)",
+    )
     parser.add_argument("--note", default="", help="a remark for RESULTS.md")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "compare.json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
-    parser.add_argument("--render", type=Path, default=None, help="only re-render RESULTS.md from a saved JSON")
+    parser.add_argument(
+        "--render", type=Path, default=None, help="only re-render RESULTS.md from a saved JSON"
+    )
     args = parser.parse_args(argv)
     if args.render is not None:
         data = json.loads(args.render.read_text())
@@ -489,17 +622,32 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         records = run_matrix(args)
         command = "python benchmarks/compare.py " + shlex.join(argv)
-        data = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "code": code_version(), "machine": machine(),
-                "highspy": version("highspy"), "sizes": args.sizes, "seeds": args.seeds, "scenarios": args.scenarios,
-                "time_limit": args.time_limit, "workers": args.workers, "note": args.note,
-                "commands": [command], "records": records, "run_minutes": (time.monotonic() - began) / 60}
+        data = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "code": code_version(),
+            "machine": machine(),
+            "highspy": version("highspy"),
+            "sizes": args.sizes,
+            "seeds": args.seeds,
+            "scenarios": args.scenarios,
+            "time_limit": args.time_limit,
+            "workers": args.workers,
+            "note": args.note,
+            "commands": [command],
+            "records": records,
+            "run_minutes": (time.monotonic() - began) / 60,
+        }
         if args.append is not None and args.append.exists():
             old = json.loads(args.append.read_text())
             extra = f"sizes {' '.join(args.sizes)}, seeds {' '.join(map(str, args.seeds))}, scenarios {' '.join(args.scenarios)}"
             old["extra"] = "; ".join(filter(None, [old.get("extra"), extra]))
             old["commands"].append(command)
             redone = {(r["method"], r["size"], r["seed"], r["scenario"]) for r in records}
-            old["records"] = [r for r in old["records"] if (r["method"], r["size"], r["seed"], r["scenario"]) not in redone]
+            old["records"] = [
+                r
+                for r in old["records"]
+                if (r["method"], r["size"], r["seed"], r["scenario"]) not in redone
+            ]
             old["records"] += records
             old["run_minutes"] += data["run_minutes"]
             data = old

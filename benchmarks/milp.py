@@ -115,7 +115,9 @@ class MilpModel:
     scheduled: dict[str, int] = field(default_factory=dict)
     start: dict[tuple[str, int, int], int] = field(default_factory=dict)  # (patient, option, class)
     apheresis: dict[tuple[str, date], int] = field(default_factory=dict)
-    assay: dict[tuple[str, int], dict[int, int]] = field(default_factory=dict)  # (owner, assay) -> day -> col
+    assay: dict[tuple[str, int], dict[int, int]] = field(
+        default_factory=dict
+    )  # (owner, assay) -> day -> col
     step_count: dict[tuple[date, str, Kind], int] = field(default_factory=dict)
     delivery: dict[str, int] = field(default_factory=dict)
     loads: dict[tuple[date, str], ShiftLoad] = field(default_factory=dict)
@@ -134,7 +136,9 @@ class MilpModel:
         """Per start day: 'the patient starts that day'."""
         by_day: dict[int, Terms] = defaultdict(dict)
         for index, option in enumerate(self.patient_options[patient_id].starts):
-            by_day[option.slot.day] = plus(by_day[option.slot.day], self.starts_of(patient_id, index))
+            by_day[option.slot.day] = plus(
+                by_day[option.slot.day], self.starts_of(patient_id, index)
+            )
         return by_day
 
     def __post_init__(self) -> None:
@@ -222,7 +226,11 @@ def add_suite_capacity(milp: MilpModel) -> None:
         occupants[class_index].append((option.slot.start, option.occupied_until, column))
     for suite_class in problem.builder.classes:
         new = occupants.get(suite_class.index, [])
-        fixed = [(c.start, c.occupied_until) for c in problem.commitments if c.class_index == suite_class.index]
+        fixed = [
+            (c.start, c.occupied_until)
+            for c in problem.commitments
+            if c.class_index == suite_class.index
+        ]
         instants = sorted({s for s, _, _ in new} | {s for s, _ in fixed})  # type: ignore[type-var]
         for instant in instants:
             busy = {column: 1.0 for s, u, column in new if s <= instant < u}  # type: ignore[operator]
@@ -250,7 +258,9 @@ def add_qc(milp: MilpModel) -> None:
             for day, column in columns.items():
                 model.add(plus({column: 1.0}, minus(allowing[day])), upper=0)
                 per_day[(day, assay.id)][column] = 1.0
-            model.add(plus({c: 1.0 for c in columns.values()}, {milp.scheduled[patient_id]: -1.0}), 0, 0)
+            model.add(
+                plus({c: 1.0 for c in columns.values()}, {milp.scheduled[patient_id]: -1.0}), 0, 0
+            )
     for commitment in problem.commitments:
         latest = commitment_latest(milp, commitment)
         after_release = commitment.product.qp_release_days + commitment.hospital.return_transit_days
@@ -258,7 +268,9 @@ def add_qc(milp: MilpModel) -> None:
             if remaining.started_before_horizon:
                 continue  # SPEC C11: started on its sample date, uses no lab capacity
             columns = {
-                day: model.var(0, 1 if day + remaining.assay.duration_days + after_release <= latest else 0)
+                day: model.var(
+                    0, 1 if day + remaining.assay.duration_days + after_release <= latest else 0
+                )
                 for day in remaining.allowed_days
             }
             milp.assay[(commitment.batch.patient, assay_index)] = columns
@@ -290,10 +302,16 @@ def add_delivery(milp: MilpModel) -> None:
         patient_id = options.patient.id
         scheduled = milp.scheduled[patient_id]
         window = options.patient.infusion_window
-        latest = last_day if window.latest is None else min(last_day, problem.calendar.day(window.latest))
+        latest = (
+            last_day
+            if window.latest is None
+            else min(last_day, problem.calendar.day(window.latest))
+        )
         delivery = milp.delivery[patient_id] = model.var(0, max(latest, 0))
         model.add({delivery: 1.0, scheduled: -float(last_day)}, upper=0)
-        model.add({delivery: 1.0, scheduled: -float(problem.calendar.day(window.earliest))}, lower=0)
+        model.add(
+            {delivery: 1.0, scheduled: -float(problem.calendar.day(window.earliest))}, lower=0
+        )
         by_start = {
             column: -float(option.earliest_delivery)
             for index, option in enumerate(options.starts)
@@ -302,7 +320,10 @@ def add_delivery(milp: MilpModel) -> None:
         model.add(plus({delivery: 1.0}, by_start), lower=0)
         after_release = options.product.qp_release_days + options.hospital.return_transit_days
         for assay_index, assay in enumerate(options.product.qc_assays):
-            ends = {c: -float(day + assay.duration_days + after_release) for day, c in milp.assay[(patient_id, assay_index)].items()}
+            ends = {
+                c: -float(day + assay.duration_days + after_release)
+                for day, c in milp.assay[(patient_id, assay_index)].items()
+            }
             model.add(plus({delivery: 1.0}, ends), lower=0)
 
 
@@ -313,7 +334,9 @@ def add_operators(milp: MilpModel) -> None:
     for (day, shift_id), load in milp.loads.items():
         operators = problem.roster.on_shift(day, shift_id)
         hours = scaled(problem.instance.shift_by_id[shift_id].hours)
-        teams = fill_teams({kind: load.most[kind] for kind in load.steps}, load.steps, operators, hours)
+        teams = fill_teams(
+            {kind: load.most[kind] for kind in load.steps}, load.steps, operators, hours
+        )
         if teams is not None:
             milp.filled[(day, shift_id)] = teams
         else:
@@ -338,11 +361,19 @@ def collect_shift_loads(milp: MilpModel) -> None:
         for index, option in enumerate(options.starts):
             for step in product.steps:
                 if step.day_offset == 0:
-                    load_of(option.slot.date, option.slot.shift_id).add((product.id, step.id), step, milp.starts_of(options.patient.id, index), 0, 1)
+                    load_of(option.slot.date, option.slot.shift_id).add(
+                        (product.id, step.id), step, milp.starts_of(options.patient.id, index), 0, 1
+                    )
         for start_day, terms in milp.starts_on_day(options.patient.id).items():
             for step in product.steps:
                 if step.day_offset > 0:
-                    need(calendar.date(start_day + step.day_offset), (product.id, step.id), step, terms, 0)
+                    need(
+                        calendar.date(start_day + step.day_offset),
+                        (product.id, step.id),
+                        step,
+                        terms,
+                        0,
+                    )
     for commitment in problem.commitments:
         for remaining in commitment.steps:
             kind = (commitment.product.id, remaining.step.id)
@@ -352,8 +383,10 @@ def collect_shift_loads(milp: MilpModel) -> None:
                 need(remaining.date, kind, remaining.step, {}, 1)
     for (day, kind), (step, terms, constant, most) in flexible.items():
         shifts = [
-            s.id for s in problem.instance.site.shifts
-            if step.hours <= s.hours and problem.roster.can_staff(day, s.id, step.skill, step.operators)
+            s.id
+            for s in problem.instance.site.shifts
+            if step.hours <= s.hours
+            and problem.roster.can_staff(day, s.id, step.skill, step.operators)
         ]
         counts: Terms = {}
         for shift_id in shifts:
@@ -363,7 +396,9 @@ def collect_shift_loads(milp: MilpModel) -> None:
         model.add(plus(counts, minus(terms)), constant, constant)
 
 
-def add_exact_shares(milp: MilpModel, slot: tuple[date, str], load: ShiftLoad, operators: list[Operator], hours: int) -> None:
+def add_exact_shares(
+    milp: MilpModel, slot: tuple[date, str], load: ShiftLoad, operators: list[Operator], hours: int
+) -> None:
     """Exact C6 for one shift: how many steps of each kind every operator does.
 
     A kind done `n` times needs `operators * n` operator places, each operator in at most `n`
@@ -415,7 +450,11 @@ def add_measures(milp: MilpModel) -> None:
         kept = milp.apheresis.get((patient.id, previous))
         if kept is not None:
             changes[kept] -= 1
-    milp.measures = {"scheduled_weight": weight, "plan_changes": dict(changes), "wait_days": dict(wait)}
+    milp.measures = {
+        "scheduled_weight": weight,
+        "plan_changes": dict(changes),
+        "wait_days": dict(wait),
+    }
 
 
 def scaled(hours: float) -> int:
@@ -423,11 +462,15 @@ def scaled(hours: float) -> int:
     return round(hours * HOURS_SCALE)
 
 
-def fill_teams(counts: dict[Kind, int], steps: dict[Kind, Step], operators: list[Operator], hours: int) -> dict[Kind, list[list[str]]] | None:
+def fill_teams(
+    counts: dict[Kind, int], steps: dict[Kind, Step], operators: list[Operator], hours: int
+) -> dict[Kind, list[list[str]]] | None:
     """Teams for `counts` steps of each kind: scarcest skills first, each to those with most hours left; None if the fill fails."""
     left = {op.id: hours for op in operators}
     teams: dict[Kind, list[list[str]]] = {kind: [] for kind in counts}
-    qualified = {kind: [op.id for op in operators if steps[kind].skill in op.skills] for kind in counts}
+    qualified = {
+        kind: [op.id for op in operators if steps[kind].skill in op.skills] for kind in counts
+    }
     for kind in sorted(counts, key=lambda k: (len(qualified[k]), -steps[k].hours, k)):
         need = scaled(steps[kind].hours)
         for _ in range(counts[kind]):
@@ -478,7 +521,9 @@ def to_highs(model: LinearModel, threads: int) -> highspy.Highs:
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", threads)
     highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("mip_abs_gap", 0.999)  # every objective is integral: a gap below 1 is a proof
+    highs.setOptionValue(
+        "mip_abs_gap", 0.999
+    )  # every objective is integral: a gap below 1 is a proof
     lp = highspy.HighsLp()
     lp.num_col_ = len(model.lower)
     lp.num_row_ = len(model.rows)
@@ -512,7 +557,14 @@ def on_first_solution(highs: highspy.Highs, started: float, run: MilpRun) -> Non
     if hasattr(highs, "cbMipImprovingSolution"):  # highspy >= 1.8
         highs.cbMipImprovingSolution.subscribe(improving)
     else:  # highspy 1.7
-        highs.setCallback(lambda kind, *rest: improving() if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution else None, None)
+        highs.setCallback(
+            lambda kind, *rest: (
+                improving()
+                if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution
+                else None
+            ),
+            None,
+        )
         highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
 
 
@@ -520,8 +572,14 @@ def solve_levels(milp: MilpModel, time_limit: float, threads: int, started: floa
     """Optimise the measures in `objective.order` one after another, fixing each at its value."""
     model = milp.model
     highs = to_highs(model, threads)
-    run = MilpRun("UNKNOWN", columns=len(model.lower), rows=len(model.rows),
-                  integers_in_exact_shifts=sum(len(s) for kinds in milp.shares.values() for s in kinds.values()))
+    run = MilpRun(
+        "UNKNOWN",
+        columns=len(model.lower),
+        rows=len(model.rows),
+        integers_in_exact_shifts=sum(
+            len(s) for kinds in milp.shares.values() for s in kinds.values()
+        ),
+    )
     on_first_solution(highs, started, run)
     order = list(milp.problem.instance.objective_order)
     deadline = started + time_limit * 0.97 - 0.2  # like CP-SAT: keep time to build the schedule
@@ -562,15 +620,27 @@ def solve_levels(milp: MilpModel, time_limit: float, threads: int, started: floa
         # The bound of an integral objective rounds toward the value.
         bound = math.floor(bound + 1e-6) if sign < 0 else math.ceil(bound - 1e-6)
         scale = milp.problem.scale if measure != "plan_changes" else 1
-        run.levels.append(LevelOutcome(measure, objective / scale, bound / scale, proven or bound == objective,
-                                       time.monotonic() - level_started, run.first_solution_seconds))
+        run.levels.append(
+            LevelOutcome(
+                measure,
+                objective / scale,
+                bound / scale,
+                proven or bound == objective,
+                time.monotonic() - level_started,
+                run.first_solution_seconds,
+            )
+        )
         run.status = "SOLVED"
         # Later levels only among schedules at least this good on this measure.
         terms = milp.measures[measure]
         if sign < 0:
-            highs.addRow(objective, highspy.kHighsInf, len(terms), list(terms), list(terms.values()))
+            highs.addRow(
+                objective, highspy.kHighsInf, len(terms), list(terms), list(terms.values())
+            )
         else:
-            highs.addRow(-highspy.kHighsInf, objective, len(terms), list(terms), list(terms.values()))
+            highs.addRow(
+                -highspy.kHighsInf, objective, len(terms), list(terms), list(terms.values())
+            )
     return run
 
 
@@ -587,21 +657,45 @@ def read_batches(milp: MilpModel, values: list[float]) -> list[Batch]:
         patient = options.patient
         if milp.scheduled[patient.id] not in chosen:
             continue
-        index, class_index = next((i, c) for (p, i, c), col in milp.start.items() if p == patient.id and col in chosen)
+        index, class_index = next(
+            (i, c) for (p, i, c), col in milp.start.items() if p == patient.id and col in chosen
+        )
         option = options.starts[index]
         apheresis = patient.collected_on
         if options.uses_chair:
-            apheresis = next(d for d in options.apheresis_dates if milp.apheresis[(patient.id, d)] in chosen)
+            apheresis = next(
+                d for d in options.apheresis_dates if milp.apheresis[(patient.id, d)] in chosen
+            )
         steps = []
         for step in options.product.steps:
-            planned = PlannedStep(step, calendar.date(option.slot.day + step.day_offset), option.slot.shift_id)
+            planned = PlannedStep(
+                step, calendar.date(option.slot.day + step.day_offset), option.slot.shift_id
+            )
             steps.append(planned)
             if step.day_offset > 0:
                 flexible[(planned.date, (options.product.id, step.id))].append(planned)
-        assays = [PlannedAssay(assay, option.slot.day + assay.sample_day_offset, chosen_day(milp, patient.id, i, chosen))
-                  for i, assay in enumerate(options.product.qc_assays)]
-        batch = Batch(patient.id, False, options.product, options.hospital, apheresis, option.slot.start,
-                      option.end, option.occupied_until, option.end_day, class_index, steps, assays)
+        assays = [
+            PlannedAssay(
+                assay,
+                option.slot.day + assay.sample_day_offset,
+                chosen_day(milp, patient.id, i, chosen),
+            )
+            for i, assay in enumerate(options.product.qc_assays)
+        ]
+        batch = Batch(
+            patient.id,
+            False,
+            options.product,
+            options.hospital,
+            apheresis,
+            option.slot.start,
+            option.end,
+            option.occupied_until,
+            option.end_day,
+            class_index,
+            steps,
+            assays,
+        )
         set_release_and_delivery(batch, patient.infusion_window, calendar)
         batches.append(batch)
     for commitment in problem.commitments:
@@ -611,13 +705,35 @@ def read_batches(milp: MilpModel, values: list[float]) -> list[Batch]:
             planned = PlannedStep(remaining.step, remaining.date, remaining.fixed_shift or "")
             steps.append(planned)
             if remaining.fixed_shift is None:
-                flexible[(remaining.date, (commitment.product.id, remaining.step.id))].append(planned)
-        assays = [PlannedAssay(r.assay, calendar.day(r.sample_date),
-                               calendar.day(r.sample_date) if r.started_before_horizon else chosen_day(milp, owner, i, chosen))
-                  for i, r in enumerate(commitment.assays)]
-        batch = Batch(owner, True, commitment.product, commitment.hospital, None, commitment.start, commitment.end,
-                      commitment.occupied_until, commitment.end_day, commitment.class_index, steps, assays,
-                      commitment.batch.suite, commitment.batch.position)
+                flexible[(remaining.date, (commitment.product.id, remaining.step.id))].append(
+                    planned
+                )
+        assays = [
+            PlannedAssay(
+                r.assay,
+                calendar.day(r.sample_date),
+                calendar.day(r.sample_date)
+                if r.started_before_horizon
+                else chosen_day(milp, owner, i, chosen),
+            )
+            for i, r in enumerate(commitment.assays)
+        ]
+        batch = Batch(
+            owner,
+            True,
+            commitment.product,
+            commitment.hospital,
+            None,
+            commitment.start,
+            commitment.end,
+            commitment.occupied_until,
+            commitment.end_day,
+            commitment.class_index,
+            steps,
+            assays,
+            commitment.batch.suite,
+            commitment.batch.position,
+        )
         set_release_and_delivery(batch, commitment.batch.infusion_window, calendar)
         batches.append(batch)
     spread_flexible_steps(milp, values, flexible)
@@ -630,7 +746,9 @@ def chosen_day(milp: MilpModel, owner: str, assay_index: int, chosen: set[int]) 
     return next(day for day, column in milp.assay[(owner, assay_index)].items() if column in chosen)
 
 
-def spread_flexible_steps(milp: MilpModel, values: list[float], flexible: dict[tuple[date, Kind], list[PlannedStep]]) -> None:
+def spread_flexible_steps(
+    milp: MilpModel, values: list[float], flexible: dict[tuple[date, Kind], list[PlannedStep]]
+) -> None:
     """Steps of one kind on one date are interchangeable: fill the shifts to the solved counts."""
     for (day, kind), planned in flexible.items():
         queue = list(planned)
@@ -643,15 +761,25 @@ def spread_flexible_steps(milp: MilpModel, values: list[float], flexible: dict[t
 
 def assign_teams(milp: MilpModel, values: list[float], batches: list[Batch]) -> None:
     """Teams from the solved shares (exact shifts) or from the fill of the largest load (the others)."""
-    by_slot: dict[tuple[date, str], dict[Kind, list[PlannedStep]]] = defaultdict(lambda: defaultdict(list))
+    by_slot: dict[tuple[date, str], dict[Kind, list[PlannedStep]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for batch in batches:
         for planned in batch.steps:
-            by_slot[(planned.date, planned.shift_id)][(batch.product.id, planned.step.id)].append(planned)
+            by_slot[(planned.date, planned.shift_id)][(batch.product.id, planned.step.id)].append(
+                planned
+            )
     for slot, kinds in by_slot.items():
         for kind, planned in kinds.items():
             if slot in milp.shares:
-                shares = {op: round(values[column]) for op, column in milp.shares[slot][kind].items()}
-                teams = teams_from_shares(len(planned), planned[0].step.operators, {op: n for op, n in shares.items() if n})
+                shares = {
+                    op: round(values[column]) for op, column in milp.shares[slot][kind].items()
+                }
+                teams = teams_from_shares(
+                    len(planned),
+                    planned[0].step.operators,
+                    {op: n for op, n in shares.items() if n},
+                )
             else:
                 teams = milp.filled[slot][kind][: len(planned)]
             for step, team in zip(planned, teams, strict=True):
@@ -676,22 +804,32 @@ def solve_milp(instance: Instance, time_limit: float = 60.0, threads: int = 2) -
     problem = prepare(instance)
     conflicts = commitment_conflicts(problem)
     if conflicts:
-        return MilpResult(build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts), None, 0.0)
+        return MilpResult(
+            build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts),
+            None,
+            0.0,
+        )
     milp = build_milp(problem)
     build_seconds = time.monotonic() - started
     run = solve_levels(milp, time_limit, threads, started)
     if run.status != "SOLVED":
         outcome = SearchOutcome(run.status)
-        return MilpResult(build_schedule(problem, outcome, time.monotonic() - started), run, build_seconds)
+        return MilpResult(
+            build_schedule(problem, outcome, time.monotonic() - started), run, build_seconds
+        )
     batches = read_batches(milp, run.values)
     assign_positions(batches, problem.builder.classes)
     outcome = SearchOutcome("SOLVED", run.levels, batches, run.first_solution_seconds)
-    return MilpResult(build_schedule(problem, outcome, time.monotonic() - started), run, build_seconds)
+    return MilpResult(
+        build_schedule(problem, outcome, time.monotonic() - started), run, build_seconds
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Solve one instance file with the MILP and print the schedule."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("instance", type=Path)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=2)

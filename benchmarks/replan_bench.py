@@ -65,8 +65,12 @@ def pick_events(instance: Instance, plan: Schedule) -> dict[str, dict[str, Any]]
     from zoneinfo import ZoneInfo
 
     local = ZoneInfo(zone)
-    batches = sorted((a for a in plan.assignments if not a.in_progress), key=lambda a: a.manufacturing_start)
-    started = [a for a in batches if a.manufacturing_start.astimezone(local).replace(tzinfo=None) < as_of]
+    batches = sorted(
+        (a for a in plan.assignments if not a.in_progress), key=lambda a: a.manufacturing_start
+    )
+    started = [
+        a for a in batches if a.manufacturing_start.astimezone(local).replace(tzinfo=None) < as_of
+    ]
     suite, down_from = _quiet_suite(instance, plan, as_of)
     hours: dict[str, float] = {}
     for assignment in plan.assignments:
@@ -77,14 +81,29 @@ def pick_events(instance: Instance, plan: Schedule) -> dict[str, dict[str, Any]]
     busiest = max(sorted(hours), key=lambda op: hours[op])
     failed = started[-1]
     return {
-        "suite_down 3 days": {"id": "down", "kind": "suite_down", "suite": suite,
-                              "start": _text(down_from), "end": _text(down_from + timedelta(days=3))},
-        "batch_failed": {"id": "fail", "kind": "batch_failed", "patient": failed.patient,
-                         "suite_free_from": _text(as_of + timedelta(days=2)),
-                         "apheresis_window": {"earliest": str(as_of.date() + timedelta(days=2)),
-                                              "latest": str(as_of.date() + timedelta(days=12))}},
-        "operator_absent 3 days": {"id": "sick", "kind": "operator_absent", "operator": busiest,
-                                   "dates": [str(as_of.date() + timedelta(days=i)) for i in range(1, 4)]},
+        "suite_down 3 days": {
+            "id": "down",
+            "kind": "suite_down",
+            "suite": suite,
+            "start": _text(down_from),
+            "end": _text(down_from + timedelta(days=3)),
+        },
+        "batch_failed": {
+            "id": "fail",
+            "kind": "batch_failed",
+            "patient": failed.patient,
+            "suite_free_from": _text(as_of + timedelta(days=2)),
+            "apheresis_window": {
+                "earliest": str(as_of.date() + timedelta(days=2)),
+                "latest": str(as_of.date() + timedelta(days=12)),
+            },
+        },
+        "operator_absent 3 days": {
+            "id": "sick",
+            "kind": "operator_absent",
+            "operator": busiest,
+            "dates": [str(as_of.date() + timedelta(days=i)) for i in range(1, 4)],
+        },
         "as_of": {"value": _text(as_of)},
     }
 
@@ -98,20 +117,32 @@ def _quiet_suite(instance: Instance, plan: Schedule, as_of: datetime) -> tuple[s
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(instance.site.timezone)
-    product_of = {p.id: p.product for p in instance.patients} | {b.patient: b.product for b in instance.in_progress}
+    product_of = {p.id: p.product for p in instance.patients} | {
+        b.patient: b.product for b in instance.in_progress
+    }
     busy: dict[str, datetime] = {s.id: as_of for s in instance.suites}
     for assignment in plan.assignments:
         start = assignment.manufacturing_start.astimezone(zone).replace(tzinfo=None)
         if start >= as_of:
             continue
         changeover = instance.product_by_id[product_of[assignment.patient]].changeover_hours
-        until = assignment.manufacturing_end.astimezone(zone).replace(tzinfo=None) + timedelta(hours=changeover)
+        until = assignment.manufacturing_end.astimezone(zone).replace(tzinfo=None) + timedelta(
+            hours=changeover
+        )
         busy[assignment.suite] = max(busy[assignment.suite], until)
     suite = min(sorted(busy), key=lambda s: busy[s])
     return suite, datetime.combine(busy[suite].date() + timedelta(days=1), clock(0, 0))
 
 
-def run_one(instance: Instance, plan: Schedule, seed: int, label: str, event: dict[str, Any], as_of: str, args: argparse.Namespace) -> Run:
+def run_one(
+    instance: Instance,
+    plan: Schedule,
+    seed: int,
+    label: str,
+    event: dict[str, Any],
+    as_of: str,
+    args: argparse.Namespace,
+) -> Run:
     """Re-plan after one event and time it."""
     events: Events = load_events({"as_of": as_of, "events": [event]}, instance)
     started = time.monotonic()
@@ -127,12 +158,26 @@ def run_one(instance: Instance, plan: Schedule, seed: int, label: str, event: di
     # The re-plan applies the events again inside: count that time too.
     first_seconds = None if first is None else apply_seconds + float(first)
     proof = apply_seconds + schedule.solve_seconds if schedule.status == "OPTIMAL" else None
-    return Run(seed, label, len(outcome.instance.patients), apply_seconds, first_seconds, proof, total,
-               schedule.status, schedule.objective.plan_changes if schedule.objective else None,
-               outcome.diff.count("moved"),
-               sum(1 for c in outcome.diff.changes if c.change == "moved" and c.apheresis_days not in (None, 0)),
-               outcome.diff.count("newly_unscheduled"),
-               len(validate(outcome.instance, schedule)), os.getloadavg()[0])
+    return Run(
+        seed,
+        label,
+        len(outcome.instance.patients),
+        apply_seconds,
+        first_seconds,
+        proof,
+        total,
+        schedule.status,
+        schedule.objective.plan_changes if schedule.objective else None,
+        outcome.diff.count("moved"),
+        sum(
+            1
+            for c in outcome.diff.changes
+            if c.change == "moved" and c.apheresis_days not in (None, 0)
+        ),
+        outcome.diff.count("newly_unscheduled"),
+        len(validate(outcome.instance, schedule)),
+        os.getloadavg()[0],
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -161,9 +206,11 @@ def render(runs: list[Run], args: argparse.Namespace, context: dict[str, str]) -
         "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
-        lines.append(f"| {r.seed} | {r.event} | {r.patients} | {r.apply_seconds:.2f} | {_fmt(r.first_seconds)} | "
-                     f"{_fmt(r.proof_seconds)} | {r.total_seconds:.1f} | {r.status} | {_fmt(r.plan_changes)} | "
-                     f"{r.moved} | {r.dates_moved} | {r.newly_unscheduled} | {r.violations} | {r.load_after:.2f} |")
+        lines.append(
+            f"| {r.seed} | {r.event} | {r.patients} | {r.apply_seconds:.2f} | {_fmt(r.first_seconds)} | "
+            f"{_fmt(r.proof_seconds)} | {r.total_seconds:.1f} | {r.status} | {_fmt(r.plan_changes)} | "
+            f"{r.moved} | {r.dates_moved} | {r.newly_unscheduled} | {r.violations} | {r.load_after:.2f} |"
+        )
     lines += [
         "",
         "- **first valid s**: applying the events plus the solve until a valid schedule was in hand (the plan "
@@ -180,7 +227,9 @@ def render(runs: list[Run], args: argparse.Namespace, context: dict[str, str]) -
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the section."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="l")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--base-time-limit", type=float, default=60.0)
@@ -188,22 +237,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    commit = (commit or "unknown") + (" with uncommitted changes in the working tree" if dirty else "")
-    context = {"commit": commit, "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-               "load_before": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    commit = (commit or "unknown") + (
+        " with uncommitted changes in the working tree" if dirty else ""
+    )
+    context = {
+        "commit": commit,
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load_before": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     runs = []
     for seed in args.seeds:
         instance = load_instance(generate_instance(args.size, seed, "normal"))
-        plan = solve(instance, SolveOptions(time_limit=args.base_time_limit, workers=args.workers, seed=0))
+        plan = solve(
+            instance, SolveOptions(time_limit=args.base_time_limit, workers=args.workers, seed=0)
+        )
         print(f"seed {seed}: plan {plan.status} in {plan.solve_seconds:.1f} s", flush=True)
         chosen = pick_events(instance, plan)
         as_of = chosen.pop("as_of")["value"]
         for label, event in chosen.items():
             run = run_one(instance, plan, seed, label, event, as_of, args)
-            print(f"  {label}: first valid {_fmt(run.first_seconds)} s, proven {_fmt(run.proof_seconds)} s, "
-                  f"{run.status}, violations {run.violations}, load {run.load_after:.2f}", flush=True)
+            print(
+                f"  {label}: first valid {_fmt(run.first_seconds)} s, proven {_fmt(run.proof_seconds)} s, "
+                f"{run.status}, violations {run.violations}, load {run.load_after:.2f}",
+                flush=True,
+            )
             runs.append(run)
     section = render(runs, args, context)
     print(section)

@@ -197,7 +197,7 @@ def keep_sections(path: Path, text: str) -> str:
     kept = []
     while "<!-- section:" in old:
         start = old.index("<!-- section:")
-        name = old[start + len("<!-- section:"):].split(" ", 1)[0]
+        name = old[start + len("<!-- section:") :].split(" ", 1)[0]
         end_marker = f"<!-- /section:{name}"
         end = old.find(end_marker, start)
         if end < 0:

@@ -39,7 +39,13 @@ def _ids(items: Iterable[tuple[int, dict[str, Any]]], key: str = "id") -> set[st
     return {item[key] for _, item in items if isinstance(item.get(key), str)}
 
 
-def _unique(problems: list[Problem], path: str, items: list[tuple[int, dict[str, Any]]], what: str, key: str = "id") -> None:
+def _unique(
+    problems: list[Problem],
+    path: str,
+    items: list[tuple[int, dict[str, Any]]],
+    what: str,
+    key: str = "id",
+) -> None:
     counts = Counter(item.get(key) for _, item in items if isinstance(item.get(key), str))
     for index, item in items:
         if counts.get(item.get(key), 0) > 1:
@@ -77,10 +83,20 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
     if isinstance(order, list):
         for index, measure in enumerate(order):
             if measure in order[:index]:
-                problems.append(Problem(f"objective.order[{index}]", f"measure {measure!r} listed twice"))
+                problems.append(
+                    Problem(f"objective.order[{index}]", f"measure {measure!r} listed twice")
+                )
 
-    products, suites, operators = _items(document, "products"), _items(document, "suites"), _items(document, "operators")
-    hospitals, patients, batches = _items(document, "hospitals"), _items(document, "patients"), _items(document, "in_progress")
+    products, suites, operators = (
+        _items(document, "products"),
+        _items(document, "suites"),
+        _items(document, "operators"),
+    )
+    hospitals, patients, batches = (
+        _items(document, "hospitals"),
+        _items(document, "patients"),
+        _items(document, "in_progress"),
+    )
     _unique(problems, "products", products, "product")
     _unique(problems, "suites", suites, "suite")
     _unique(problems, "operators", operators, "operator")
@@ -89,7 +105,9 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
     _unique(problems, "in_progress", batches, "in-progress patient", key="patient")
 
     suite_types = {s["type"] for _, s in suites if isinstance(s.get("type"), str)}
-    skills = {skill for _, op in operators for skill in (op.get("skills") or []) if isinstance(skill, str)}
+    skills = {
+        skill for _, op in operators for skill in (op.get("skills") or []) if isinstance(skill, str)
+    }
     assays_used: set[str] = set()
     for p_index, product in products:
         path = f"products[{p_index}]"
@@ -99,27 +117,41 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
         assays_used |= _ids(assays)
         for t_index, suite_type in enumerate(product.get("suite_types") or []):
             if isinstance(suite_type, str) and suite_type not in suite_types:
-                problems.append(Problem(f"{path}.suite_types[{t_index}]", f"no suite has type {suite_type!r}"))
+                problems.append(
+                    Problem(f"{path}.suite_types[{t_index}]", f"no suite has type {suite_type!r}")
+                )
         for s_index, step in steps:
             skill = step.get("skill")
             if isinstance(skill, str) and skill not in skills:
-                problems.append(Problem(f"{path}.steps[{s_index}].skill", f"no operator has skill {skill!r} (step {step.get('id')!r})"))
+                problems.append(
+                    Problem(
+                        f"{path}.steps[{s_index}].skill",
+                        f"no operator has skill {skill!r} (step {step.get('id')!r})",
+                    )
+                )
 
     for s_index, suite in suites:
         for u_index, period in _items(suite, "unavailable"):
             start, end = period.get("start"), period.get("end")
             if isinstance(start, str) and isinstance(end, str) and start >= end:
-                problems.append(Problem(f"suites[{s_index}].unavailable[{u_index}]", f"start {start} is not before end {end}"))
+                problems.append(
+                    Problem(
+                        f"suites[{s_index}].unavailable[{u_index}]",
+                        f"start {start} is not before end {end}",
+                    )
+                )
 
     shift_ids = _ids(shifts)
     for o_index, operator in operators:
         for r_index, entry in _items(operator, "roster"):
             shift = entry.get("shift")
             if isinstance(shift, str) and shift not in shift_ids:
-                problems.append(Problem(
-                    f"operators[{o_index}].roster[{r_index}].shift",
-                    f"unknown shift {shift!r} (site shifts: {', '.join(sorted(shift_ids))})",
-                ))
+                problems.append(
+                    Problem(
+                        f"operators[{o_index}].roster[{r_index}].shift",
+                        f"unknown shift {shift!r} (site shifts: {', '.join(sorted(shift_ids))})",
+                    )
+                )
 
     lab = document.get("qc_lab")
     capacity = lab.get("capacity") if isinstance(lab, dict) else None
@@ -127,16 +159,29 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
         for assay_id in sorted(assays_used - set(capacity)):
             problems.append(Problem("qc_lab.capacity", f"no capacity given for assay {assay_id!r}"))
         for assay_id in sorted(set(capacity) - assays_used):
-            problems.append(Problem(f"qc_lab.capacity.{assay_id}", f"assay {assay_id!r} is used by no product"))
+            problems.append(
+                Problem(f"qc_lab.capacity.{assay_id}", f"assay {assay_id!r} is used by no product")
+            )
     by_date = lab.get("capacity_by_date") if isinstance(lab, dict) else None
     if isinstance(by_date, dict):
         for day, capacities in by_date.items():
-            unknown = [a for a in capacities if a not in assays_used] if isinstance(capacities, dict) else []
+            unknown = (
+                [a for a in capacities if a not in assays_used]
+                if isinstance(capacities, dict)
+                else []
+            )
             for assay_id in unknown:
-                problems.append(Problem(f"qc_lab.capacity_by_date.{day}.{assay_id}", f"assay {assay_id!r} is used by no product"))
+                problems.append(
+                    Problem(
+                        f"qc_lab.capacity_by_date.{day}.{assay_id}",
+                        f"assay {assay_id!r} is used by no product",
+                    )
+                )
 
     hospital_ids, product_ids = _ids(hospitals), _ids(products)
-    suite_by_id: dict[str, dict[str, Any]] = {s["id"]: s for _, s in suites if isinstance(s.get("id"), str)}
+    suite_by_id: dict[str, dict[str, Any]] = {
+        s["id"]: s for _, s in suites if isinstance(s.get("id"), str)
+    }
     for index, patient in patients:
         path = f"patients[{index}]"
         _reference(problems, f"{path}.hospital", patient.get("hospital"), hospital_ids, "hospital")
@@ -146,19 +191,28 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
         previous = patient.get("previous")
         has_previous = isinstance(previous, dict) and previous.get("apheresis_date") is not None
         if patient.get("locked") is True and not has_previous:
-            problems.append(Problem(f"{path}.locked", "a locked patient needs previous.apheresis_date"))
+            problems.append(
+                Problem(f"{path}.locked", "a locked patient needs previous.apheresis_date")
+            )
 
     new_ids = _ids(patients)
     for index, batch in batches:
         path = f"in_progress[{index}]"
         if batch.get("patient") in new_ids:
-            problems.append(Problem(f"{path}.patient", f"{batch['patient']!r} is also a new patient's id"))
+            problems.append(
+                Problem(f"{path}.patient", f"{batch['patient']!r} is also a new patient's id")
+            )
         _reference(problems, f"{path}.product", batch.get("product"), product_ids, "product")
         _reference(problems, f"{path}.hospital", batch.get("hospital"), hospital_ids, "hospital")
         _reference(problems, f"{path}.suite", batch.get("suite"), set(suite_by_id), "suite")
         batch_suite = suite_by_id.get(str(batch.get("suite")))
         positions, position = (batch_suite or {}).get("positions"), batch.get("position")
         if isinstance(positions, int) and isinstance(position, int) and position > positions:
-            problems.append(Problem(f"{path}.position", f"suite {batch['suite']} has positions 1..{positions}, not {position}"))
+            problems.append(
+                Problem(
+                    f"{path}.position",
+                    f"suite {batch['suite']} has positions 1..{positions}, not {position}",
+                )
+            )
         _window(problems, f"{path}.infusion_window", batch.get("infusion_window"))
     return problems

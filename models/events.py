@@ -128,13 +128,25 @@ class QcRetest(EventModel):
 
 
 Event = Annotated[
-    PatientAdded | PatientCancelled | PatientDelayed | BatchFailed | SuiteDown | OperatorAbsent
-    | QcCapacityChanged | QcRetest,
+    PatientAdded
+    | PatientCancelled
+    | PatientDelayed
+    | BatchFailed
+    | SuiteDown
+    | OperatorAbsent
+    | QcCapacityChanged
+    | QcRetest,
     Field(discriminator="kind"),
 ]
 KINDS: tuple[str, ...] = (
-    "patient_added", "patient_cancelled", "patient_delayed", "batch_failed", "suite_down",
-    "operator_absent", "qc_capacity_changed", "qc_retest",
+    "patient_added",
+    "patient_cancelled",
+    "patient_delayed",
+    "batch_failed",
+    "suite_down",
+    "operator_absent",
+    "qc_capacity_changed",
+    "qc_retest",
 )
 _EVENT = TypeAdapter(Event)
 _KIND_IN_PATH = re.compile(r"^(events\[\d+\])\.(?:" + "|".join(KINDS) + r")(?=\.|$)")
@@ -158,7 +170,11 @@ def _event_problems(index: int, item: Any) -> tuple[Any, list[Problem]]:
     if "kind" not in item:
         return None, [Problem(f"{path}.kind", "required field is missing")]
     if item["kind"] not in KINDS:
-        return None, [Problem(f"{path}.kind", f"unknown event kind {item['kind']!r} (kinds: {', '.join(KINDS)})")]
+        return None, [
+            Problem(
+                f"{path}.kind", f"unknown event kind {item['kind']!r} (kinds: {', '.join(KINDS)})"
+            )
+        ]
     try:
         return _EVENT.validate_python(item), []
     except ValidationError as exc:
@@ -181,7 +197,11 @@ def _parse(data: Any) -> tuple[Events | None, list[Any], list[Problem]]:
     if isinstance(data, list):
         data = {"events": data}
     if not isinstance(data, dict):
-        return None, [], [Problem("", "the document must be a JSON list of events or an object with `events`")]
+        return (
+            None,
+            [],
+            [Problem("", "the document must be a JSON list of events or an object with `events`")],
+        )
     problems: list[Problem] = []
     envelope = {key: value for key, value in data.items() if key != "events"}
     try:
@@ -203,7 +223,9 @@ def _parse(data: Any) -> tuple[Events | None, list[Any], list[Problem]]:
     return document, events, []
 
 
-def load_events(source: str | Path | bytes | dict[str, Any] | list[Any], instance: Instance | None = None) -> Events:
+def load_events(
+    source: str | Path | bytes | dict[str, Any] | list[Any], instance: Instance | None = None
+) -> Events:
     """Parse (and, given the instance, check) an events document; EventsError lists every problem."""
     if isinstance(source, list):
         data, name = source, ""
@@ -212,7 +234,10 @@ def load_events(source: str | Path | bytes | dict[str, Any] | list[Any], instanc
     document, parsed, problems = _parse(data)
     if instance is not None:
         # References of the events that did parse are checked too: every problem in one pass.
-        problems = sorted(dict.fromkeys(problems + _check_list(parsed, instance)), key=lambda p: _event_index(p.path))
+        problems = sorted(
+            dict.fromkeys(problems + _check_list(parsed, instance)),
+            key=lambda p: _event_index(p.path),
+        )
     if problems or document is None:
         raise EventsError(problems, name)
     return document
@@ -238,9 +263,18 @@ class _References:
 
     def patient(self, path: str, patient_id: str) -> list[Problem]:
         if patient_id in self.cancelled:
-            return [Problem(path, f"patient {patient_id!r} is cancelled by {self.cancelled[patient_id]}")]
+            return [
+                Problem(
+                    path, f"patient {patient_id!r} is cancelled by {self.cancelled[patient_id]}"
+                )
+            ]
         if patient_id not in self.patients:
-            return [Problem(path, f"unknown patient {patient_id!r} (neither a patient nor an in-progress batch)")]
+            return [
+                Problem(
+                    path,
+                    f"unknown patient {patient_id!r} (neither a patient nor an in-progress batch)",
+                )
+            ]
         return []
 
 
@@ -252,7 +286,7 @@ def check_events(events: Events, instance: Instance) -> list[Problem]:
 def _event_index(path: str) -> int:
     """The event's position in a problem path (`events[3].suite` → 3); -1 for the envelope."""
     if path.startswith("events[") and "]" in path:
-        return int(path[len("events["):path.index("]")])
+        return int(path[len("events[") : path.index("]")])
     return -1
 
 
@@ -267,7 +301,12 @@ def _check_list(events: list[Any], instance: Instance) -> list[Problem]:
         path = f"events[{index}]"
         if event.id is not None:
             if event.id in seen_ids:
-                problems.append(Problem(f"{path}.id", f"duplicate event id {event.id!r} (also events[{seen_ids[event.id]}])"))
+                problems.append(
+                    Problem(
+                        f"{path}.id",
+                        f"duplicate event id {event.id!r} (also events[{seen_ids[event.id]}])",
+                    )
+                )
             seen_ids.setdefault(event.id, index)
         problems += _check_event(path, event, known)
     return problems
@@ -281,13 +320,19 @@ def _check_event(path: str, event: Any, known: _References) -> list[Problem]:
         if patient.id in known.patients:
             problems.append(Problem(f"{path}.patient.id", f"patient {patient.id!r} already exists"))
         if patient.hospital not in instance.hospital_by_id:
-            problems.append(Problem(f"{path}.patient.hospital", f"unknown hospital {patient.hospital!r}"))
+            problems.append(
+                Problem(f"{path}.patient.hospital", f"unknown hospital {patient.hospital!r}")
+            )
         if patient.product not in instance.product_by_id:
-            problems.append(Problem(f"{path}.patient.product", f"unknown product {patient.product!r}"))
+            problems.append(
+                Problem(f"{path}.patient.product", f"unknown product {patient.product!r}")
+            )
         problems += _window_problem(f"{path}.patient.apheresis_window", patient.apheresis_window)
         problems += _window_problem(f"{path}.patient.infusion_window", patient.infusion_window)
         if patient.locked and patient.previous_apheresis_date is None:
-            problems.append(Problem(f"{path}.patient.locked", "a locked patient needs previous.apheresis_date"))
+            problems.append(
+                Problem(f"{path}.patient.locked", "a locked patient needs previous.apheresis_date")
+            )
         known.patients[patient.id] = patient.product
         return problems
     if isinstance(event, (PatientCancelled, PatientDelayed, BatchFailed, QcRetest)):
@@ -301,20 +346,35 @@ def _check_event(path: str, event: Any, known: _References) -> list[Problem]:
         if event.suite not in known.suites:
             problems.append(Problem(f"{path}.suite", f"unknown suite {event.suite!r}"))
         if event.start >= event.end:
-            problems.append(Problem(path, f"start {event.start:%Y-%m-%dT%H:%M} is not before end {event.end:%Y-%m-%dT%H:%M}"))
+            problems.append(
+                Problem(
+                    path,
+                    f"start {event.start:%Y-%m-%dT%H:%M} is not before end {event.end:%Y-%m-%dT%H:%M}",
+                )
+            )
     elif isinstance(event, OperatorAbsent):
         if event.operator not in known.operators:
             problems.append(Problem(f"{path}.operator", f"unknown operator {event.operator!r}"))
     elif isinstance(event, QcCapacityChanged):
         if event.assay not in known.assays:
-            problems.append(Problem(f"{path}.assay", f"unknown assay {event.assay!r} (assays: {', '.join(sorted(known.assays))})"))
+            problems.append(
+                Problem(
+                    f"{path}.assay",
+                    f"unknown assay {event.assay!r} (assays: {', '.join(sorted(known.assays))})",
+                )
+            )
     elif isinstance(event, QcRetest):
         product_id = known.patients.get(event.patient)
         product = instance.product_by_id.get(product_id or "")
         if event.assay not in known.assays:
             problems.append(Problem(f"{path}.assay", f"unknown assay {event.assay!r}"))
         elif product is not None and all(a.id != event.assay for a in product.qc_assays):
-            problems.append(Problem(f"{path}.assay", f"product {product.id!r} of {event.patient!r} has no assay {event.assay!r}"))
+            problems.append(
+                Problem(
+                    f"{path}.assay",
+                    f"product {product.id!r} of {event.patient!r} has no assay {event.assay!r}",
+                )
+            )
     return problems
 
 

@@ -51,6 +51,8 @@ def _clock_text(value: str) -> str:
 
 
 LocalDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
 def _local_datetime_out(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S" if value.second else "%Y-%m-%dT%H:%M")
 
@@ -62,6 +64,8 @@ LocalDateTime = Annotated[
 ]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$"), AfterValidator(_clock_text)]
 Identifier = Annotated[str, Field(min_length=1)]
+
+
 def _compact_number(value: float) -> int | float:
     # Whole numbers are written back as integers so that a document round-trips unchanged.
     return int(value) if float(value).is_integer() else value

@@ -60,7 +60,9 @@ def problems_of(error: ValidationError) -> list[Problem]:
     return problems
 
 
-def _read_json(source: str | Path | bytes | dict[str, Any], error_type: type[InputError]) -> tuple[Any, str]:
+def _read_json(
+    source: str | Path | bytes | dict[str, Any], error_type: type[InputError]
+) -> tuple[Any, str]:
     if isinstance(source, dict):
         return source, ""
     if isinstance(source, bytes):
@@ -75,7 +77,8 @@ def _read_json(source: str | Path | bytes | dict[str, Any], error_type: type[Inp
         return json.loads(text), name
     except json.JSONDecodeError as exc:
         raise error_type(
-            [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")], name
+            [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
+            name,
         ) from exc
 
 

@@ -35,8 +35,13 @@ class ProspectivePatient(SpecModel):
     def as_patient(self, patient_id: str) -> Patient:
         """The SPEC patient this would be, under `patient_id`."""
         return Patient(
-            id=patient_id, hospital=self.hospital, product=self.product, weight=self.weight,
-            material=self.material, apheresis_window=self.apheresis_window, infusion_window=self.infusion_window,
+            id=patient_id,
+            hospital=self.hospital,
+            product=self.product,
+            weight=self.weight,
+            material=self.material,
+            apheresis_window=self.apheresis_window,
+            infusion_window=self.infusion_window,
         )
 
     def problems(self, instance: Instance, path: str = "body") -> list[Problem]:
@@ -49,15 +54,22 @@ class ProspectivePatient(SpecModel):
         for name in ("apheresis_window", "infusion_window"):
             window = getattr(self, name)
             if window.latest is not None and window.earliest > window.latest:
-                found.append(Problem(f"{path}.{name}", f"earliest {window.earliest} is after latest {window.latest}"))
+                found.append(
+                    Problem(
+                        f"{path}.{name}",
+                        f"earliest {window.earliest} is after latest {window.latest}",
+                    )
+                )
         start = instance.horizon.start
         end = start + timedelta(days=instance.horizon.days - 1)
         window = self.apheresis_window
         if window.latest < start or window.earliest > end:
-            found.append(Problem(
-                f"{path}.apheresis_window",
-                f"{window.earliest}..{window.latest} lies outside the published plan's horizon {start}..{end}",
-            ))
+            found.append(
+                Problem(
+                    f"{path}.apheresis_window",
+                    f"{window.earliest}..{window.latest} lies outside the published plan's horizon {start}..{end}",
+                )
+            )
         return found
 
 
@@ -80,8 +92,10 @@ class BookingRequest(ProspectivePatient):
             found.append(Problem(f"{path}.id", "a patient id cannot contain control characters"))
         window = self.apheresis_window
         if not window.earliest <= self.apheresis_date <= window.latest:
-            found.append(Problem(
-                f"{path}.apheresis_date",
-                f"{self.apheresis_date} is outside the apheresis window {window.earliest}..{window.latest}",
-            ))
+            found.append(
+                Problem(
+                    f"{path}.apheresis_date",
+                    f"{self.apheresis_date} is outside the apheresis window {window.earliest}..{window.latest}",
+                )
+            )
         return found

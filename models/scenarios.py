@@ -76,7 +76,12 @@ class StartsPerDayChanged(SpecModel):
 
 
 Change = Annotated[
-    OperatorsAdded | SuiteRemoved | SuiteAdded | QcCapacityChanged | ChairsChanged | StartsPerDayChanged,
+    OperatorsAdded
+    | SuiteRemoved
+    | SuiteAdded
+    | QcCapacityChanged
+    | ChairsChanged
+    | StartsPerDayChanged,
     Field(discriminator="kind"),
 ]
 
@@ -108,12 +113,17 @@ def apply_scenario(document: dict[str, Any], scenario: Scenario) -> dict[str, An
     try:
         load_instance(changed)
     except InputError as error:
-        raise ScenarioError([Problem("changes", f"the changed instance is not valid: {p}") for p in error.problems]) from error
+        raise ScenarioError(
+            [Problem("changes", f"the changed instance is not valid: {p}") for p in error.problems]
+        ) from error
     return changed
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip()).strip("-") or "scenario"
+    return (
+        "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip()).strip("-")
+        or "scenario"
+    )
 
 
 def _ids(document: dict[str, Any], key: str) -> set[str]:
@@ -127,11 +137,15 @@ def _apply(doc: dict[str, Any], change: Any, path: str, problems: list[Problem])
         if change.suite not in _ids(doc, "suites"):
             problems.append(Problem(f"{path}.suite", f"unknown suite {change.suite!r}"))
         elif any(batch["suite"] == change.suite for batch in doc.get("in_progress", [])):
-            problems.append(Problem(f"{path}.suite", f"suite {change.suite!r} holds in-progress batches"))
+            problems.append(
+                Problem(f"{path}.suite", f"suite {change.suite!r} holds in-progress batches")
+            )
         else:
             doc["suites"] = [s for s in doc["suites"] if s["id"] != change.suite]
     elif isinstance(change, SuiteAdded):
-        types = {suite["type"] for suite in doc["suites"]} | {t for p in doc["products"] for t in p["suite_types"]}
+        types = {suite["type"] for suite in doc["suites"]} | {
+            t for p in doc["products"] for t in p["suite_types"]
+        }
         if change.type not in types:
             problems.append(Problem(f"{path}.type", f"no product uses suite type {change.type!r}"))
             return
@@ -165,7 +179,9 @@ def _fresh_id(taken: set[str], prefix: str) -> str:
     return f"{prefix}{number}"
 
 
-def _add_operators(doc: dict[str, Any], change: OperatorsAdded, path: str, problems: list[Problem]) -> None:
+def _add_operators(
+    doc: dict[str, Any], change: OperatorsAdded, path: str, problems: list[Problem]
+) -> None:
     shift_ids = [shift["id"] for shift in doc["site"]["shifts"]]
     shifts = change.shifts or shift_ids
     for index, shift in enumerate(shifts):
@@ -176,7 +192,14 @@ def _add_operators(doc: dict[str, Any], change: OperatorsAdded, path: str, probl
     start = date.fromisoformat(doc["horizon"]["start"])
     days = [start + timedelta(days=i) for i in range(doc["horizon"]["days"])]
     wanted = set(change.weekdays)
-    roster = [{"date": d.isoformat(), "shift": s} for d in days if WEEKDAYS[d.weekday()] in wanted for s in shifts]
+    roster = [
+        {"date": d.isoformat(), "shift": s}
+        for d in days
+        if WEEKDAYS[d.weekday()] in wanted
+        for s in shifts
+    ]
     for _ in range(change.count):
         operator_id = _fresh_id(_ids(doc, "operators"), "WHATIF-OP")
-        doc["operators"].append({"id": operator_id, "skills": list(change.skills), "roster": roster})
+        doc["operators"].append(
+            {"id": operator_id, "skills": list(change.skills), "roster": roster}
+        )

@@ -37,19 +37,40 @@ from models.io import InputError, InstanceError, load_instance, to_json
 from models.timeutil import WEEKDAYS
 
 TABLES: tuple[str, ...] = (
-    "site", "shifts", "products", "steps", "assays", "suites", "suite_downtime",
-    "operators", "roster", "qc_capacity", "hospitals", "patients", "in_progress",
+    "site",
+    "shifts",
+    "products",
+    "steps",
+    "assays",
+    "suites",
+    "suite_downtime",
+    "operators",
+    "roster",
+    "qc_capacity",
+    "hospitals",
+    "patients",
+    "in_progress",
 )
 # Tables whose absence means "this list is not given" (a present table sets it, maybe empty).
-OPTIONAL_TABLES = frozenset({"steps", "assays", "suite_downtime", "roster", "patients", "in_progress"})
+OPTIONAL_TABLES = frozenset(
+    {"steps", "assays", "suite_downtime", "roster", "patients", "in_progress"}
+)
 LISTS_SHEET = "lists"  # the drop-down sources of the template; never read back
 IGNORED_COLUMNS = frozenset({"notes"})
 MATERIALS = ("fresh", "cryopreserved")
 # Which table holds the fields under each top-level JSON key (for problems with no row).
 TABLE_OF_KEY = {
-    "format": "site", "name": "site", "site": "site", "horizon": "site", "objective": "site",
-    "products": "products", "suites": "suites", "operators": "operators",
-    "qc_lab": "qc_capacity", "hospitals": "hospitals", "patients": "patients",
+    "format": "site",
+    "name": "site",
+    "site": "site",
+    "horizon": "site",
+    "objective": "site",
+    "products": "products",
+    "suites": "suites",
+    "operators": "operators",
+    "qc_lab": "qc_capacity",
+    "hospitals": "hospitals",
+    "patients": "patients",
     "in_progress": "in_progress",
 }
 
@@ -123,7 +144,9 @@ def _write_sheet(sheet: Worksheet, table: Table) -> None:
             shown = custom or _excel_format(cell.value)
             if shown is not None and cell.value is not None:
                 cell.number_format = shown
-        width = max([len(_csv_text(column))] + [len(_csv_text(row[index - 1])) for row in table.rows[:200]])
+        width = max(
+            [len(_csv_text(column))] + [len(_csv_text(row[index - 1])) for row in table.rows[:200]]
+        )
         sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "B2"
 
@@ -231,7 +254,9 @@ def parse_datetime(value: Any) -> str:
     if match:
         day, hours, minutes, seconds = match.groups()
         try:
-            moment = datetime.combine(date.fromisoformat(day), time(int(hours), int(minutes), int(seconds or 0)))
+            moment = datetime.combine(
+                date.fromisoformat(day), time(int(hours), int(minutes), int(seconds or 0))
+            )
         except ValueError:
             pass
         else:
@@ -333,7 +358,9 @@ def _list_cell(items: Any) -> Any:
 
 
 def _counts_cell(counts: Any) -> Any:
-    return ", ".join(f"{day}:{n}" for day, n in counts.items()) if isinstance(counts, dict) else counts
+    return (
+        ", ".join(f"{day}:{n}" for day, n in counts.items()) if isinstance(counts, dict) else counts
+    )
 
 
 @dataclass(frozen=True)
@@ -380,89 +407,145 @@ class Spec:
     owner: str | None = None  # e.g. steps.product names the product that owns the step
 
 
-def _col(name: str, kind: Kind, required: bool = True, path: tuple[str, ...] | None = None, empty: str = OMIT) -> Col:
+def _col(
+    name: str,
+    kind: Kind,
+    required: bool = True,
+    path: tuple[str, ...] | None = None,
+    empty: str = OMIT,
+) -> Col:
     return Col(name, path or (name,), kind, required, empty)
 
 
-SITE = Spec("site", (
-    _col("plan_name", TEXT, path=("name",)),
-    _col("id", TEXT, path=("site", "id")),
-    _col("timezone", TEXT, path=("site", "timezone")),
-    _col("max_starts_per_day", INTEGER, False, ("site", "max_starts_per_day")),
-    _col("horizon_start", DATE, path=("horizon", "start")),
-    _col("horizon_days", INTEGER, path=("horizon", "days")),
-    _col("qc_working_days", WEEKDAY_LIST, path=("qc_lab", "working_days"), empty=EMPTY_LIST),
-    _col("qc_closed_dates", DATES, False, ("qc_lab", "closed_dates"), EMPTY_LIST),
-    _col("objective_order", IDS, False, ("objective", "order")),
-))
+SITE = Spec(
+    "site",
+    (
+        _col("plan_name", TEXT, path=("name",)),
+        _col("id", TEXT, path=("site", "id")),
+        _col("timezone", TEXT, path=("site", "timezone")),
+        _col("max_starts_per_day", INTEGER, False, ("site", "max_starts_per_day")),
+        _col("horizon_start", DATE, path=("horizon", "start")),
+        _col("horizon_days", INTEGER, path=("horizon", "days")),
+        _col("qc_working_days", WEEKDAY_LIST, path=("qc_lab", "working_days"), empty=EMPTY_LIST),
+        _col("qc_closed_dates", DATES, False, ("qc_lab", "closed_dates"), EMPTY_LIST),
+        _col("objective_order", IDS, False, ("objective", "order")),
+    ),
+)
 SHIFTS = Spec("shifts", (_col("id", TEXT), _col("start", CLOCK), _col("hours", NUMBER)))
-PRODUCTS = Spec("products", (
-    _col("id", TEXT),
-    _col("fresh_shelf_life_hours", NUMBER),
-    _col("receipt_hours", NUMBER),
-    _col("manufacturing_hours", NUMBER),
-    _col("changeover_hours", NUMBER),
-    _col("suite_types", IDS, empty=EMPTY_LIST),
-    _col("qp_release_days", INTEGER),
-))
-STEPS = Spec("steps", (
-    _col("id", TEXT), _col("day_offset", INTEGER), _col("hours", NUMBER),
-    _col("operators", INTEGER), _col("skill", TEXT),
-), owner="product")
-ASSAYS = Spec("assays", (
-    _col("id", TEXT), _col("sample_day_offset", INTEGER), _col("duration_days", INTEGER),
-    _col("max_wait_days", INTEGER),
-), owner="product")
+PRODUCTS = Spec(
+    "products",
+    (
+        _col("id", TEXT),
+        _col("fresh_shelf_life_hours", NUMBER),
+        _col("receipt_hours", NUMBER),
+        _col("manufacturing_hours", NUMBER),
+        _col("changeover_hours", NUMBER),
+        _col("suite_types", IDS, empty=EMPTY_LIST),
+        _col("qp_release_days", INTEGER),
+    ),
+)
+STEPS = Spec(
+    "steps",
+    (
+        _col("id", TEXT),
+        _col("day_offset", INTEGER),
+        _col("hours", NUMBER),
+        _col("operators", INTEGER),
+        _col("skill", TEXT),
+    ),
+    owner="product",
+)
+ASSAYS = Spec(
+    "assays",
+    (
+        _col("id", TEXT),
+        _col("sample_day_offset", INTEGER),
+        _col("duration_days", INTEGER),
+        _col("max_wait_days", INTEGER),
+    ),
+    owner="product",
+)
 SUITES = Spec("suites", (_col("id", TEXT), _col("type", TEXT), _col("positions", INTEGER)))
-SUITE_DOWNTIME = Spec("suite_downtime", (
-    _col("start", DATETIME), _col("end", DATETIME), _col("reason", TEXT, False),
-), owner="suite")
+SUITE_DOWNTIME = Spec(
+    "suite_downtime",
+    (
+        _col("start", DATETIME),
+        _col("end", DATETIME),
+        _col("reason", TEXT, False),
+    ),
+    owner="suite",
+)
 OPERATORS = Spec("operators", (_col("id", TEXT), _col("skills", IDS, False, empty=EMPTY_LIST)))
 QC_CAPACITY_COLUMNS = ("assay", "capacity")
-HOSPITALS = Spec("hospitals", (
-    _col("id", TEXT),
-    _col("name", TEXT),
-    _col("transit_hours", NUMBER),
-    _col("collection_end", CLOCK),
-    _col("return_transit_days", INTEGER),
-    *(_col(day, INTEGER, False, ("apheresis_capacity", day)) for day in WEEKDAYS),
-    _col("closed_dates", DATES, False, empty=EMPTY_LIST),
-    _col("booked_elsewhere", DATE_COUNTS, False, empty=EMPTY_MAP),
-))
-PATIENTS = Spec("patients", (
-    _col("id", TEXT),
-    _col("hospital", TEXT),
-    _col("product", TEXT),
-    _col("weight", NUMBER, False),
-    _col("material", TEXT),
-    _col("apheresis_earliest", DATE, path=("apheresis_window", "earliest")),
-    _col("apheresis_latest", DATE, path=("apheresis_window", "latest")),
-    _col("infusion_earliest", DATE, path=("infusion_window", "earliest")),
-    _col("infusion_latest", DATE, False, ("infusion_window", "latest")),
-    _col("previous_apheresis_date", DATE, False, ("previous", "apheresis_date")),
-    _col("locked", BOOL, False),
-    _col("collected_on", DATE, False, empty=NULL),
-))
-IN_PROGRESS = Spec("in_progress", (
-    _col("patient", TEXT),
-    _col("product", TEXT),
-    _col("hospital", TEXT),
-    _col("suite", TEXT),
-    _col("position", INTEGER),
-    _col("manufacturing_start", DATETIME),
-    _col("infusion_earliest", DATE, False, ("infusion_window", "earliest")),
-    _col("infusion_latest", DATE, False, ("infusion_window", "latest")),
-))
-SPECS = {spec.name: spec for spec in (
-    SITE, SHIFTS, PRODUCTS, STEPS, ASSAYS, SUITES, SUITE_DOWNTIME, OPERATORS, HOSPITALS,
-    PATIENTS, IN_PROGRESS,
-)}
+HOSPITALS = Spec(
+    "hospitals",
+    (
+        _col("id", TEXT),
+        _col("name", TEXT),
+        _col("transit_hours", NUMBER),
+        _col("collection_end", CLOCK),
+        _col("return_transit_days", INTEGER),
+        *(_col(day, INTEGER, False, ("apheresis_capacity", day)) for day in WEEKDAYS),
+        _col("closed_dates", DATES, False, empty=EMPTY_LIST),
+        _col("booked_elsewhere", DATE_COUNTS, False, empty=EMPTY_MAP),
+    ),
+)
+PATIENTS = Spec(
+    "patients",
+    (
+        _col("id", TEXT),
+        _col("hospital", TEXT),
+        _col("product", TEXT),
+        _col("weight", NUMBER, False),
+        _col("material", TEXT),
+        _col("apheresis_earliest", DATE, path=("apheresis_window", "earliest")),
+        _col("apheresis_latest", DATE, path=("apheresis_window", "latest")),
+        _col("infusion_earliest", DATE, path=("infusion_window", "earliest")),
+        _col("infusion_latest", DATE, False, ("infusion_window", "latest")),
+        _col("previous_apheresis_date", DATE, False, ("previous", "apheresis_date")),
+        _col("locked", BOOL, False),
+        _col("collected_on", DATE, False, empty=NULL),
+    ),
+)
+IN_PROGRESS = Spec(
+    "in_progress",
+    (
+        _col("patient", TEXT),
+        _col("product", TEXT),
+        _col("hospital", TEXT),
+        _col("suite", TEXT),
+        _col("position", INTEGER),
+        _col("manufacturing_start", DATETIME),
+        _col("infusion_earliest", DATE, False, ("infusion_window", "earliest")),
+        _col("infusion_latest", DATE, False, ("infusion_window", "latest")),
+    ),
+)
+SPECS = {
+    spec.name: spec
+    for spec in (
+        SITE,
+        SHIFTS,
+        PRODUCTS,
+        STEPS,
+        ASSAYS,
+        SUITES,
+        SUITE_DOWNTIME,
+        OPERATORS,
+        HOSPITALS,
+        PATIENTS,
+        IN_PROGRESS,
+    )
+}
 
 
 # Reference problems that only repeat that a referenced sheet is missing: message start -> sheet.
 REFERENCED_TABLE = {
-    "unknown hospital": "hospitals", "unknown product": "products", "unknown suite": "suites",
-    "unknown shift": "shifts", "no operator has skill": "operators", "no suite has type": "suites",
+    "unknown hospital": "hospitals",
+    "unknown product": "products",
+    "unknown suite": "suites",
+    "unknown shift": "shifts",
+    "no operator has skill": "operators",
+    "no suite has type": "suites",
     "no capacity given": "qc_capacity",
 }
 
@@ -489,7 +572,8 @@ def _entity_table(spec: Spec, entities: list[tuple[str | None, Document]]) -> Ta
     """Rows of entities (with their owner's id for child tables); a column only if some entity has it."""
     weekdays_given = spec is HOSPITALS and any("apheresis_capacity" in e for _, e in entities)
     columns = [
-        col for col in spec.columns
+        col
+        for col in spec.columns
         if col.required
         or any(_get(e, col.path) is not _MISSING for _, e in entities)
         or (weekdays_given and col.path[0] == "apheresis_capacity")
@@ -517,19 +601,28 @@ def instance_tables(instance: Instance) -> list[Table]:
         _entity_table(PRODUCTS, [(None, product) for product in products]),
     ]
     if any("steps" in product for product in products):
-        tables.append(_entity_table(STEPS, [(p["id"], s) for p in products for s in p.get("steps", [])]))
+        tables.append(
+            _entity_table(STEPS, [(p["id"], s) for p in products for s in p.get("steps", [])])
+        )
     if any("qc_assays" in product for product in products):
-        tables.append(_entity_table(ASSAYS, [(p["id"], a) for p in products for a in p.get("qc_assays", [])]))
+        tables.append(
+            _entity_table(ASSAYS, [(p["id"], a) for p in products for a in p.get("qc_assays", [])])
+        )
     tables.append(_entity_table(SUITES, [(None, suite) for suite in suites]))
     if any("unavailable" in suite for suite in suites):
-        tables.append(_entity_table(
-            SUITE_DOWNTIME, [(s["id"], period) for s in suites for period in s.get("unavailable", [])]
-        ))
+        tables.append(
+            _entity_table(
+                SUITE_DOWNTIME,
+                [(s["id"], period) for s in suites for period in s.get("unavailable", [])],
+            )
+        )
     tables.append(_entity_table(OPERATORS, [(None, operator) for operator in operators]))
     if any("roster" in operator for operator in operators):
         tables.append(_roster_table(doc))
     capacity = doc["qc_lab"]["capacity"]
-    tables.append(Table("qc_capacity", list(QC_CAPACITY_COLUMNS), [[a, n] for a, n in capacity.items()]))
+    tables.append(
+        Table("qc_capacity", list(QC_CAPACITY_COLUMNS), [[a, n] for a, n in capacity.items()])
+    )
     tables.append(_entity_table(HOSPITALS, [(None, hospital) for hospital in doc["hospitals"]]))
     if "patients" in doc:
         tables.append(_entity_table(PATIENTS, [(None, patient) for patient in doc["patients"]]))
@@ -550,7 +643,10 @@ def _roster_table(doc: Document) -> Table:
         shifts: dict[str, list[str]] = {}
         for entry in operator.get("roster", []):
             shifts.setdefault(entry["date"], []).append(entry["shift"])
-        table.rows.append([operator["id"]] + [", ".join(shifts.get(day.isoformat(), [])) or None for day in columns])
+        table.rows.append(
+            [operator["id"]]
+            + [", ".join(shifts.get(day.isoformat(), [])) or None for day in columns]
+        )
     return table
 
 
@@ -619,7 +715,9 @@ def read_tables(source: str | Path) -> tuple[dict[str, RawTable], list[Problem]]
         for name in TABLES:
             if name in sheets:
                 sheet = workbook[sheets[name]]
-                tables[name] = _raw_table(name, sheets[name], sheet.iter_rows(min_row=1, values_only=True))
+                tables[name] = _raw_table(
+                    name, sheets[name], sheet.iter_rows(min_row=1, values_only=True)
+                )
     finally:
         workbook.close()
     return tables, []
@@ -628,7 +726,9 @@ def read_tables(source: str | Path) -> tuple[dict[str, RawTable], list[Problem]]
 def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
-    files = {_header_key(file.stem): file for file in folder.iterdir() if file.suffix.lower() == ".csv"}
+    files = {
+        _header_key(file.stem): file for file in folder.iterdir() if file.suffix.lower() == ".csv"
+    }
     for name in TABLES:
         file = files.get(name)
         if file is None:
@@ -636,8 +736,14 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         try:
             # Every cell as text, nothing guessed: "" stays empty, "NA" stays "NA"; utf-8-sig
             # drops the byte-order mark that spreadsheet programs write.
-            frame = pd.read_csv(file, header=None, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, encoding="utf-8-sig")
+            frame = pd.read_csv(
+                file,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                encoding="utf-8-sig",
+            )
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -683,15 +789,20 @@ class _Builder:
         for index, cell in enumerate(table.header):
             if cell is None:
                 if any(index < len(line) and line[index] is not None for _, line in table.rows):
-                    self.report(table.where(1, get_column_letter(index + 1)), "values in a column without a header")
+                    self.report(
+                        table.where(1, get_column_letter(index + 1)),
+                        "values in a column without a header",
+                    )
                 continue
             key = _header_key(cell)
             if key in IGNORED_COLUMNS:
                 continue
             name = known.get(key)
             if name is None:
-                self.report(table.where(1, parse_text(cell)),
-                            f"unknown column (columns: {', '.join(known.values())})")
+                self.report(
+                    table.where(1, parse_text(cell)),
+                    f"unknown column (columns: {', '.join(known.values())})",
+                )
             elif name in positions:
                 self.report(table.where(1, name), "column appears twice")
             else:
@@ -705,7 +816,15 @@ class _Builder:
         self.columns[table.label] = positions
         return positions
 
-    def value(self, table: RawTable, number: int, line: list[Any], positions: dict[str, int], column: str, kind: Kind) -> Any:
+    def value(
+        self,
+        table: RawTable,
+        number: int,
+        line: list[Any],
+        positions: dict[str, int],
+        column: str,
+        kind: Kind,
+    ) -> Any:
         """The parsed cell, or None when it is empty or wrong (a wrong cell is reported)."""
         index = positions.get(column)
         raw = line[index] if index is not None and index < len(line) else None
@@ -719,7 +838,16 @@ class _Builder:
             self.failed.add(where)
             return None
 
-    def entity(self, table: RawTable, spec: Spec, number: int, line: list[Any], positions: dict[str, int], prefix: str, target: Document) -> None:
+    def entity(
+        self,
+        table: RawTable,
+        spec: Spec,
+        number: int,
+        line: list[Any],
+        positions: dict[str, int],
+        prefix: str,
+        target: Document,
+    ) -> None:
         """Fill one entity (at JSON path `prefix`) from one row."""
         self.origins[prefix] = table.where(number)
         for col in spec.columns:
@@ -727,7 +855,9 @@ class _Builder:
             self.origins[path] = table.where(number, col.name)
             for depth in range(1, len(col.path)):
                 # A missing window (say) is reported at its first column.
-                self.origins.setdefault(_json_path(prefix, col.path[:depth]), table.where(number, col.name))
+                self.origins.setdefault(
+                    _json_path(prefix, col.path[:depth]), table.where(number, col.name)
+                )
             value = self.value(table, number, line, positions, col.name, col.kind)
             if value is not None:
                 _set(target, col.path, value)
@@ -781,7 +911,9 @@ class _Builder:
             self.failed.add(table.where())
             return doc
         for number, _ in table.rows[1:]:
-            self.report(table.where(number), "the site sheet holds one row; this extra row is not read")
+            self.report(
+                table.where(number), "the site sheet holds one row; this extra row is not read"
+            )
         number, line = table.rows[0]
         self.entity(table, SITE, number, line, positions, "", doc)
         if "shifts" in self.tables:
@@ -840,7 +972,10 @@ class _Builder:
                 self.report(table.where(number, "operator"), f"unknown operator {operator_id!r}")
                 continue
             if operator_id in seen:
-                self.report(table.where(number, "operator"), f"operator {operator_id!r} already has row {seen[operator_id]}")
+                self.report(
+                    table.where(number, "operator"),
+                    f"operator {operator_id!r} already has row {seen[operator_id]}",
+                )
                 continue
             seen[operator_id] = number
             o_index = index_of[operator_id]
@@ -863,11 +998,15 @@ class _Builder:
 
     def document(self) -> Document:
         """The whole instance document (problems are collected along the way)."""
-        missing = [name for name in TABLES if name not in self.tables and name not in OPTIONAL_TABLES]
+        missing = [
+            name for name in TABLES if name not in self.tables and name not in OPTIONAL_TABLES
+        ]
         for name in missing:
             self.report(Where(name), "sheet (or CSV file) is missing")
             self.failed.add(Where(name))
-        doc: Document = self.site() if "site" in self.tables else {"format": "cart-schedule-instance/1"}
+        doc: Document = (
+            self.site() if "site" in self.tables else {"format": "cart-schedule-instance/1"}
+        )
         if "products" in self.tables:
             doc["products"] = self.entities(PRODUCTS, "products")
             if "steps" in self.tables:
@@ -894,7 +1033,9 @@ class _Builder:
     def order(self, where: Where) -> tuple[int, int, int]:
         """Sheet order, then row, then column: problems read top to bottom, left to right."""
         name = _header_key(Path(where.table).stem)
-        column = self.columns.get(where.table, {}).get(where.column or "", -1 if where.column is None else 1 << 20)
+        column = self.columns.get(where.table, {}).get(
+            where.column or "", -1 if where.column is None else 1 << 20
+        )
         return (TABLES.index(name) if name in TABLES else len(TABLES), where.row or 0, column)
 
     def locate(self, path: str) -> tuple[Where, str]:
@@ -903,7 +1044,7 @@ class _Builder:
         probe = path
         while probe:
             if probe in self.origins:
-                return self.origins[probe], path[len(probe):].lstrip(".")
+                return self.origins[probe], path[len(probe) :].lstrip(".")
             parent = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
             probe = "" if parent == probe else parent  # a top-level key has no parent
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
@@ -917,10 +1058,16 @@ class _Builder:
             column_missing = Where(where.table, None, where.column) in self.failed
             if where in self.failed or column_missing or Where(where.table) in self.failed:
                 continue  # already reported as a bad cell, missing column or missing sheet
-            referenced = next((t for m, t in REFERENCED_TABLE.items() if problem.message.startswith(m)), None)
+            referenced = next(
+                (t for m, t in REFERENCED_TABLE.items() if problem.message.startswith(m)), None
+            )
             if referenced is not None and Where(referenced) in self.failed:
                 continue
-            message = "a value is required" if problem.message == "required field is missing" else problem.message
+            message = (
+                "a value is required"
+                if problem.message == "required field is missing"
+                else problem.message
+            )
             if rest and where.column is None:
                 message = f"{rest}: {message}"
             self.report(where, message)
@@ -990,12 +1137,16 @@ def _drop_downs(workbook: Workbook) -> None:
     }
     # (sheet, column, list, strict): cells that may hold several values only warn.
     wanted = [
-        ("steps", "product", "product", True), ("steps", "skill", "skill", True),
-        ("assays", "product", "product", True), ("operators", "skills", "skill", False),
+        ("steps", "product", "product", True),
+        ("steps", "skill", "skill", True),
+        ("assays", "product", "product", True),
+        ("operators", "skills", "skill", False),
         ("suite_downtime", "suite", "suite", True),
-        ("patients", "hospital", "hospital", True), ("patients", "product", "product", True),
+        ("patients", "hospital", "hospital", True),
+        ("patients", "product", "product", True),
         ("patients", "material", "material", True),
-        ("in_progress", "hospital", "hospital", True), ("in_progress", "product", "product", True),
+        ("in_progress", "hospital", "hospital", True),
+        ("in_progress", "product", "product", True),
         ("in_progress", "suite", "suite", True),
     ]
     for sheet_name, column, source, strict in wanted:
@@ -1013,9 +1164,18 @@ def _drop_downs(workbook: Workbook) -> None:
 
 
 def _add_list(sheet: Worksheet, cells: str, source: str, strict: bool) -> None:
-    validation = DataValidation(type="list", formula1=f"={source}", allow_blank=True,
-                                showErrorMessage=True, errorStyle="stop" if strict else "warning")
-    validation.error = "Choose a value from the list." if strict else "Not in the list (several values separated by commas are fine)."
+    validation = DataValidation(
+        type="list",
+        formula1=f"={source}",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop" if strict else "warning",
+    )
+    validation.error = (
+        "Choose a value from the list."
+        if strict
+        else "Not in the list (several values separated by commas are fine)."
+    )
     validation.add(cells)
     sheet.add_data_validation(validation)
 
@@ -1025,38 +1185,106 @@ def example_instance() -> Instance:
     doc: Document = {
         "format": "cart-schedule-instance/1",
         "name": "example-week",
-        "site": {"id": "SITE1", "timezone": "Europe/Brussels",
-                 "shifts": [{"id": "E", "start": "07:00", "hours": 8}], "max_starts_per_day": 4},
+        "site": {
+            "id": "SITE1",
+            "timezone": "Europe/Brussels",
+            "shifts": [{"id": "E", "start": "07:00", "hours": 8}],
+            "max_starts_per_day": 4,
+        },
         "horizon": {"start": "2026-11-30", "days": 42},
-        "products": [{
-            "id": "cd19-car", "fresh_shelf_life_hours": 72, "receipt_hours": 4,
-            "manufacturing_hours": 192, "changeover_hours": 16, "suite_types": ["isolator"],
-            "steps": [{"id": "activation", "day_offset": 0, "hours": 3, "operators": 1, "skill": "aseptic"}],
-            "qc_assays": [{"id": "sterility", "sample_day_offset": 8, "duration_days": 7, "max_wait_days": 1}],
-            "qp_release_days": 2,
-        }],
-        "suites": [{"id": "S01", "type": "isolator", "positions": 4, "unavailable": [
-            {"start": "2026-12-21T00:00", "end": "2026-12-23T00:00", "reason": "requalification"}]}],
+        "products": [
+            {
+                "id": "cd19-car",
+                "fresh_shelf_life_hours": 72,
+                "receipt_hours": 4,
+                "manufacturing_hours": 192,
+                "changeover_hours": 16,
+                "suite_types": ["isolator"],
+                "steps": [
+                    {
+                        "id": "activation",
+                        "day_offset": 0,
+                        "hours": 3,
+                        "operators": 1,
+                        "skill": "aseptic",
+                    }
+                ],
+                "qc_assays": [
+                    {
+                        "id": "sterility",
+                        "sample_day_offset": 8,
+                        "duration_days": 7,
+                        "max_wait_days": 1,
+                    }
+                ],
+                "qp_release_days": 2,
+            }
+        ],
+        "suites": [
+            {
+                "id": "S01",
+                "type": "isolator",
+                "positions": 4,
+                "unavailable": [
+                    {
+                        "start": "2026-12-21T00:00",
+                        "end": "2026-12-23T00:00",
+                        "reason": "requalification",
+                    }
+                ],
+            }
+        ],
         "operators": [{"id": "OP01", "skills": ["aseptic"], "roster": []}],
-        "qc_lab": {"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri"], "closed_dates": ["2026-12-25"],
-                   "capacity": {"sterility": 4}},
-        "hospitals": [{"id": "H01", "name": "University Hospital", "transit_hours": 2,
-                       "collection_end": "13:00", "return_transit_days": 1,
-                       "apheresis_capacity": {"Mon": 2, "Tue": 2, "Wed": 2, "Thu": 2, "Fri": 2},
-                       "closed_dates": ["2026-12-25"], "booked_elsewhere": {"2026-12-01": 1}}],
-        "patients": [{"id": "P0001", "hospital": "H01", "product": "cd19-car", "weight": 1,
-                      "material": "fresh",
-                      "apheresis_window": {"earliest": "2026-12-01", "latest": "2026-12-04"},
-                      "infusion_window": {"earliest": "2026-12-20", "latest": "2027-01-08"},
-                      "previous": {"apheresis_date": "2026-12-02"}, "locked": False,
-                      "collected_on": None}],
-        "in_progress": [{"patient": "P0900", "product": "cd19-car", "hospital": "H01",
-                         "suite": "S01", "position": 1, "manufacturing_start": "2026-11-26T07:00",
-                         "infusion_window": {"earliest": "2026-12-10", "latest": "2026-12-31"}}],
+        "qc_lab": {
+            "working_days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+            "closed_dates": ["2026-12-25"],
+            "capacity": {"sterility": 4},
+        },
+        "hospitals": [
+            {
+                "id": "H01",
+                "name": "University Hospital",
+                "transit_hours": 2,
+                "collection_end": "13:00",
+                "return_transit_days": 1,
+                "apheresis_capacity": {"Mon": 2, "Tue": 2, "Wed": 2, "Thu": 2, "Fri": 2},
+                "closed_dates": ["2026-12-25"],
+                "booked_elsewhere": {"2026-12-01": 1},
+            }
+        ],
+        "patients": [
+            {
+                "id": "P0001",
+                "hospital": "H01",
+                "product": "cd19-car",
+                "weight": 1,
+                "material": "fresh",
+                "apheresis_window": {"earliest": "2026-12-01", "latest": "2026-12-04"},
+                "infusion_window": {"earliest": "2026-12-20", "latest": "2027-01-08"},
+                "previous": {"apheresis_date": "2026-12-02"},
+                "locked": False,
+                "collected_on": None,
+            }
+        ],
+        "in_progress": [
+            {
+                "patient": "P0900",
+                "product": "cd19-car",
+                "hospital": "H01",
+                "suite": "S01",
+                "position": 1,
+                "manufacturing_start": "2026-11-26T07:00",
+                "infusion_window": {"earliest": "2026-12-10", "latest": "2026-12-31"},
+            }
+        ],
         "objective": {"order": ["scheduled_weight", "plan_changes", "wait_days"]},
     }
     start = date.fromisoformat(doc["horizon"]["start"])
-    weekdays = [start + timedelta(days=n) for n in range(doc["horizon"]["days"]) if (start + timedelta(days=n)).weekday() < 5]
+    weekdays = [
+        start + timedelta(days=n)
+        for n in range(doc["horizon"]["days"])
+        if (start + timedelta(days=n)).weekday() < 5
+    ]
     for operator in doc["operators"]:
         operator["roster"] = [{"date": day.isoformat(), "shift": "E"} for day in weekdays]
     return load_instance(doc)

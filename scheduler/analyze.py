@@ -104,7 +104,9 @@ class Analysis:
             ],
             "objective": {
                 "recomputed": _numbers(self.objective),
-                "reported": None if self.reported_objective is None else _numbers(self.reported_objective),
+                "reported": None
+                if self.reported_objective is None
+                else _numbers(self.reported_objective),
                 "matches": self.objective_matches,
             },
         }
@@ -121,7 +123,9 @@ def analyze(instance: Instance, schedule: Schedule) -> Analysis:
     reported = None
     if schedule.objective is not None:
         reported = {str(m): float(getattr(schedule.objective, m)) for m in MEASURES}
-    return Analysis(instance.name, schedule.status, groups, compute_objective(instance, schedule), reported)
+    return Analysis(
+        instance.name, schedule.status, groups, compute_objective(instance, schedule), reported
+    )
 
 
 def violation_dict(violation: Violation) -> dict[str, Any]:

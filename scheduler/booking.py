@@ -71,9 +71,14 @@ class PublishedPlan(GreedyPlanner):
         options = self.problem.builder.patient_options(patient)
         offers, unavailable = [], {}
         window = patient.apheresis_window
-        days = [patient.collected_on] if patient.collected_on else [
-            date.fromordinal(d) for d in range(window.earliest.toordinal(), window.latest.toordinal() + 1)
-        ]
+        days = (
+            [patient.collected_on]
+            if patient.collected_on
+            else [
+                date.fromordinal(d)
+                for d in range(window.earliest.toordinal(), window.latest.toordinal() + 1)
+            ]
+        )
         for day in days:
             placed = self._best_placement(options, day)
             if isinstance(placed, Batch):
@@ -89,9 +94,20 @@ class PublishedPlan(GreedyPlanner):
             return f"C1 coverage: patient {patient.id} is already in the published plan"
         # Only this collection date matters: enumerate the starts it allows, not the whole window's.
         that_day = patient
-        if patient.collected_on is None and patient.apheresis_window.earliest <= apheresis_date <= patient.apheresis_window.latest:
-            that_day = patient.model_copy(update={"apheresis_window": DateWindow(earliest=apheresis_date, latest=apheresis_date)})
-        placed = self._best_placement(self.problem.builder.patient_options(that_day), apheresis_date)
+        if (
+            patient.collected_on is None
+            and patient.apheresis_window.earliest
+            <= apheresis_date
+            <= patient.apheresis_window.latest
+        ):
+            that_day = patient.model_copy(
+                update={
+                    "apheresis_window": DateWindow(earliest=apheresis_date, latest=apheresis_date)
+                }
+            )
+        placed = self._best_placement(
+            self.problem.builder.patient_options(that_day), apheresis_date
+        )
         if isinstance(placed, str):
             return placed
         return assignment_of(self.calendar, placed)
@@ -120,7 +136,10 @@ class PublishedPlan(GreedyPlanner):
             placed = self.try_option(options, replace(option, apheresis_dates=(day,)), commit=False)
             if isinstance(placed, str):
                 reasons.append(placed)
-            elif best is None or (placed.delivery_day, placed.start) < (best.delivery_day, best.start):
+            elif best is None or (placed.delivery_day, placed.start) < (
+                best.delivery_day,
+                best.start,
+            ):
                 best = placed
         if best is not None:
             position = self._free_position(best.class_index, best.start, best.occupied_until)
@@ -132,7 +151,10 @@ class PublishedPlan(GreedyPlanner):
         stamp = f"{day:%Y-%m-%d}"
         return next(
             (reason for reason in options.rejections if stamp in reason),
-            next(iter(options.rejections), f"C2 apheresis: {day:%a %Y-%m-%d} leaves no feasible start for this patient"),
+            next(
+                iter(options.rejections),
+                f"C2 apheresis: {day:%a %Y-%m-%d} leaves no feasible start for this patient",
+            ),
         )
 
     def _class_free(self, class_index: int, start: datetime, until: datetime) -> bool:
@@ -140,21 +162,37 @@ class PublishedPlan(GreedyPlanner):
 
     def _free_position(self, class_index: int, start: datetime, until: datetime) -> Position | None:
         for member in self.problem.builder.classes[class_index].members:
-            if all(until <= taken_start or start >= taken_end for taken_start, taken_end in self.positions[member]):
+            if all(
+                until <= taken_start or start >= taken_end
+                for taken_start, taken_end in self.positions[member]
+            ):
                 return member
         return None
 
-    def _apply(self, assignment: Assignment, product_id: str, hospital_id: str, patient: Patient | None, sign: int) -> None:
+    def _apply(
+        self,
+        assignment: Assignment,
+        product_id: str,
+        hospital_id: str,
+        patient: Patient | None,
+        sign: int,
+    ) -> None:
         """Add (+1) or remove (-1) what one assignment holds."""
         instance, calendar = self.instance, self.calendar
         product = instance.product_by_id[product_id]
         zone = calendar.zone
         start = assignment.manufacturing_start.astimezone(zone)
-        if patient is not None and patient.collected_on is None and assignment.apheresis_date is not None:
+        if (
+            patient is not None
+            and patient.collected_on is None
+            and assignment.apheresis_date is not None
+        ):
             self.chairs[(hospital_id, assignment.apheresis_date)] += sign
         if start >= calendar.horizon_start:
             self.starts[start.date()] += sign
-        until = add_hours(add_hours(start, product.manufacturing_hours, zone), product.changeover_hours, zone)
+        until = add_hours(
+            add_hours(start, product.manufacturing_hours, zone), product.changeover_hours, zone
+        )
         intervals = self.positions[(assignment.suite, assignment.position)]
         if sign > 0:
             intervals.append((start, until))

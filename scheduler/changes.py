@@ -96,15 +96,21 @@ def apply_changes(instance: Instance, changes: list[Change] | tuple[Change, ...]
     """A copy of the instance with every change made (the instance itself is left alone)."""
     doc = instance.model_dump(mode="json")
     # A cancelled downtime is deleted from its suite's list: later periods first keeps indices valid.
-    for change in sorted(changes, key=lambda c: -(c.period or 0) if c.kind == "downtime_shortened" else 0):
+    for change in sorted(
+        changes, key=lambda c: -(c.period or 0) if c.kind == "downtime_shortened" else 0
+    ):
         _EDITS[change.kind](doc, change, instance)
     return Instance.model_validate(doc)
 
 
-def operators_to_roster(instance: Instance, day: date, shift_id: str, skill: str, count: int = 1) -> list[str | None]:
+def operators_to_roster(
+    instance: Instance, day: date, shift_id: str, skill: str, count: int = 1
+) -> list[str | None]:
     """`count` distinct qualified operators not on that shift, preferably off that whole day; None for each one missing."""
     qualified = [op for op in instance.operators if skill in op.skills]
-    off_shift = [op for op in qualified if not any(r.date == day and r.shift == shift_id for r in op.roster)]
+    off_shift = [
+        op for op in qualified if not any(r.date == day and r.shift == shift_id for r in op.roster)
+    ]
     off_day = [op for op in off_shift if not any(r.date == day for r in op.roster)]
     chosen = off_day + [op for op in off_shift if op not in off_day]
     names: list[str | None] = [op.id for op in chosen[:count]]
@@ -160,7 +166,9 @@ def _edit_qc_start(doc: dict[str, Any], change: Change, instance: Instance) -> N
 
 def _edit_qc_open_day(doc: dict[str, Any], change: Change, instance: Instance) -> None:
     closed = {day.isoformat() for day in change.dates}
-    doc["qc_lab"]["closed_dates"] = [d for d in doc["qc_lab"].get("closed_dates", []) if d not in closed]
+    doc["qc_lab"]["closed_dates"] = [
+        d for d in doc["qc_lab"].get("closed_dates", []) if d not in closed
+    ]
 
 
 def _edit_start_limit(doc: dict[str, Any], change: Change, instance: Instance) -> None:
@@ -170,7 +178,11 @@ def _edit_start_limit(doc: dict[str, Any], change: Change, instance: Instance) -
 def _edit_window(doc: dict[str, Any], change: Change, instance: Instance) -> None:
     patient = _by_id(doc["patients"], change.resource)
     earliest, latest = change.dates
-    patient[change.kind] = {**patient[change.kind], "earliest": earliest.isoformat(), "latest": latest.isoformat()}
+    patient[change.kind] = {
+        **patient[change.kind],
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat(),
+    }
 
 
 def _edit_downtime(doc: dict[str, Any], change: Change, instance: Instance) -> None:
@@ -180,7 +192,9 @@ def _edit_downtime(doc: dict[str, Any], change: Change, instance: Instance) -> N
     old_start = datetime.fromisoformat(period["start"])
     old_end = datetime.fromisoformat(period["end"])
     days = timedelta(days=change.amount)
-    start, end = (old_start, old_end - days) if change.edge == "end" else (old_start + days, old_end)
+    start, end = (
+        (old_start, old_end - days) if change.edge == "end" else (old_start + days, old_end)
+    )
     if end <= start:
         del suite["unavailable"][change.period]
     else:
@@ -203,4 +217,3 @@ _EDITS = {
     "downtime_shortened": _edit_downtime,
     "suite_position": _edit_suite_position,
 }
-

@@ -191,7 +191,9 @@ def _print_suggestions(console: Console, instance: Instance, schedule: Schedule)
             console.print(line, markup=False)
 
 
-def _suggestion_lines(instance: Instance, schedule: Schedule, patient_id: str, time_limit: float) -> list[str]:
+def _suggestion_lines(
+    instance: Instance, schedule: Schedule, patient_id: str, time_limit: float
+) -> list[str]:
     """The verified changes (single or together) for one unscheduled patient, or why nothing is within reach."""
     from scheduler.suggest import format_suggestions, out_of_reach, suggest_changes
 
@@ -244,7 +246,11 @@ def solve(
         ),
     ] = 0,
     explain_unscheduled: Annotated[
-        bool, typer.Option("--explain", help="After the summary, the smallest verified change per unscheduled patient.")
+        bool,
+        typer.Option(
+            "--explain",
+            help="After the summary, the smallest verified change per unscheduled patient.",
+        ),
     ] = False,
 ) -> None:
     """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
@@ -416,7 +422,9 @@ def _check_target(path: Path) -> None:
 WorkbookTarget = Annotated[
     Path,
     typer.Option(
-        "--output", "-o", metavar="PLAN.xlsx|DIR",
+        "--output",
+        "-o",
+        metavar="PLAN.xlsx|DIR",
         help="An .xlsx workbook, or a folder that gets one CSV file per sheet.",
     ),
 ]
@@ -428,7 +436,10 @@ def import_workbook(
         Path, typer.Argument(metavar="PLAN.xlsx|DIR", help="A workbook, or a folder of CSV files.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="INSTANCE.json", help="Where to write the instance.")
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="INSTANCE.json", help="Where to write the instance."
+        ),
     ],
 ) -> None:
     """Read a planning workbook (or CSV folder) into an instance; every error by sheet, row and column (exit 2)."""
@@ -477,13 +488,19 @@ def export_instance(
 
 @app.command()
 def export(
-    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")
+    ],
     instance_file: Annotated[
         Path, typer.Option("--instance", metavar="INSTANCE.json", help="The instance it plans.")
     ],
     output: WorkbookTarget,
     explain_unscheduled: Annotated[
-        bool, typer.Option("--explain", help="Add a suggestions sheet: the smallest verified change per unscheduled patient.")
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add a suggestions sheet: the smallest verified change per unscheduled patient.",
+        ),
     ] = False,
 ) -> None:
     """Write a plan workbook: patients, suites, operators, qc, unscheduled and kpis sheets."""
@@ -495,7 +512,10 @@ def export(
     suggestions = None
     reasons: dict[str, str] = {}
     if explain_unscheduled:
-        suggestions = {e.patient: suggest_changes(instance, schedule, e.patient, time_limit=5.0) for e in schedule.unscheduled}
+        suggestions = {
+            e.patient: suggest_changes(instance, schedule, e.patient, time_limit=5.0)
+            for e in schedule.unscheduled
+        }
         for patient_id, found in suggestions.items():
             reason = None if found else out_of_reach(instance, schedule, patient_id)
             if reason is not None:
@@ -509,12 +529,17 @@ def export(
 
 @app.command()
 def gantt(
-    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule (cart-schedule/1).")
+    ],
     instance_file: Annotated[
         Path, typer.Option("--instance", metavar="INSTANCE.json", help="The instance it plans.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="plan.html|plan.png", help="Interactive HTML or static PNG.")
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="plan.html|plan.png", help="Interactive HTML or static PNG."
+        ),
     ],
 ) -> None:
     """Draw the plan: suite positions over time, operator load per shift, QC load per day."""
@@ -546,19 +571,44 @@ def _parse_as_of(text: str | None) -> datetime | None:
 
 @app.command()
 def replan(
-    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance the previous schedule plans.")],
-    previous_file: Annotated[Path, typer.Option("--previous", metavar="SCHEDULE.json", help="The previous schedule.")],
-    events_file: Annotated[Path, typer.Option("--events", metavar="EVENTS.json", help="What happened (cart-schedule-events/1).")],
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="NEW_SCHEDULE.json", help="Where to write the new schedule.")],
+    instance_file: Annotated[
+        Path,
+        typer.Argument(metavar="INSTANCE.json", help="The instance the previous schedule plans."),
+    ],
+    previous_file: Annotated[
+        Path, typer.Option("--previous", metavar="SCHEDULE.json", help="The previous schedule.")
+    ],
+    events_file: Annotated[
+        Path,
+        typer.Option(
+            "--events", metavar="EVENTS.json", help="What happened (cart-schedule-events/1)."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="NEW_SCHEDULE.json", help="Where to write the new schedule."
+        ),
+    ],
     instance_out: Annotated[
         Path | None,
-        typer.Option("--instance-out", metavar="NEW_INSTANCE.json", help="Where to write the new instance (default: NEW_SCHEDULE.instance.json)."),
+        typer.Option(
+            "--instance-out",
+            metavar="NEW_INSTANCE.json",
+            help="Where to write the new instance (default: NEW_SCHEDULE.instance.json).",
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", metavar="YYYY-MM-DDTHH:MM", help="Local time of the re-plan: work started before it is fixed (default: the events' as_of, else the horizon start)."),
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DDTHH:MM",
+            help="Local time of the re-plan: work started before it is fixed (default: the events' as_of, else the horizon start).",
+        ),
     ] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")] = 60.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
+    ] = 60.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
 ) -> None:
@@ -581,7 +631,9 @@ def replan(
 
     try:
         events = load_events(events_file, instance)
-        apply_events(instance, previous, events, moment)  # every problem before spending time on a solve
+        apply_events(
+            instance, previous, events, moment
+        )  # every problem before spending time on a solve
     except InputError as error:
         _fail_input(error, str(events_file))
     new_instance_file = instance_out or output.with_name(f"{output.stem}.instance.json")
@@ -589,9 +641,13 @@ def replan(
     _check_writable(new_instance_file)
     out, err = _out(), _err()
     with _ProgressDisplay(err) as display:
-        outcome = run_replan(instance, previous, events,
-                             SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
-                             resolve_as_of(instance, events, moment))
+        outcome = run_replan(
+            instance,
+            previous,
+            events,
+            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+            resolve_as_of(instance, events, moment),
+        )
     write_json(outcome.instance, new_instance_file)
     write_json(outcome.schedule, output)
 
@@ -608,7 +664,10 @@ def replan(
         for reason in _infeasibility(schedule) or ["(the solver gave no explanation)"]:
             out.print(f"  {reason}", markup=False)
     else:
-        out.print(f"no schedule found within {_number(time_limit)} s; try a longer --time-limit", markup=False)
+        out.print(
+            f"no schedule found within {_number(time_limit)} s; try a longer --time-limit",
+            markup=False,
+        )
     raise typer.Exit(EXIT_NO_SCHEDULE)
 
 
@@ -623,14 +682,18 @@ def _load_pair(instance_file: Path, schedule_file: Path) -> tuple[Instance, Sche
     except InputError as error:
         _fail_input(error, str(schedule_file))
     if schedule.instance != instance.name:
-        _fail(f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})")
+        _fail(
+            f"{schedule_file} plans instance {schedule.instance!r}, not {instance.name!r} ({instance_file})"
+        )
     return instance, schedule
 
 
 @app.command()
 def analyze(
     instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
-    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule, e.g. edited by hand.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule, e.g. edited by hand.")
+    ],
 ) -> None:
     """Check a (hand-edited) plan: every rule it breaks with patients, resources and dates, and its objective (exit 1 if any)."""
     from scheduler.analyze import analyze as analyze_plan
@@ -646,11 +709,16 @@ def analyze(
 @app.command()
 def explain(
     instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
-    schedule_file: Annotated[Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule of it.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule of it.")
+    ],
     patient: Annotated[
-        list[str] | None, typer.Option("--patient", "-p", help="Unscheduled patient(s) to explain (default: all).")
+        list[str] | None,
+        typer.Option("--patient", "-p", help="Unscheduled patient(s) to explain (default: all)."),
     ] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per patient.")] = 10.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds per patient.")
+    ] = 10.0,
 ) -> None:
     """For unscheduled patients, the smallest verified changes (one, or several together) that would let each be scheduled."""
     instance, schedule = _load_pair(instance_file, schedule_file)
@@ -666,18 +734,37 @@ def explain(
 
 @app.command()
 def whatif(
-    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The plan's instance.")],
+    instance_file: Annotated[
+        Path, typer.Argument(metavar="INSTANCE.json", help="The plan's instance.")
+    ],
     scenario_file: Annotated[
-        Path, typer.Option("--scenario", metavar="SCENARIO.json", help='{"name": ..., "changes": [...]} (see README)')
+        Path,
+        typer.Option(
+            "--scenario",
+            metavar="SCENARIO.json",
+            help='{"name": ..., "changes": [...]} (see README)',
+        ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="SCHEDULE.json", help="Where to write the scenario's schedule.")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="SCHEDULE.json",
+            help="Where to write the scenario's schedule.",
+        ),
     ],
     schedule_file: Annotated[
         Path | None,
-        typer.Option("--schedule", metavar="SCHEDULE.json", help="The plan to compare with (default: solve it too)."),
+        typer.Option(
+            "--schedule",
+            metavar="SCHEDULE.json",
+            help="The plan to compare with (default: solve it too).",
+        ),
     ] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.001, help="Seconds per solve.")] = 60.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds per solve.")
+    ] = 60.0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
 ) -> None:
     """What if: solve the plan with changed inputs and show objective and KPIs side by side with the plan."""

@@ -42,7 +42,9 @@ def diagnose_commitments(problem: PlanningProblem, seconds: float) -> list[str]:
     ]
 
 
-def _feasible(problem: PlanningProblem, commitments: list[Commitment], skip: frozenset[str], seconds: float) -> bool | None:
+def _feasible(
+    problem: PlanningProblem, commitments: list[Commitment], skip: frozenset[str], seconds: float
+) -> bool | None:
     from scheduler.solve import build_model
 
     plan, _, _ = build_model(replace(problem, patients=[], commitments=commitments), skip)
@@ -68,8 +70,10 @@ def _describe(problem: PlanningProblem, rule: str, conflict: list[Commitment], n
             for remaining in commitment.steps:
                 days[f"{remaining.date:%a %Y-%m-%d}"] += 1
                 skills.add(remaining.step.skill)
-        return (f"C6 steps: in-progress {names} need more {'/'.join(sorted(skills))} operator hours than are "
-                f"rostered on {_shared_days(days)}")
+        return (
+            f"C6 steps: in-progress {names} need more {'/'.join(sorted(skills))} operator hours than are "
+            f"rostered on {_shared_days(days)}"
+        )
     if rule == "C7":
         days = Counter()
         assays: set[str] = set()
@@ -78,8 +82,12 @@ def _describe(problem: PlanningProblem, rule: str, conflict: list[Commitment], n
                 if not pending.started_before_horizon:
                     days[f"{pending.sample_date:%a %Y-%m-%d}"] += 1
                     assays.add(pending.assay.id)
-        return (f"C7 qc: in-progress {names} need more {'/'.join(sorted(assays))} starts than the QC lab has "
-                f"around {_shared_days(days)}")
+        return (
+            f"C7 qc: in-progress {names} need more {'/'.join(sorted(assays))} starts than the QC lab has "
+            f"around {_shared_days(days)}"
+        )
     starts = Counter(f"{c.start:%a %Y-%m-%d}" for c in conflict)
-    return (f"C4 start: in-progress {names} start on {_shared_days(starts)}, more than the site's "
-            f"{problem.instance.site.max_starts_per_day} starts per day")
+    return (
+        f"C4 start: in-progress {names} start on {_shared_days(starts)}, more than the site's "
+        f"{problem.instance.site.max_starts_per_day} starts per day"
+    )

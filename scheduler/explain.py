@@ -39,9 +39,13 @@ def _reasons(planner: GreedyPlanner, options: PatientOptions) -> list[str]:
     blocked: dict[str, list[tuple[StartOption, str]]] = defaultdict(list)
     for option in options.starts:
         attempt = planner.try_option(options, option, commit=False)
-        reason = attempt if isinstance(attempt, str) else (
-            f"C1 coverage: a start on {option.slot.label} fits what the plan leaves free; the search "
-            "stopped (time limit) before placing this patient, or a measure ranked first prefers the plan without them"
+        reason = (
+            attempt
+            if isinstance(attempt, str)
+            else (
+                f"C1 coverage: a start on {option.slot.label} fits what the plan leaves free; the search "
+                "stopped (time limit) before placing this patient, or a measure ranked first prefers the plan without them"
+            )
         )
         blocked[reason.split(":", 1)[0]].append((option, reason))
     reasons = []

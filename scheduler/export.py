@@ -48,10 +48,27 @@ def _product_of(instance: Instance) -> dict[str, Product]:
 # --- patients -----------------------------------------------------------------------------------
 
 PATIENT_COLUMNS = [
-    "patient", "status", "hospital", "product", "material", "weight",
-    "apheresis_date", "previous_apheresis_date", "date_changed", "suite", "position",
-    "manufacturing_start", "manufacturing_end", "first_qc_start", "last_qc_end",
-    "release_date", "delivery_date", "infusion_earliest", "infusion_latest", "wait_days", "reasons",
+    "patient",
+    "status",
+    "hospital",
+    "product",
+    "material",
+    "weight",
+    "apheresis_date",
+    "previous_apheresis_date",
+    "date_changed",
+    "suite",
+    "position",
+    "manufacturing_start",
+    "manufacturing_end",
+    "first_qc_start",
+    "last_qc_end",
+    "release_date",
+    "delivery_date",
+    "infusion_earliest",
+    "infusion_latest",
+    "wait_days",
+    "reasons",
 ]
 
 
@@ -62,10 +79,14 @@ def _dates_of(assignment: Assignment | None, zone: ZoneInfo) -> list[Any]:
     starts = [assay.start_date for assay in assignment.qc]
     ends = [assay.end_date for assay in assignment.qc]
     return [
-        assignment.suite, assignment.position,
-        _local(assignment.manufacturing_start, zone), _local(assignment.manufacturing_end, zone),
-        min(starts, default=None), max(ends, default=None),
-        assignment.release_date, assignment.delivery_date,
+        assignment.suite,
+        assignment.position,
+        _local(assignment.manufacturing_start, zone),
+        _local(assignment.manufacturing_end, zone),
+        min(starts, default=None),
+        max(ends, default=None),
+        assignment.release_date,
+        assignment.delivery_date,
     ]
 
 
@@ -78,25 +99,50 @@ def patients_table(instance: Instance, schedule: Schedule) -> Table:
         assignment = schedule.assignment_of(patient.id)
         previous = patient.previous_apheresis_date
         scheduled_date = assignment.apheresis_date if assignment else None
-        wait = (assignment.delivery_date - patient.apheresis_window.earliest).days if assignment else None
-        table.rows.append([
-            patient.id, "scheduled" if assignment else "unscheduled", patient.hospital,
-            patient.product, patient.material, patient.weight, scheduled_date, previous,
-            (scheduled_date != previous) if assignment and previous else None,
-            *_dates_of(assignment, zone),
-            patient.infusion_window.earliest, patient.infusion_window.latest, wait,
-            "; ".join(reasons.get(patient.id, [])) or None,
-        ])
+        wait = (
+            (assignment.delivery_date - patient.apheresis_window.earliest).days
+            if assignment
+            else None
+        )
+        table.rows.append(
+            [
+                patient.id,
+                "scheduled" if assignment else "unscheduled",
+                patient.hospital,
+                patient.product,
+                patient.material,
+                patient.weight,
+                scheduled_date,
+                previous,
+                (scheduled_date != previous) if assignment and previous else None,
+                *_dates_of(assignment, zone),
+                patient.infusion_window.earliest,
+                patient.infusion_window.latest,
+                wait,
+                "; ".join(reasons.get(patient.id, [])) or None,
+            ]
+        )
     for batch in instance.in_progress:
         assignment = schedule.assignment_of(batch.patient)
         window = batch.infusion_window
-        table.rows.append([
-            batch.patient, "in progress" if assignment else "unscheduled", batch.hospital,
-            batch.product, None, None, None, None, None,
-            *_dates_of(assignment, zone),
-            window.earliest if window else None, window.latest if window else None, None,
-            "; ".join(reasons.get(batch.patient, [])) or None,
-        ])
+        table.rows.append(
+            [
+                batch.patient,
+                "in progress" if assignment else "unscheduled",
+                batch.hospital,
+                batch.product,
+                None,
+                None,
+                None,
+                None,
+                None,
+                *_dates_of(assignment, zone),
+                window.earliest if window else None,
+                window.latest if window else None,
+                None,
+                "; ".join(reasons.get(batch.patient, [])) or None,
+            ]
+        )
     return table
 
 
@@ -119,7 +165,11 @@ def _occupancy(instance: Instance, schedule: Schedule) -> dict[tuple[str, int], 
             busy[key].append((end, add_hours(end, product.changeover_hours, zone), "changeover"))
     for suite in instance.suites:
         for period in suite.unavailable:
-            closed = (local_instant(period.start, zone), local_instant(period.end, zone), "downtime")
+            closed = (
+                local_instant(period.start, zone),
+                local_instant(period.end, zone),
+                "downtime",
+            )
             for position in range(1, suite.positions + 1):
                 busy[(suite.id, position)].append(closed)
     return busy
@@ -137,7 +187,9 @@ def suites_table(instance: Instance, schedule: Schedule) -> Table:
             intervals = sorted(busy.get((suite.id, position), []))
             cells = []
             for day_start, day_end in pairwise(midnights):
-                labels = [label for start, end, label in intervals if start < day_end and end > day_start]
+                labels = [
+                    label for start, end, label in intervals if start < day_end and end > day_start
+                ]
                 cells.append(" / ".join(dict.fromkeys(labels)) or None)
             table.rows.append([suite.id, suite.type, position, *cells])
     return table
@@ -158,26 +210,38 @@ def operators_table(instance: Instance, schedule: Schedule) -> Table:
         for step in assignment.steps:
             hours = hours_of.get((product.id, step.step), 0.0) if product else 0.0
             for operator in step.operators:
-                work[(step.date, step.shift, operator)].append((f"{assignment.patient} {step.step}", hours))
+                work[(step.date, step.shift, operator)].append(
+                    (f"{assignment.patient} {step.step}", hours)
+                )
     first, last = instance.horizon.start, _horizon_dates(instance)[-1]
     slots = set(work) | {
         (entry.date, entry.shift, operator.id)
-        for operator in instance.operators for entry in operator.roster
+        for operator in instance.operators
+        for entry in operator.roster
         if first <= entry.date <= last
     }
     shift_order = {shift.id: n for n, shift in enumerate(instance.site.shifts)}
     operator_order = {operator.id: n for n, operator in enumerate(instance.operators)}
     table = Table("operators", list(OPERATOR_COLUMNS), formats={"load": PERCENT})
     for day, shift, operator in sorted(
-        slots, key=lambda s: (s[0], shift_order.get(s[1], 99), operator_order.get(s[2], 1 << 30), s[2])
+        slots,
+        key=lambda s: (s[0], shift_order.get(s[1], 99), operator_order.get(s[2], 1 << 30), s[2]),
     ):
         tasks = work.get((day, shift, operator), [])
         hours = sum(h for _, h in tasks)
         length = instance.shift_by_id[shift].hours if shift in instance.shift_by_id else None
-        table.rows.append([
-            day, weekday_name(day), shift, operator, "; ".join(name for name, _ in tasks) or None,
-            hours, length, hours / length if length else None,
-        ])
+        table.rows.append(
+            [
+                day,
+                weekday_name(day),
+                shift,
+                operator,
+                "; ".join(name for name, _ in tasks) or None,
+                hours,
+                length,
+                hours / length if length else None,
+            ]
+        )
     return table
 
 
@@ -200,10 +264,18 @@ def qc_table(instance: Instance, schedule: Schedule) -> Table:
             patients = starts.get((day, assay), [])
             if not is_open and not patients:
                 continue
-            table.rows.append([
-                day, weekday_name(day), assay, len(patients), capacity,
-                len(patients) / capacity if capacity else None, is_open, ", ".join(patients) or None,
-            ])
+            table.rows.append(
+                [
+                    day,
+                    weekday_name(day),
+                    assay,
+                    len(patients),
+                    capacity,
+                    len(patients) / capacity if capacity else None,
+                    is_open,
+                    ", ".join(patients) or None,
+                ]
+            )
     return table
 
 
@@ -218,10 +290,15 @@ def unscheduled_table(instance: Instance, schedule: Schedule) -> Table:
         patient = patients.get(entry.patient)
         for reason in entry.reasons:
             rule = _RULE.match(reason)
-            table.rows.append([
-                entry.patient, patient.hospital if patient else None,
-                patient.product if patient else None, rule.group(1) if rule else None, reason,
-            ])
+            table.rows.append(
+                [
+                    entry.patient,
+                    patient.hospital if patient else None,
+                    patient.product if patient else None,
+                    rule.group(1) if rule else None,
+                    reason,
+                ]
+            )
     return table
 
 
@@ -236,7 +313,9 @@ def basic_kpis(instance: Instance, schedule: Schedule) -> dict[str, Any]:
         "in_progress_batches": len(schedule.assignments) - len(new),
     }
     for measure in instance.objective_order:
-        values[f"objective.{measure}"] = getattr(schedule.objective, measure) if schedule.objective else None
+        values[f"objective.{measure}"] = (
+            getattr(schedule.objective, measure) if schedule.objective else None
+        )
     values["solve_seconds"] = schedule.solve_seconds
     return values
 
@@ -273,19 +352,28 @@ def _flat(values: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]
 
 def kpis_table(instance: Instance, schedule: Schedule) -> Table:
     """One row per KPI."""
-    return Table("kpis", ["kpi", "value"], [[name, value] for name, value in _flat(plan_kpis(instance, schedule))])
+    return Table(
+        "kpis",
+        ["kpi", "value"],
+        [[name, value] for name, value in _flat(plan_kpis(instance, schedule))],
+    )
 
 
 def schedule_tables(instance: Instance, schedule: Schedule) -> list[Table]:
     """Every sheet of the plan workbook, in order."""
     return [
-        patients_table(instance, schedule), suites_table(instance, schedule),
-        operators_table(instance, schedule), qc_table(instance, schedule),
-        unscheduled_table(instance, schedule), kpis_table(instance, schedule),
+        patients_table(instance, schedule),
+        suites_table(instance, schedule),
+        operators_table(instance, schedule),
+        qc_table(instance, schedule),
+        unscheduled_table(instance, schedule),
+        kpis_table(instance, schedule),
     ]
 
 
-def suggestions_table(suggestions: dict[str, list[Any]], reasons: dict[str, str] | None = None) -> Table:
+def suggestions_table(
+    suggestions: dict[str, list[Any]], reasons: dict[str, str] | None = None
+) -> Table:
     """One row per verified suggestion for an unscheduled patient (scheduler/suggest.py), smallest first.
 
     A suggestion of several changes to make together is one row (its rule `C2+C6`, its text
@@ -294,14 +382,21 @@ def suggestions_table(suggestions: dict[str, list[Any]], reasons: dict[str, str]
     table = Table("suggestions", ["patient", "rank", "rule", "change", "verified_by"])
     for patient_id, found in suggestions.items():
         for rank, suggestion in enumerate(found, start=1):
-            table.rows.append([patient_id, rank, suggestion.rule, suggestion.text, suggestion.verified_by])
+            table.rows.append(
+                [patient_id, rank, suggestion.rule, suggestion.text, suggestion.verified_by]
+            )
         if not found and reasons and patient_id in reasons:
             table.rows.append([patient_id, None, None, reasons[patient_id], None])
     return table
 
 
-def write_schedule(instance: Instance, schedule: Schedule, target: str | Path,
-                   suggestions: dict[str, list[Any]] | None = None, reasons: dict[str, str] | None = None) -> Path:
+def write_schedule(
+    instance: Instance,
+    schedule: Schedule,
+    target: str | Path,
+    suggestions: dict[str, list[Any]] | None = None,
+    reasons: dict[str, str] | None = None,
+) -> Path:
     """Write the plan workbook (.xlsx) or a folder of CSV files; with suggestions (and reasons), a sheet of them too."""
     tables = schedule_tables(instance, schedule)
     if suggestions is not None:

@@ -69,7 +69,9 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
     """The batches chosen by a solution (suite positions and teams still to assign)."""
     batches: list[Batch] = []
     flexible: dict[tuple[date, str, str], list[PlannedStep]] = defaultdict(list)
-    pooled: dict[int, tuple[AssayPool, list[PlannedAssay]]] = {}  # id(pool) -> the pool, its assays in this plan
+    pooled: dict[
+        int, tuple[AssayPool, list[PlannedAssay]]
+    ] = {}  # id(pool) -> the pool, its assays in this plan
     for options in plan.patients:
         patient = options.patient
         if not solver.value(plan.scheduled[patient.id]):
@@ -83,7 +85,11 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
         option = options.starts[index]
         apheresis: date | None
         if options.uses_chair:
-            apheresis = next(d for d in options.apheresis_dates if solver.value(plan.apheresis_on[(patient.id, d)]))
+            apheresis = next(
+                d
+                for d in options.apheresis_dates
+                if solver.value(plan.apheresis_on[(patient.id, d)])
+            )
         else:
             apheresis = patient.collected_on
         steps = []
@@ -97,12 +103,34 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
         for i, assay in enumerate(options.product.qc_assays):
             pool = plan.assay_pool.get((patient.id, i), {}).get(option.slot.day)
             if pool is None:
-                assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, _chosen_day(plan, solver, patient.id, i)))
+                assays.append(
+                    PlannedAssay(
+                        assay,
+                        option.slot.day + assay.sample_day_offset,
+                        _chosen_day(plan, solver, patient.id, i),
+                    )
+                )
             else:
-                assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, pool.days[0]))
+                assays.append(
+                    PlannedAssay(assay, option.slot.day + assay.sample_day_offset, pool.days[0])
+                )
                 pooled.setdefault(id(pool), (pool, []))[1].append(assays[-1])
-        batches.append(Batch(patient.id, False, options.product, options.hospital, apheresis, option.slot.start,
-                             option.end, option.occupied_until, option.end_day, class_index, steps, assays))
+        batches.append(
+            Batch(
+                patient.id,
+                False,
+                options.product,
+                options.hospital,
+                apheresis,
+                option.slot.start,
+                option.end,
+                option.occupied_until,
+                option.end_day,
+                class_index,
+                steps,
+                assays,
+            )
+        )
     for commitment in plan.commitments:
         steps = []
         for remaining in commitment.steps:
@@ -111,14 +139,33 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
             if remaining.fixed_shift is None:
                 flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(planned)
         assays = [
-            PlannedAssay(r.assay, calendar.day(r.sample_date),
-                         calendar.day(r.sample_date) if r.started_before_horizon
-                         else _chosen_day(plan, solver, commitment.batch.patient, i))
+            PlannedAssay(
+                r.assay,
+                calendar.day(r.sample_date),
+                calendar.day(r.sample_date)
+                if r.started_before_horizon
+                else _chosen_day(plan, solver, commitment.batch.patient, i),
+            )
             for i, r in enumerate(commitment.assays)
         ]
-        batches.append(Batch(commitment.batch.patient, True, commitment.product, commitment.hospital, None,
-                             commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
-                             commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position))
+        batches.append(
+            Batch(
+                commitment.batch.patient,
+                True,
+                commitment.product,
+                commitment.hospital,
+                None,
+                commitment.start,
+                commitment.end,
+                commitment.occupied_until,
+                commitment.end_day,
+                commitment.class_index,
+                steps,
+                assays,
+                commitment.batch.suite,
+                commitment.batch.position,
+            )
+        )
     for assay_pool, pool_assays in pooled.values():
         _hand_out_pool_days(assay_pool, pool_assays, solver)
     _spread_flexible_steps(plan, solver, calendar, flexible)
@@ -140,7 +187,11 @@ def _hand_out_pool_days(pool: AssayPool, planned: list[PlannedAssay], solver: So
 
 
 def _chosen_day(plan: PlanVariables, solver: Solution, owner: str, assay_index: int) -> int:
-    return next(day for day, literal in plan.assay_start[(owner, assay_index)].items() if solver.value(literal))
+    return next(
+        day
+        for day, literal in plan.assay_start[(owner, assay_index)].items()
+        if solver.value(literal)
+    )
 
 
 def _spread_flexible_steps(
@@ -161,16 +212,22 @@ def _spread_flexible_steps(
         assert not queue, f"step counts do not cover {step_id} on {day}"
 
 
-def set_release_and_delivery(batch: Batch, window: OpenDateWindow | None, calendar: SiteCalendar) -> None:
+def set_release_and_delivery(
+    batch: Batch, window: OpenDateWindow | None, calendar: SiteCalendar
+) -> None:
     """C8/C9: release after the last assay and manufacturing end; delivery not before the window opens."""
-    release = max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
+    release = (
+        max([batch.end_day] + [a.end_day for a in batch.assays]) + batch.product.qp_release_days
+    )
     delivery = release + batch.hospital.return_transit_days
     if window is not None:
         delivery = max(delivery, calendar.day(window.earliest))
     batch.release_day, batch.delivery_day = release, delivery
 
 
-def assign_operators(batches: list[Batch], instance: Instance, roster: Roster) -> list[tuple[date, str]]:
+def assign_operators(
+    batches: list[Batch], instance: Instance, roster: Roster
+) -> list[tuple[date, str]]:
     """Give every step a team (C6) shift by shift; return the shifts where no team assignment exists."""
     by_slot: dict[tuple[date, str], list[PlannedStep]] = defaultdict(list)
     for batch in batches:
@@ -178,7 +235,9 @@ def assign_operators(batches: list[Batch], instance: Instance, roster: Roster) -
             by_slot[(planned.date, planned.shift_id)].append(planned)
     failed = []
     for (day, shift_id), steps in sorted(by_slot.items()):
-        if not _assign_shift_team(steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours):
+        if not _assign_shift_team(
+            steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours
+        ):
             failed.append((day, shift_id))
     return failed
 
@@ -195,9 +254,16 @@ def drop_unstaffable(
     for day, shift_id in failed:
         while True:
             steps = [s for b in kept for s in b.steps if (s.date, s.shift_id) == (day, shift_id)]
-            if _assign_shift_team(steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours):
+            if _assign_shift_team(
+                steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours
+            ):
                 break
-            victims = [b for b in kept if not b.in_progress and any((s.date, s.shift_id) == (day, shift_id) for s in b.steps)]
+            victims = [
+                b
+                for b in kept
+                if not b.in_progress
+                and any((s.date, s.shift_id) == (day, shift_id) for s in b.steps)
+            ]
             if not victims:
                 return None
             kept.remove(min(victims, key=lambda b: (weight[b.patient_id], b.start, b.patient_id)))
@@ -206,12 +272,18 @@ def drop_unstaffable(
     return kept
 
 
-def _assign_shift_team(steps: list[PlannedStep], operators: list[Operator], shift_hours: float) -> bool:
+def _assign_shift_team(
+    steps: list[PlannedStep], operators: list[Operator], shift_hours: float
+) -> bool:
     """Team assignment for one shift: a quick fill first, an exact tiny CP-SAT model when that fails."""
-    return _fill_shift_team(steps, operators, shift_hours) or _solve_shift_team(steps, operators, shift_hours)
+    return _fill_shift_team(steps, operators, shift_hours) or _solve_shift_team(
+        steps, operators, shift_hours
+    )
 
 
-def _fill_shift_team(steps: list[PlannedStep], operators: list[Operator], shift_hours: float) -> bool:
+def _fill_shift_team(
+    steps: list[PlannedStep], operators: list[Operator], shift_hours: float
+) -> bool:
     """Steps with the fewest qualified operators first, each to those with the most hours left."""
     left = {op.id: shift_hours for op in operators}
     qualified = {id(s): [op.id for op in operators if s.step.skill in op.skills] for s in steps}
@@ -229,7 +301,9 @@ def _fill_shift_team(steps: list[PlannedStep], operators: list[Operator], shift_
     return True
 
 
-def _solve_shift_team(steps: list[PlannedStep], operators: list[Operator], shift_hours: float) -> bool:
+def _solve_shift_team(
+    steps: list[PlannedStep], operators: list[Operator], shift_hours: float
+) -> bool:
     """Exact team assignment for one shift: a tiny CP-SAT model."""
     model = cp_model.CpModel()
     takes: dict[tuple[int, str], cp_model.IntVar] = {}
@@ -242,7 +316,11 @@ def _solve_shift_team(steps: list[PlannedStep], operators: list[Operator], shift
         model.add(sum(literals) == planned.step.operators)
     hundredths = round(shift_hours * 100)
     for op in operators:
-        load = [takes[(s, op.id)] * round(p.step.hours * 100) for s, p in enumerate(steps) if (s, op.id) in takes]
+        load = [
+            takes[(s, op.id)] * round(p.step.hours * 100)
+            for s, p in enumerate(steps)
+            if (s, op.id) in takes
+        ]
         if load:
             model.add(sum(load) <= hundredths)
     solver = cp_model.CpSolver()
@@ -251,7 +329,9 @@ def _solve_shift_team(steps: list[PlannedStep], operators: list[Operator], shift
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return False
     for s, planned in enumerate(steps):
-        planned.operators = sorted(op_id for (i, op_id), lit in takes.items() if i == s and solver.value(lit))
+        planned.operators = sorted(
+            op_id for (i, op_id), lit in takes.items() if i == s and solver.value(lit)
+        )
     return True
 
 
@@ -269,14 +349,17 @@ def assign_positions(batches: list[Batch], classes: list[SuiteClass]) -> None:
                 free_from[(batch.suite, batch.position)] = batch.occupied_until
                 continue
             member = next(
-                m for m in classes[class_index].members
+                m
+                for m in classes[class_index].members
                 if m not in free_from or free_from[m] <= batch.start
             )
             batch.suite, batch.position = member
             free_from[member] = batch.occupied_until
 
 
-def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalendar) -> dict[int, int]:
+def batch_values(
+    plan: PlanVariables, batches: list[Batch], calendar: SiteCalendar
+) -> dict[int, int]:
     """The model variable values (by variable index) that describe these batches: a search hint.
 
     Only decisions are given; variables defined by them (counts, loads) are completed by the caller.
@@ -313,10 +396,23 @@ def batch_values(plan: PlanVariables, batches: list[Batch], calendar: SiteCalend
             flexible_offsets = {s.id for s in options.product.steps if s.day_offset > 0}
         else:
             start_day = None  # an in-progress batch: no pooled assays
-            flexible_offsets = {r.step.id for c in plan.commitments if c.batch.patient == owner for r in c.steps if r.fixed_shift is None}
+            flexible_offsets = {
+                r.step.id
+                for c in plan.commitments
+                if c.batch.patient == owner
+                for r in c.steps
+                if r.fixed_shift is None
+            }
         for planned in batch.steps:
             if planned.step.id in flexible_offsets:
-                step_counts[(calendar.day(planned.date), planned.shift_id, batch.product.id, planned.step.id)] += 1
+                step_counts[
+                    (
+                        calendar.day(planned.date),
+                        planned.shift_id,
+                        batch.product.id,
+                        planned.step.id,
+                    )
+                ] += 1
         for assay_index, assay in enumerate(batch.assays):
             pool = plan.assay_pool.get((owner, assay_index), {}).get(start_day)  # type: ignore[arg-type]
             if pool is not None and pool.flows:

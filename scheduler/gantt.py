@@ -122,33 +122,56 @@ def _moment(value: datetime) -> str:
 
 def _batch_hover(batch: Occupancy, horizon: Horizon) -> str:
     a = batch.assignment
-    collected = "in progress (collected before this plan)" if a.in_progress else _day(a.apheresis_date) if a.apheresis_date else "–"
-    return "<br>".join([
-        f"<b>{a.patient}</b> · {batch.product.id}" + (" · in progress" if a.in_progress else ""),
-        f"{row_label(a.suite, a.position)}",
-        f"apheresis: {collected}",
-        f"start: {_moment(horizon.local(batch.start))}",
-        f"end: {_moment(horizon.local(batch.end))}",
-        f"release: {_day(a.release_date)}",
-        f"delivery: {_day(a.delivery_date)}",
-    ])
+    collected = (
+        "in progress (collected before this plan)"
+        if a.in_progress
+        else _day(a.apheresis_date)
+        if a.apheresis_date
+        else "–"
+    )
+    return "<br>".join(
+        [
+            f"<b>{a.patient}</b> · {batch.product.id}"
+            + (" · in progress" if a.in_progress else ""),
+            f"{row_label(a.suite, a.position)}",
+            f"apheresis: {collected}",
+            f"start: {_moment(horizon.local(batch.start))}",
+            f"end: {_moment(horizon.local(batch.end))}",
+            f"release: {_day(a.release_date)}",
+            f"delivery: {_day(a.delivery_date)}",
+        ]
+    )
 
 
-def _batch_bars(instance: Instance, schedule: Schedule, horizon: Horizon) -> tuple[dict[str, list[TimeBar]], list[TimeBar]]:
+def _batch_bars(
+    instance: Instance, schedule: Schedule, horizon: Horizon
+) -> tuple[dict[str, list[TimeBar]], list[TimeBar]]:
     colours = {p.id: PALETTE[n % len(PALETTE)] for n, p in enumerate(instance.products)}
     batches: dict[str, list[TimeBar]] = {p.id: [] for p in instance.products}
     changeovers = []
     for batch in occupancies(instance, schedule):
         a, colour = batch.assignment, colours[batch.product.id]
         row = row_label(a.suite, a.position)
-        start, end, free_at = horizon.local(batch.start), horizon.local(batch.end), horizon.local(batch.free_at)
+        start, end, free_at = (
+            horizon.local(batch.start),
+            horizon.local(batch.end),
+            horizon.local(batch.free_at),
+        )
         hover = _batch_hover(batch, horizon)
-        batches[batch.product.id].append(TimeBar(row, start, end, colour, a.patient, hover, a.in_progress))
+        batches[batch.product.id].append(
+            TimeBar(row, start, end, colour, a.patient, hover, a.in_progress)
+        )
         if free_at > end:
-            changeovers.append(TimeBar(
-                row, end, free_at, colour, "",
-                f"<b>changeover</b> after {a.patient}<br>{row}<br>{_moment(end)} – {_moment(free_at)}",
-            ))
+            changeovers.append(
+                TimeBar(
+                    row,
+                    end,
+                    free_at,
+                    colour,
+                    "",
+                    f"<b>changeover</b> after {a.patient}<br>{row}<br>{_moment(end)} – {_moment(free_at)}",
+                )
+            )
     return batches, changeovers
 
 
@@ -177,7 +200,10 @@ def _shift_bar(load: ShiftLoad, horizon: Horizon) -> LoadBar:
 
 def _lab_bar(day: LabDay) -> LoadBar:
     start = datetime.combine(day.day, time(0, 0))
-    detail = "<br>".join(f"{assay}: {count} of {day.capacity.get(assay, 0)}" for assay, count in sorted(day.starts.items()))
+    detail = "<br>".join(
+        f"{assay}: {count} of {day.capacity.get(assay, 0)}"
+        for assay, count in sorted(day.starts.items())
+    )
     hover = (
         f"<b>{_day(day.day)}</b><br>{day.total_starts} assay starts of {day.total_capacity} capacity"
         + (f"<br>{detail}" if detail else "")
@@ -234,55 +260,101 @@ def _time_bar_trace(name: str, bars: list[TimeBar], colours: list[str], **extra:
 def _suite_traces(picture: PlanPicture) -> list[go.Bar]:
     traces = []
     if picture.downtime:
-        traces.append(_time_bar_trace(DOWNTIME, picture.downtime, [DOWNTIME_COLOUR] * len(picture.downtime)))
+        traces.append(
+            _time_bar_trace(DOWNTIME, picture.downtime, [DOWNTIME_COLOUR] * len(picture.downtime))
+        )
     if picture.changeovers:
         colours = [_rgba(bar.colour, CHANGEOVER_ALPHA) for bar in picture.changeovers]
         traces.append(_time_bar_trace(CHANGEOVER, picture.changeovers, colours))
     for product, bars in picture.batches.items():
         if not bars:
             continue
-        trace = _time_bar_trace(product, bars, [bar.colour for bar in bars],
-                                text=[bar.label for bar in bars], textposition="inside",
-                                insidetextanchor="start", legendgroup=product)
+        trace = _time_bar_trace(
+            product,
+            bars,
+            [bar.colour for bar in bars],
+            text=[bar.label for bar in bars],
+            textposition="inside",
+            insidetextanchor="start",
+            legendgroup=product,
+        )
         # In-progress batches are hatched, as in the PNG.
-        trace.marker.pattern = {"shape": ["/" if bar.in_progress else "" for bar in bars], "fgcolor": "white"}
+        trace.marker.pattern = {
+            "shape": ["/" if bar.in_progress else "" for bar in bars],
+            "fgcolor": "white",
+        }
         traces.append(trace)
     return traces
 
 
-def _load_traces(bars: list[LoadBar], names: tuple[str, str], colours: tuple[str, str]) -> list[go.Bar]:
+def _load_traces(
+    bars: list[LoadBar], names: tuple[str, str], colours: tuple[str, str]
+) -> list[go.Bar]:
     centres = [(bar.start + (bar.end - bar.start) / 2).isoformat() for bar in bars]
     widths = [0.9 * _hours_ms(bar.start, bar.end) for bar in bars]
     hover = [bar.hover for bar in bars]
     return [
-        go.Bar(name=names[0], x=centres, y=[bar.capacity for bar in bars], width=widths,
-               marker={"color": colours[0]}, hovertext=hover, hoverinfo="text"),
-        go.Bar(name=names[1], x=centres, y=[bar.used for bar in bars], width=[0.6 * w for w in widths],
-               marker={"color": colours[1]}, hovertext=hover, hoverinfo="text"),
+        go.Bar(
+            name=names[0],
+            x=centres,
+            y=[bar.capacity for bar in bars],
+            width=widths,
+            marker={"color": colours[0]},
+            hovertext=hover,
+            hoverinfo="text",
+        ),
+        go.Bar(
+            name=names[1],
+            x=centres,
+            y=[bar.used for bar in bars],
+            width=[0.6 * w for w in widths],
+            marker={"color": colours[1]},
+            hovertext=hover,
+            hoverinfo="text",
+        ),
     ]
 
 
 def build_figure(instance: Instance, schedule: Schedule) -> go.Figure:
     """The plan as an interactive plotly figure of three stacked panels (site local time)."""
     picture = plan_picture(instance, schedule)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        row_heights=[0.56, 0.22, 0.22], subplot_titles=PANEL_TITLES)
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        row_heights=[0.56, 0.22, 0.22],
+        subplot_titles=PANEL_TITLES,
+    )
     for trace in _suite_traces(picture):
         fig.add_trace(trace, row=1, col=1)
-    for trace in _load_traces(picture.shifts, (ROSTERED, ASSIGNED), (ROSTERED_COLOUR, ASSIGNED_COLOUR)):
+    for trace in _load_traces(
+        picture.shifts, (ROSTERED, ASSIGNED), (ROSTERED_COLOUR, ASSIGNED_COLOUR)
+    ):
         fig.add_trace(trace, row=2, col=1)
     for trace in _load_traces(picture.lab, (CAPACITY, STARTS), (CAPACITY_COLOUR, STARTS_COLOUR)):
         fig.add_trace(trace, row=3, col=1)
     for row, title in enumerate(Y_TITLES, start=1):
         fig.update_yaxes(title_text=title, row=row, col=1)
-    fig.update_yaxes(categoryorder="array", categoryarray=picture.rows, autorange="reversed", row=1, col=1)
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=picture.rows, autorange="reversed", row=1, col=1
+    )
     fig.update_xaxes(type="date")
     fig.update_xaxes(title_text=f"Date ({picture.timezone})", row=3, col=1)
-    for moment, name in ((picture.horizon_start, "horizon start"), (picture.horizon_end, "horizon end")):
-        fig.add_vline(x=moment.isoformat(), line={"dash": "dot", "color": "#555", "width": 1}, name=name)
+    for moment, name in (
+        (picture.horizon_start, "horizon start"),
+        (picture.horizon_end, "horizon end"),
+    ):
+        fig.add_vline(
+            x=moment.isoformat(), line={"dash": "dot", "color": "#555", "width": 1}, name=name
+        )
     fig.update_layout(
-        title=picture.title, barmode="overlay", hovermode="closest", bargap=0.25,
-        height=520 + 22 * len(picture.rows), legend={"title": {"text": "product / load"}},
+        title=picture.title,
+        barmode="overlay",
+        hovermode="closest",
+        bargap=0.25,
+        height=520 + 22 * len(picture.rows),
+        legend={"title": {"text": "product / load"}},
         template="plotly_white",
     )
     return fig
@@ -304,23 +376,32 @@ def _days(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 86400
 
 
-def _draw_time_bars(ax: Any, bars: list[TimeBar], rows: dict[str, int], label: str, colours: list[Any]) -> Any:
+def _draw_time_bars(
+    ax: Any, bars: list[TimeBar], rows: dict[str, int], label: str, colours: list[Any]
+) -> Any:
     return ax.barh(
         [rows[bar.row] for bar in bars],
         [_days(bar.start, bar.end) for bar in bars],
         left=[_num(bar.start) for bar in bars],
-        height=0.7, color=colours, label=label, linewidth=0,
+        height=0.7,
+        color=colours,
+        label=label,
+        linewidth=0,
     )
 
 
 def _draw_suites(ax: Any, picture: PlanPicture) -> None:
     rows = {row: n for n, row in enumerate(picture.rows)}
     if picture.downtime:
-        _draw_time_bars(ax, picture.downtime, rows, DOWNTIME, [DOWNTIME_COLOUR] * len(picture.downtime))
+        _draw_time_bars(
+            ax, picture.downtime, rows, DOWNTIME, [DOWNTIME_COLOUR] * len(picture.downtime)
+        )
     if picture.changeovers:
         colours = [to_rgba(bar.colour, CHANGEOVER_ALPHA) for bar in picture.changeovers]
         _draw_time_bars(ax, picture.changeovers, rows, CHANGEOVER, colours)
-    labelled = sum(len(bars) for bars in picture.batches.values()) <= 80  # text only where it stays legible
+    labelled = (
+        sum(len(bars) for bars in picture.batches.values()) <= 80
+    )  # text only where it stays legible
     for product, bars in picture.batches.items():
         if not bars:
             continue
@@ -330,20 +411,42 @@ def _draw_suites(ax: Any, picture: PlanPicture) -> None:
                 patch.set_hatch(IN_PROGRESS_HATCH)
                 patch.set_edgecolor("white")
             if labelled:
-                ax.text(_num(bar.start), rows[bar.row], f" {bar.label}", va="center", ha="left",
-                        fontsize=7, color="white", clip_on=True)
-    ax.set_yticks(range(len(picture.rows)), picture.rows, fontsize=7 if len(picture.rows) > 30 else 9)
+                ax.text(
+                    _num(bar.start),
+                    rows[bar.row],
+                    f" {bar.label}",
+                    va="center",
+                    ha="left",
+                    fontsize=7,
+                    color="white",
+                    clip_on=True,
+                )
+    ax.set_yticks(
+        range(len(picture.rows)), picture.rows, fontsize=7 if len(picture.rows) > 30 else 9
+    )
     ax.set_ylim(len(picture.rows) - 0.5, -0.5)  # first position on top, as in the HTML
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Patch(facecolor="#777777", edgecolor="white", hatch=IN_PROGRESS_HATCH, label="in progress"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
+    handles.append(
+        Patch(facecolor="#777777", edgecolor="white", hatch=IN_PROGRESS_HATCH, label="in progress")
+    )
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False
+    )
 
 
-def _draw_load(ax: Any, bars: list[LoadBar], names: tuple[str, str], colours: tuple[str, str]) -> None:
+def _draw_load(
+    ax: Any, bars: list[LoadBar], names: tuple[str, str], colours: tuple[str, str]
+) -> None:
     centres = [_num(bar.start + (bar.end - bar.start) / 2) for bar in bars]
     widths = [0.9 * _days(bar.start, bar.end) for bar in bars]
     ax.bar(centres, [bar.capacity for bar in bars], width=widths, color=colours[0], label=names[0])
-    ax.bar(centres, [bar.used for bar in bars], width=[0.6 * w for w in widths], color=colours[1], label=names[1])
+    ax.bar(
+        centres,
+        [bar.used for bar in bars],
+        width=[0.6 * w for w in widths],
+        color=colours[1],
+        label=names[1],
+    )
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
 
 

@@ -70,7 +70,11 @@ class GreedyPlanner:
         steps = []
         hours: dict[tuple[date, str, str], float] = {}
         for remaining in commitment.steps:
-            shifts = [remaining.fixed_shift] if remaining.fixed_shift else [s.id for s in self.instance.site.shifts]
+            shifts = (
+                [remaining.fixed_shift]
+                if remaining.fixed_shift
+                else [s.id for s in self.instance.site.shifts]
+            )
             planned = self._staff(remaining.step, remaining.date, shifts, hours)
             if planned is None:
                 return None
@@ -85,9 +89,22 @@ class GreedyPlanner:
                     return None
                 day = free[0]
             assays.append(PlannedAssay(pending.assay, self.calendar.day(pending.sample_date), day))
-        batch = Batch(commitment.batch.patient, True, commitment.product, commitment.hospital, None,
-                      commitment.start, commitment.end, commitment.occupied_until, commitment.end_day,
-                      commitment.class_index, steps, assays, commitment.batch.suite, commitment.batch.position)
+        batch = Batch(
+            commitment.batch.patient,
+            True,
+            commitment.product,
+            commitment.hospital,
+            None,
+            commitment.start,
+            commitment.end,
+            commitment.occupied_until,
+            commitment.end_day,
+            commitment.class_index,
+            steps,
+            assays,
+            commitment.batch.suite,
+            commitment.batch.position,
+        )
         set_release_and_delivery(batch, commitment.batch.infusion_window, self.calendar)
         window = commitment.batch.infusion_window
         latest = self.calendar.days - 1
@@ -105,7 +122,9 @@ class GreedyPlanner:
                 return placed
         return None
 
-    def try_option(self, options: PatientOptions, option: StartOption, commit: bool = True) -> Batch | str:
+    def try_option(
+        self, options: PatientOptions, option: StartOption, commit: bool = True
+    ) -> Batch | str:
         """Place a patient with one start option into what is left, or say (rule first) what is missing."""
         patient, hospital = options.patient, options.hospital
         where = f"a start on {option.slot.label}"
@@ -116,43 +135,78 @@ class GreedyPlanner:
         limit = self.instance.site.max_starts_per_day
         if limit is not None and self.starts[option.slot.date] >= limit:
             return f"C4 start: the site already has its {limit} manufacturing starts on {option.slot.date:%a %Y-%m-%d}"
-        suite_class = next((c for c in option.classes if self._class_free(c, option.slot.start, option.occupied_until)), None)
+        suite_class = next(
+            (
+                c
+                for c in option.classes
+                if self._class_free(c, option.slot.start, option.occupied_until)
+            ),
+            None,
+        )
         if suite_class is None:
             types = "/".join(options.product.suite_types)
-            return (f"C5 suite: no {types} position is free from {option.slot.start:%a %Y-%m-%d %H:%M} "
-                    f"to {option.occupied_until:%a %Y-%m-%d %H:%M} ({where})")
+            return (
+                f"C5 suite: no {types} position is free from {option.slot.start:%a %Y-%m-%d %H:%M} "
+                f"to {option.occupied_until:%a %Y-%m-%d %H:%M} ({where})"
+            )
         hours: dict[tuple[date, str, str], float] = {}
         steps = []
         for step in options.product.steps:
             day = option.slot.date + timedelta(days=step.day_offset)
-            shifts = [option.slot.shift_id] if step.day_offset == 0 else [s.id for s in self.instance.site.shifts]
+            shifts = (
+                [option.slot.shift_id]
+                if step.day_offset == 0
+                else [s.id for s in self.instance.site.shifts]
+            )
             planned = self._staff(step, day, shifts, hours)
             if planned is None:
                 in_shift = f"shift {shifts[0]}" if len(shifts) == 1 else "any shift"
-                return (f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) with {step.hours:g} h free "
-                        f"in {in_shift} on {day:%a %Y-%m-%d} for {step.id!r}, day {step.day_offset} of {where}")
+                return (
+                    f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) with {step.hours:g} h free "
+                    f"in {in_shift} on {day:%a %Y-%m-%d} for {step.id!r}, day {step.day_offset} of {where}"
+                )
             steps.append(planned)
         assays = []
         for index, assay in enumerate(options.product.qc_assays):
             free = [d for d in option.assay_days[index] if self._lab_free(d, assay.id)]
             if not free:
                 first = self.calendar.date(option.assay_days[index][0])
-                return (f"C7 qc: the lab's {self.instance.qc_lab.capacity[assay.id]} daily {assay.id!r} starts are "
-                        f"taken on every day it could start (from {first:%a %Y-%m-%d}) for {where}")
+                return (
+                    f"C7 qc: the lab's {self.instance.qc_lab.capacity[assay.id]} daily {assay.id!r} starts are "
+                    f"taken on every day it could start (from {first:%a %Y-%m-%d}) for {where}"
+                )
             assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, free[0]))
-        batch = Batch(patient.id, False, options.product, hospital,
-                      apheresis if options.uses_chair else patient.collected_on,
-                      option.slot.start, option.end, option.occupied_until, option.end_day,
-                      suite_class, steps, assays)
+        batch = Batch(
+            patient.id,
+            False,
+            options.product,
+            hospital,
+            apheresis if options.uses_chair else patient.collected_on,
+            option.slot.start,
+            option.end,
+            option.occupied_until,
+            option.end_day,
+            suite_class,
+            steps,
+            assays,
+        )
         set_release_and_delivery(batch, patient.infusion_window, self.calendar)
         window = patient.infusion_window
         if window.latest is not None and batch.delivery_day > self.calendar.day(window.latest):
-            return (f"C9 delivery: with the QC days still free, {where} delivers on "
-                    f"{self.calendar.date(batch.delivery_day):%a %Y-%m-%d}, after the infusion window closes on {window.latest}")
+            return (
+                f"C9 delivery: with the QC days still free, {where} delivers on "
+                f"{self.calendar.date(batch.delivery_day):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"
+            )
         if batch.delivery_day >= self.calendar.days:
-            return f"C10 horizon: with the QC days still free, {where} delivers after the horizon end"
+            return (
+                f"C10 horizon: with the QC days still free, {where} delivers after the horizon end"
+            )
         if commit:
-            self._commit(batch, hours, chair=(hospital.id, apheresis) if options.uses_chair and apheresis else None)
+            self._commit(
+                batch,
+                hours,
+                chair=(hospital.id, apheresis) if options.uses_chair and apheresis else None,
+            )
         return batch
 
     def load(self, batches: list[Batch]) -> None:
@@ -187,25 +241,44 @@ class GreedyPlanner:
         return all(sum(1 for s, e in intervals if s <= p < e) < capacity for p in points)
 
     def _lab_free(self, day: int, assay_id: str) -> bool:
-        return self.qc_starts[(day, assay_id)] < self.instance.qc_lab.capacity_on(assay_id, self.calendar.date(day))
+        return self.qc_starts[(day, assay_id)] < self.instance.qc_lab.capacity_on(
+            assay_id, self.calendar.date(day)
+        )
 
-    def _staff(self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]) -> PlannedStep | None:
+    def _staff(
+        self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]
+    ) -> PlannedStep | None:
         """A shift and a team for one step: the qualified rostered operators with most hours left."""
         for shift_id in shifts:
             shift_hours = self.instance.shift_by_id[shift_id].hours
-            def left(op: Operator, shift_id: str = shift_id, shift_hours: float = shift_hours) -> float:
+
+            def left(
+                op: Operator, shift_id: str = shift_id, shift_hours: float = shift_hours
+            ) -> float:
                 key = (day, shift_id, op.id)
                 return shift_hours - self.operator_hours[key] - scratch.get(key, 0.0)
-            able = [op for op in self.problem.roster.qualified(day, shift_id, step.skill) if left(op) + HOURS_EPSILON >= step.hours]
+
+            able = [
+                op
+                for op in self.problem.roster.qualified(day, shift_id, step.skill)
+                if left(op) + HOURS_EPSILON >= step.hours
+            ]
             if len(able) < step.operators:
                 continue
             team = sorted(able, key=lambda op: (-left(op), op.id))[: step.operators]
             for op in team:
-                scratch[(day, shift_id, op.id)] = scratch.get((day, shift_id, op.id), 0.0) + step.hours
+                scratch[(day, shift_id, op.id)] = (
+                    scratch.get((day, shift_id, op.id), 0.0) + step.hours
+                )
             return PlannedStep(step, day, shift_id, sorted(op.id for op in team))
         return None
 
-    def _commit(self, batch: Batch, hours: dict[tuple[date, str, str], float], chair: tuple[str, date] | None) -> None:
+    def _commit(
+        self,
+        batch: Batch,
+        hours: dict[tuple[date, str, str], float],
+        chair: tuple[str, date] | None,
+    ) -> None:
         for key, used in hours.items():
             self.operator_hours[key] += used
         for assay in batch.assays:

@@ -92,7 +92,9 @@ def suite_utilisation(instance: Instance, schedule: Schedule) -> dict[str, Any]:
     horizon = horizon_of(instance)
     occupied: dict[str, float] = defaultdict(float)
     for batch in occupancies(instance, schedule):
-        occupied[batch.assignment.suite] += overlap_hours(batch.start, batch.free_at, horizon.start, horizon.end)
+        occupied[batch.assignment.suite] += overlap_hours(
+            batch.start, batch.free_at, horizon.start, horizon.end
+        )
     names = ("occupied_hours", "available_hours")
     by_suite = {}
     for suite in instance.suites:
@@ -120,7 +122,9 @@ def operator_load(instance: Instance, schedule: Schedule) -> dict[str, Any]:
     rostered_total = 0.0
     for operator in instance.operators:
         hours = sum(
-            instance.shift_by_id[entry.shift].hours for entry in operator.roster if horizon.contains(entry.date)
+            instance.shift_by_id[entry.shift].hours
+            for entry in operator.roster
+            if horizon.contains(entry.date)
         )
         rostered_total += hours
         for skill in operator.skills:
@@ -129,7 +133,9 @@ def operator_load(instance: Instance, schedule: Schedule) -> dict[str, Any]:
     skills = sorted(set(assigned) | set(rostered))
     return {
         "overall": ratio_entry(sum(assigned.values()), rostered_total, names),
-        "by_skill": {skill: ratio_entry(assigned[skill], rostered[skill], names) for skill in skills},
+        "by_skill": {
+            skill: ratio_entry(assigned[skill], rostered[skill], names) for skill in skills
+        },
     }
 
 
@@ -172,7 +178,11 @@ def day_stats(days: list[int]) -> dict[str, Any]:
     """Median, nearest-rank p90 and count of a list of day counts (`None` stats when empty)."""
     if not days:
         return {"median": None, "p90": None, "patients": 0}
-    return {"median": _number(statistics.median(days)), "p90": percentile(days, 90), "patients": len(days)}
+    return {
+        "median": _number(statistics.median(days)),
+        "p90": percentile(days, 90),
+        "patients": len(days),
+    }
 
 
 def percentile(values: list[int], percent: float) -> int:
@@ -246,16 +256,31 @@ def format_kpis(kpis: dict[str, Any]) -> list[tuple[str, str]]:
         ("Vein-to-vein (days)", _stats_text(kpis["vein_to_vein_days"])),
     ]
     suites = kpis["suite_utilisation"]
-    rows.append(("Suite position utilisation",
-                 _ratio_text(suites["overall"], "occupied_hours", "available_hours", "position-hours")))
+    rows.append(
+        (
+            "Suite position utilisation",
+            _ratio_text(suites["overall"], "occupied_hours", "available_hours", "position-hours"),
+        )
+    )
     rows += [
-        (f"Suite {suite} utilisation", _ratio_text(entry, "occupied_hours", "available_hours", "position-hours"))
+        (
+            f"Suite {suite} utilisation",
+            _ratio_text(entry, "occupied_hours", "available_hours", "position-hours"),
+        )
         for suite, entry in suites["by_suite"].items()
     ]
     operators = kpis["operator_load"]
-    rows.append(("Operator hands-on load", _ratio_text(operators["overall"], "assigned_hours", "rostered_hours", "h")))
+    rows.append(
+        (
+            "Operator hands-on load",
+            _ratio_text(operators["overall"], "assigned_hours", "rostered_hours", "h"),
+        )
+    )
     rows += [
-        (f"Operator load, skill {skill}", _ratio_text(entry, "assigned_hours", "rostered_hours", "h"))
+        (
+            f"Operator load, skill {skill}",
+            _ratio_text(entry, "assigned_hours", "rostered_hours", "h"),
+        )
         for skill, entry in operators["by_skill"].items()
     ]
     lab = kpis["qc_load"]
@@ -273,9 +298,20 @@ def compare_plans(plans: list[tuple[Instance, Schedule]]) -> dict[str, Any]:
     tables: list[dict[str, str]] = []
     for instance, schedule in plans:
         kpis = compute_kpis(instance, schedule)
-        objective: dict[str, Any] = {} if schedule.objective is None else schedule.objective.model_dump()
-        columns.append({"name": instance.name, "status": schedule.status, "objective": objective or None, "kpis": kpis})
-        measures = {m: "" if objective.get(m) is None else _amount(float(objective[m])) for m in MEASURES}
+        objective: dict[str, Any] = (
+            {} if schedule.objective is None else schedule.objective.model_dump()
+        )
+        columns.append(
+            {
+                "name": instance.name,
+                "status": schedule.status,
+                "objective": objective or None,
+                "kpis": kpis,
+            }
+        )
+        measures = {
+            m: "" if objective.get(m) is None else _amount(float(objective[m])) for m in MEASURES
+        }
         tables.append(measures | dict(format_kpis(kpis)))
     labels = list(dict.fromkeys(label for table in tables for label in table))
     rows = [[label] + [table.get(label, "") for table in tables] for label in labels]

@@ -10,7 +10,10 @@ from scheduler.calendar import SiteCalendar
 from scheduler.variables import PlanVariables
 
 MAXIMISED = {"scheduled_weight"}
-NEVER_NEGATIVE = {"plan_changes", "wait_days"}  # a count, and days from the window's opening to delivery
+NEVER_NEGATIVE = {
+    "plan_changes",
+    "wait_days",
+}  # a count, and days from the window's opening to delivery
 
 
 def weight_scale(weights: list[float]) -> int:
@@ -21,7 +24,9 @@ def weight_scale(weights: list[float]) -> int:
     return scale
 
 
-def measure_expressions(plan: PlanVariables, calendar: SiteCalendar, scale: int) -> dict[str, cp_model.LinearExprT]:
+def measure_expressions(
+    plan: PlanVariables, calendar: SiteCalendar, scale: int
+) -> dict[str, cp_model.LinearExprT]:
     """`scheduled_weight`, `plan_changes` and `wait_days` (weights multiplied by `scale`)."""
     weight_terms: list[cp_model.LinearExprT] = []
     change_terms: list[cp_model.LinearExprT] = []

@@ -36,7 +36,9 @@ class SuiteClass:
 
     def free_during(self, start: datetime, until: datetime) -> bool:
         """Whether `[start, until)` touches no downtime of this class."""
-        return all(until <= down_start or start >= down_end for down_start, down_end in self.unavailable)
+        return all(
+            until <= down_start or start >= down_end for down_start, down_end in self.unavailable
+        )
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,11 @@ class PatientOptions:
         """
         assay = self.product.qc_assays[assay_index]
         after_release = self.product.qp_release_days + self.hospital.return_transit_days
-        return all(option.assay_days[assay_index][-1] + assay.duration_days + after_release <= option.earliest_delivery
-                   for option in self.starts)
+        return all(
+            option.assay_days[assay_index][-1] + assay.duration_days + after_release
+            <= option.earliest_delivery
+            for option in self.starts
+        )
 
     @property
     def uses_chair(self) -> bool:
@@ -196,7 +201,8 @@ class OptionBuilder:
         return tuple(
             day
             for day in range(max(sample_day, 0), sample_day + assay.max_wait_days + 1)
-            if day in self._lab_days and day + assay.duration_days < self.calendar.days
+            if day in self._lab_days
+            and day + assay.duration_days < self.calendar.days
             and lab.capacity_on(assay.id, self.calendar.date(day)) > 0
         )
 
@@ -224,16 +230,22 @@ class OptionBuilder:
         for apheresis_date in apheresis_dates:
             slots = self._material_slots(patient, product, hospital, apheresis_date)
             if not slots:
-                options.rejections[self._material_reason(patient, product, hospital, apheresis_date)] += 1
+                options.rejections[
+                    self._material_reason(patient, product, hospital, apheresis_date)
+                ] += 1
             for slot in slots:
                 starts.setdefault(slot, []).append(apheresis_date)
         for slot in sorted(starts, key=lambda s: s.start):
-            option = self._start_option(patient, product, hospital, slot, starts[slot], options.rejections)
+            option = self._start_option(
+                patient, product, hospital, slot, starts[slot], options.rejections
+            )
             if option is not None:
                 options.starts.append(option)
         return options
 
-    def _apheresis_candidates(self, patient: Patient, hospital: Hospital, reasons: Counter[str]) -> list[date]:
+    def _apheresis_candidates(
+        self, patient: Patient, hospital: Hospital, reasons: Counter[str]
+    ) -> list[date]:
         if patient.collected_on is not None:
             return [patient.collected_on]
         window = patient.apheresis_window
@@ -241,7 +253,10 @@ class OptionBuilder:
             assert patient.previous_apheresis_date is not None  # checked when loading
             days = [patient.previous_apheresis_date]
         else:
-            days = [window.earliest + timedelta(days=i) for i in range((window.latest - window.earliest).days + 1)]
+            days = [
+                window.earliest + timedelta(days=i)
+                for i in range((window.latest - window.earliest).days + 1)
+            ]
         candidates = []
         for day in days:
             reason = self._chair_reason(patient, hospital, day)
@@ -268,15 +283,23 @@ class OptionBuilder:
             return f"C2 apheresis: all {chairs} chair(s) of {where} on {day:%a %Y-%m-%d} are booked outside this plan"
         return None
 
-    def _material_window(self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date) -> tuple[datetime, datetime | None]:
+    def _material_window(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> tuple[datetime, datetime | None]:
         zone = self.calendar.zone
         collected = at_clock(apheresis_date, hospital.collection_end_time, zone)
         arrival = add_hours(collected, hospital.transit_hours, zone)
         earliest = add_hours(arrival, product.receipt_hours, zone)
-        latest = add_hours(collected, product.fresh_shelf_life_hours, zone) if patient.material == "fresh" else None
+        latest = (
+            add_hours(collected, product.fresh_shelf_life_hours, zone)
+            if patient.material == "fresh"
+            else None
+        )
         return earliest, latest
 
-    def _material_slots(self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date) -> list[ShiftSlot]:
+    def _material_slots(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> list[ShiftSlot]:
         earliest, latest = self._material_window(patient, product, hospital, apheresis_date)
         return [
             slot
@@ -284,7 +307,9 @@ class OptionBuilder:
             if slot.start >= earliest and (latest is None or slot.start <= latest)
         ]
 
-    def _material_reason(self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date) -> str:
+    def _material_reason(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> str:
         earliest, latest = self._material_window(patient, product, hospital, apheresis_date)
         if latest is not None and latest < earliest:
             return f"C3 material: fresh material collected {apheresis_date:%a %Y-%m-%d} expires ({latest:%a %Y-%m-%d %H:%M}) before it can be received ({earliest:%a %Y-%m-%d %H:%M})"
@@ -306,17 +331,29 @@ class OptionBuilder:
             reasons[facts] += 1
             return None
         window = patient.infusion_window
-        delivery = max(facts.release + hospital.return_transit_days, self.calendar.day(window.earliest))
+        delivery = max(
+            facts.release + hospital.return_transit_days, self.calendar.day(window.earliest)
+        )
         start_text = f"a start on {slot.label}"
         if window.latest is not None and delivery > self.calendar.day(window.latest):
-            reasons[f"C9 delivery: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"] += 1
+            reasons[
+                f"C9 delivery: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"
+            ] += 1
             return None
         if delivery >= self.calendar.days:
-            reasons[f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"] += 1
+            reasons[
+                f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"
+            ] += 1
             return None
         return StartOption(
-            slot, facts.end, facts.occupied_until, facts.end_day, tuple(apheresis_dates), facts.classes,
-            facts.assay_days, delivery,
+            slot,
+            facts.end,
+            facts.occupied_until,
+            facts.end_day,
+            tuple(apheresis_dates),
+            facts.classes,
+            facts.assay_days,
+            delivery,
         )
 
     def _slot_facts(self, product: Product, slot: ShiftSlot) -> _SlotFacts | str:
@@ -334,7 +371,9 @@ class OptionBuilder:
             return f"C10 horizon: manufacturing from {start_text} would end {end:%a %Y-%m-%d %H:%M}, after the horizon end {self.calendar.end_date}"
         max_starts = self.instance.site.max_starts_per_day
         if max_starts is not None and max_starts <= 0:
-            return "C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"
+            return (
+                "C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"
+            )
         occupied_until = add_hours(end, product.changeover_hours, zone)
         classes = tuple(
             c.index
@@ -355,7 +394,16 @@ class OptionBuilder:
                 return f"C7 qc: no QC-lab day to start {assay.id!r} sampled {sample:%a %Y-%m-%d} within {assay.max_wait_days} day(s) and end inside the horizon ({start_text})"
             assay_days.append(days)
         end_day = self._manufacturing_end_day(end)
-        release = max([end_day] + [days[0] + a.duration_days for a, days in zip(product.qc_assays, assay_days, strict=True)]) + product.qp_release_days
+        release = (
+            max(
+                [end_day]
+                + [
+                    days[0] + a.duration_days
+                    for a, days in zip(product.qc_assays, assay_days, strict=True)
+                ]
+            )
+            + product.qp_release_days
+        )
         return _SlotFacts(end, occupied_until, end_day, classes, tuple(assay_days), release)
 
     def _step_reason(self, product: Product, slot: ShiftSlot, start_text: str) -> str | None:
@@ -370,7 +418,11 @@ class OptionBuilder:
             ):
                 shifts = []
             if not shifts:
-                where = f"shift {slot.shift.id} on {day:%a %Y-%m-%d}" if step.day_offset == 0 else f"any shift on {day:%a %Y-%m-%d}"
+                where = (
+                    f"shift {slot.shift.id} on {day:%a %Y-%m-%d}"
+                    if step.day_offset == 0
+                    else f"any shift on {day:%a %Y-%m-%d}"
+                )
                 return f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) rostered in {where}, day {step.day_offset} ({step.id}) of {start_text}"
         return None
 
@@ -388,12 +440,23 @@ class OptionBuilder:
         problems: list[str] = []
         suite = self.instance.suite_by_id[batch.suite]
         if suite.type not in product.suite_types:
-            problems.append(f"C5 suite: in-progress {batch.patient} is in {suite.id} of type {suite.type!r}, not one of {product.suite_types}")
+            problems.append(
+                f"C5 suite: in-progress {batch.patient} is in {suite.id} of type {suite.type!r}, not one of {product.suite_types}"
+            )
         class_index = class_of_position(self.classes, batch.suite, batch.position)
         suite_class = self.classes[class_index]
         if not suite_class.free_during(start, occupied_until):
-            problems.append(f"C5 suite: in-progress {batch.patient} occupies {batch.suite} position {batch.position} until {occupied_until:%a %Y-%m-%d %H:%M}, overlapping the suite's unavailable period")
-        start_shift = next((s.id for s in self.instance.site.shifts if at_clock(start_date, s.start_time, zone) == start), None)
+            problems.append(
+                f"C5 suite: in-progress {batch.patient} occupies {batch.suite} position {batch.position} until {occupied_until:%a %Y-%m-%d %H:%M}, overlapping the suite's unavailable period"
+            )
+        start_shift = next(
+            (
+                s.id
+                for s in self.instance.site.shifts
+                if at_clock(start_date, s.start_time, zone) == start
+            ),
+            None,
+        )
         steps: list[RemainingStep] = []
         for step in product.steps:
             day = start_date + timedelta(days=step.day_offset)
@@ -403,11 +466,24 @@ class OptionBuilder:
             remaining = RemainingStep(step, day, self.calendar.day(day), fixed)
             steps.append(remaining)
             if not self.calendar.in_horizon(day):
-                problems.append(f"C10 horizon: in-progress {batch.patient} step {step.id!r} on {day} is after the horizon end")
+                problems.append(
+                    f"C10 horizon: in-progress {batch.patient} step {step.id!r} on {day} is after the horizon end"
+                )
             elif step.day_offset == 0 and start_shift is None:
-                problems.append(f"C4 start: in-progress {batch.patient} starts at {start:%H:%M}, not at a site shift start, so its day-0 step {step.id!r} has no shift")
-            elif not (self.step_shifts(step, day) if fixed is None else [fixed] if self.roster.can_staff(day, fixed, step.skill, step.operators) and step.hours <= self.instance.shift_by_id[fixed].hours else []):
-                problems.append(f"C6 steps: in-progress {batch.patient} step {step.id!r} on {day:%a %Y-%m-%d} needs {step.operators} {step.skill!r} operator(s) and no shift has them rostered")
+                problems.append(
+                    f"C4 start: in-progress {batch.patient} starts at {start:%H:%M}, not at a site shift start, so its day-0 step {step.id!r} has no shift"
+                )
+            elif not (
+                self.step_shifts(step, day)
+                if fixed is None
+                else [fixed]
+                if self.roster.can_staff(day, fixed, step.skill, step.operators)
+                and step.hours <= self.instance.shift_by_id[fixed].hours
+                else []
+            ):
+                problems.append(
+                    f"C6 steps: in-progress {batch.patient} step {step.id!r} on {day:%a %Y-%m-%d} needs {step.operators} {step.skill!r} operator(s) and no shift has them rostered"
+                )
         assays: list[RemainingAssay] = []
         start_day = self.calendar.day(start_date)
         for assay in product.qc_assays:
@@ -416,12 +492,16 @@ class OptionBuilder:
             if sample_day < 0:
                 assays.append(RemainingAssay(assay, sample, True, (sample_day,)))
                 if sample_day + assay.duration_days >= self.calendar.days:
-                    problems.append(f"C10 horizon: in-progress {batch.patient} assay {assay.id!r} ends after the horizon")
+                    problems.append(
+                        f"C10 horizon: in-progress {batch.patient} assay {assay.id!r} ends after the horizon"
+                    )
                 continue
             days = self.assay_start_days(assay, sample_day)
             assays.append(RemainingAssay(assay, sample, False, days))
             if not days:
-                problems.append(f"C7 qc: in-progress {batch.patient} assay {assay.id!r} sampled {sample:%a %Y-%m-%d} has no QC-lab day within {assay.max_wait_days} day(s) inside the horizon")
+                problems.append(
+                    f"C7 qc: in-progress {batch.patient} assay {assay.id!r} sampled {sample:%a %Y-%m-%d} has no QC-lab day within {assay.max_wait_days} day(s) inside the horizon"
+                )
         end_day = self._manufacturing_end_day(end)
         # The earliest release: every assay on its first allowed day (assays with none are reported above).
         assay_ends = [a.allowed_days[0] + a.assay.duration_days for a in assays if a.allowed_days]
@@ -431,9 +511,27 @@ class OptionBuilder:
         if window is not None:
             delivery = max(delivery, self.calendar.day(window.earliest))
             if window.latest is not None and delivery > self.calendar.day(window.latest):
-                problems.append(f"C9 delivery: in-progress {batch.patient} reaches {hospital.id} at the earliest on {self.calendar.date(delivery)}, after its infusion window closes on {window.latest}")
+                problems.append(
+                    f"C9 delivery: in-progress {batch.patient} reaches {hospital.id} at the earliest on {self.calendar.date(delivery)}, after its infusion window closes on {window.latest}"
+                )
         if delivery >= self.calendar.days:
-            problems.append(f"C10 horizon: in-progress {batch.patient} is delivered at the earliest on {self.calendar.date(delivery)}, after the horizon end {self.calendar.end_date}")
+            problems.append(
+                f"C10 horizon: in-progress {batch.patient} is delivered at the earliest on {self.calendar.date(delivery)}, after the horizon end {self.calendar.end_date}"
+            )
         if release < 0:
-            problems.append(f"C10 horizon: in-progress {batch.patient} is released on {self.calendar.date(release)}, before the horizon starts on {self.calendar.start_date}: it is no longer in progress")
-        return Commitment(batch, product, hospital, start, end, occupied_until, end_day, class_index, steps, assays, problems)
+            problems.append(
+                f"C10 horizon: in-progress {batch.patient} is released on {self.calendar.date(release)}, before the horizon starts on {self.calendar.start_date}: it is no longer in progress"
+            )
+        return Commitment(
+            batch,
+            product,
+            hospital,
+            start,
+            end,
+            occupied_until,
+            end_day,
+            class_index,
+            steps,
+            assays,
+            problems,
+        )

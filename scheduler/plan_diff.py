@@ -62,12 +62,18 @@ class PatientChange:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
-            "patient": self.patient, "change": self.change,
-            "apheresis_from": _iso(self.apheresis_from), "apheresis_to": _iso(self.apheresis_to),
+            "patient": self.patient,
+            "change": self.change,
+            "apheresis_from": _iso(self.apheresis_from),
+            "apheresis_to": _iso(self.apheresis_to),
             "apheresis_days": self.apheresis_days,
-            "start_from": _iso(self.start_from), "start_to": _iso(self.start_to), "start_days": self.start_days,
-            "suite_from": self.suite_from, "suite_to": self.suite_to,
-            "caused_by": list(self.caused_by), "reasons": list(self.reasons),
+            "start_from": _iso(self.start_from),
+            "start_to": _iso(self.start_to),
+            "start_days": self.start_days,
+            "suite_from": self.suite_from,
+            "suite_to": self.suite_to,
+            "caused_by": list(self.caused_by),
+            "reasons": list(self.reasons),
         }
 
 
@@ -94,12 +100,14 @@ class Diff:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (dates ISO, datetimes with their offset)."""
         return {
-            "instance_from": self.instance_from, "instance_to": self.instance_to,
+            "instance_from": self.instance_from,
+            "instance_to": self.instance_to,
             "as_of": self.as_of.strftime("%Y-%m-%dT%H:%M"),
             "counts": {kind: self.count(kind) for kind in CHANGE_KINDS},
             "changes": [c.to_dict() for c in self.changes],
             "started": list(self.started),
-            "objective_from": self.objective_from, "objective_to": self.objective_to,
+            "objective_from": self.objective_from,
+            "objective_to": self.objective_to,
         }
 
 
@@ -112,8 +120,12 @@ def _seat(assignment: Assignment) -> str:
 
 
 def diff_schedules(
-    old_instance: Instance, previous: Schedule, new_instance: Instance, schedule: Schedule,
-    events: Events, as_of: datetime,
+    old_instance: Instance,
+    previous: Schedule,
+    new_instance: Instance,
+    schedule: Schedule,
+    events: Events,
+    as_of: datetime,
 ) -> Diff:
     """Patient by patient, how the new schedule differs from the previous one, and why."""
     zone = ZoneInfo(new_instance.site.timezone)
@@ -128,34 +140,91 @@ def diff_schedules(
     for event in events.events:
         if isinstance(event, PatientCancelled) and event.patient in old:
             before = old[event.patient]
-            changes.append(PatientChange(event.patient, "cancelled", before.apheresis_date, None,
-                                         _local(before.manufacturing_start, zone), None, _seat(before), None,
-                                         [event.label]))
+            changes.append(
+                PatientChange(
+                    event.patient,
+                    "cancelled",
+                    before.apheresis_date,
+                    None,
+                    _local(before.manufacturing_start, zone),
+                    None,
+                    _seat(before),
+                    None,
+                    [event.label],
+                )
+            )
     for patient in new_instance.patients:
         if patient.id in left_out_before and patient.id not in new:
             continue  # still unscheduled: no change
-        change = _change(patient.id, old.get(patient.id), new.get(patient.id), unscheduled.get(patient.id, []), zone)
+        change = _change(
+            patient.id,
+            old.get(patient.id),
+            new.get(patient.id),
+            unscheduled.get(patient.id, []),
+            zone,
+        )
         if change is not None:
             change.caused_by = causes.of(patient.id, old.get(patient.id))
             changes.append(change)
-    return Diff(old_instance.name, new_instance.name, as_of, changes, started,
-                _measures(old_instance, previous), _measures(new_instance, schedule))
+    return Diff(
+        old_instance.name,
+        new_instance.name,
+        as_of,
+        changes,
+        started,
+        _measures(old_instance, previous),
+        _measures(new_instance, schedule),
+    )
 
 
-def _change(patient_id: str, before: Assignment | None, after: Assignment | None, reasons: list[str], zone: ZoneInfo) -> PatientChange | None:
+def _change(
+    patient_id: str,
+    before: Assignment | None,
+    after: Assignment | None,
+    reasons: list[str],
+    zone: ZoneInfo,
+) -> PatientChange | None:
     if before is None and after is None:
         return PatientChange(patient_id, "newly_unscheduled", reasons=reasons) if reasons else None
     if before is None:
         assert after is not None
-        return PatientChange(patient_id, "newly_scheduled", None, after.apheresis_date, None,
-                             _local(after.manufacturing_start, zone), None, _seat(after))
+        return PatientChange(
+            patient_id,
+            "newly_scheduled",
+            None,
+            after.apheresis_date,
+            None,
+            _local(after.manufacturing_start, zone),
+            None,
+            _seat(after),
+        )
     if after is None:
-        return PatientChange(patient_id, "newly_unscheduled", before.apheresis_date, None,
-                             _local(before.manufacturing_start, zone), None, _seat(before), None, reasons=reasons)
-    change = PatientChange(patient_id, "moved", before.apheresis_date, after.apheresis_date,
-                           _local(before.manufacturing_start, zone), _local(after.manufacturing_start, zone),
-                           _seat(before), _seat(after))
-    if before.in_progress or before.apheresis_date != after.apheresis_date or change.start_from != change.start_to:
+        return PatientChange(
+            patient_id,
+            "newly_unscheduled",
+            before.apheresis_date,
+            None,
+            _local(before.manufacturing_start, zone),
+            None,
+            _seat(before),
+            None,
+            reasons=reasons,
+        )
+    change = PatientChange(
+        patient_id,
+        "moved",
+        before.apheresis_date,
+        after.apheresis_date,
+        _local(before.manufacturing_start, zone),
+        _local(after.manufacturing_start, zone),
+        _seat(before),
+        _seat(after),
+    )
+    if (
+        before.in_progress
+        or before.apheresis_date != after.apheresis_date
+        or change.start_from != change.start_to
+    ):
         return change
     if change.suite_from != change.suite_to:
         change.change = "reseated"
@@ -183,16 +252,22 @@ def _concerns(event: object, patient_id: str) -> bool:
 class _Causes:
     """Which events touched a patient or the resources its old assignment used."""
 
-    def __init__(self, instance: Instance, previous: Schedule, events: Events, zone: ZoneInfo) -> None:
+    def __init__(
+        self, instance: Instance, previous: Schedule, events: Events, zone: ZoneInfo
+    ) -> None:
         self.instance, self.previous, self.events, self.zone = instance, previous, events, zone
         self.products = {p.id: p for p in instance.products}
-        self.product_of = {p.id: p.product for p in instance.patients} | {b.patient: b.product for b in instance.in_progress}
+        self.product_of = {p.id: p.product for p in instance.patients} | {
+            b.patient: b.product for b in instance.in_progress
+        }
 
     def of(self, patient_id: str, before: Assignment | None) -> list[str]:
         """Labels of the events that caused this patient's change."""
         found: list[str] = []
         for event in self.events.events:
-            if _concerns(event, patient_id) or (before is not None and self._used_by(event, before)):
+            if _concerns(event, patient_id) or (
+                before is not None and self._used_by(event, before)
+            ):
                 found.append(event.label)
         return list(dict.fromkeys(found))
 
@@ -215,7 +290,11 @@ class _Causes:
             if failed is None or (failed.suite, failed.position) != (before.suite, before.position):
                 return False
             free_from = local_instant(event.suite_free_from, self.zone).astimezone(UTC)
-            return failed.manufacturing_start.astimezone(UTC) < before.manufacturing_start.astimezone(UTC) < free_from
+            return (
+                failed.manufacturing_start.astimezone(UTC)
+                < before.manufacturing_start.astimezone(UTC)
+                < free_from
+            )
         return False
 
     def _occupied(self, assignment: Assignment) -> tuple[datetime, datetime]:
@@ -232,11 +311,17 @@ def format_diff(diff: Diff) -> list[str]:
     if diff.started:
         lines.append(f"  fixed (manufacturing started before as_of): {', '.join(diff.started)}")
     if diff.objective_from and diff.objective_to:
-        lines.append("  " + ", ".join(
-            f"{measure} {_number(diff.objective_from[measure])} -> {_number(diff.objective_to[measure])}"
-            for measure in diff.objective_to))
+        lines.append(
+            "  "
+            + ", ".join(
+                f"{measure} {_number(diff.objective_from[measure])} -> {_number(diff.objective_to[measure])}"
+                for measure in diff.objective_to
+            )
+        )
     for change in diff.changes:
-        if change.change != "reseated":  # same dates on another position: nobody outside the site notices
+        if (
+            change.change != "reseated"
+        ):  # same dates on another position: nobody outside the site notices
             lines.append("  " + _change_line(change))
     return lines
 
@@ -244,9 +329,13 @@ def format_diff(diff: Diff) -> list[str]:
 def _change_line(change: PatientChange) -> str:
     parts = [f"{change.patient} {change.change.replace('_', ' ')}"]
     if change.apheresis_from != change.apheresis_to:
-        parts.append(f"apheresis {_day(change.apheresis_from)} -> {_day(change.apheresis_to)}{_by(change.apheresis_days)}")
+        parts.append(
+            f"apheresis {_day(change.apheresis_from)} -> {_day(change.apheresis_to)}{_by(change.apheresis_days)}"
+        )
     if change.start_from != change.start_to:
-        parts.append(f"start {_moment(change.start_from)} -> {_moment(change.start_to)}{_by(change.start_days)}")
+        parts.append(
+            f"start {_moment(change.start_from)} -> {_moment(change.start_to)}{_by(change.start_days)}"
+        )
     if change.suite_from != change.suite_to:
         parts.append(f"suite {change.suite_from or '-'} -> {change.suite_to or '-'}")
     line = "; ".join(parts)

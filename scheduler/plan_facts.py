@@ -41,7 +41,10 @@ class Horizon:
     @property
     def dates(self) -> list[date]:
         """Every date of the horizon."""
-        return [self.first_date + timedelta(days=n) for n in range((self.end_date - self.first_date).days)]
+        return [
+            self.first_date + timedelta(days=n)
+            for n in range((self.end_date - self.first_date).days)
+        ]
 
     def contains(self, day: date) -> bool:
         """Whether a date lies in the horizon."""
@@ -119,7 +122,9 @@ def horizon_of(instance: Instance) -> Horizon:
     return Horizon(zone, first, end, at_clock(first, MIDNIGHT, zone), at_clock(end, MIDNIGHT, zone))
 
 
-def overlap_hours(start: datetime, end: datetime, window_start: datetime, window_end: datetime) -> float:
+def overlap_hours(
+    start: datetime, end: datetime, window_start: datetime, window_end: datetime
+) -> float:
     """Real hours of `[start, end)` inside `[window_start, window_end)`."""
     return max(0.0, hours_between(max(start, window_start), min(end, window_end)))
 
@@ -165,8 +170,13 @@ def occupancies(instance: Instance, schedule: Schedule) -> list[Occupancy]:
             )
         end = assignment.manufacturing_end
         found.append(
-            Occupancy(assignment, product, assignment.manufacturing_start, end,
-                      add_hours(end, product.changeover_hours, zone))
+            Occupancy(
+                assignment,
+                product,
+                assignment.manufacturing_start,
+                end,
+                add_hours(end, product.changeover_hours, zone),
+            )
         )
     return sorted(found, key=lambda o: (o.start, o.assignment.patient))
 
@@ -175,7 +185,12 @@ def downtimes(instance: Instance) -> list[Downtime]:
     """Every suite's unavailable periods as real instants."""
     zone = ZoneInfo(instance.site.timezone)
     return [
-        Downtime(suite.id, local_instant(period.start, zone), local_instant(period.end, zone), period.reason or "")
+        Downtime(
+            suite.id,
+            local_instant(period.start, zone),
+            local_instant(period.end, zone),
+            period.reason or "",
+        )
         for suite in instance.suites
         for period in suite.unavailable
     ]
@@ -216,19 +231,28 @@ def shift_loads(instance: Instance, schedule: Schedule) -> list[ShiftLoad]:
             if horizon.contains(entry.date):
                 rostered[(entry.date, entry.shift)] += 1
     loads = [
-        _shift_load(instance, horizon, key, assigned.get(key, 0.0), rostered.get(key, 0), steps.get(key, []))
+        _shift_load(
+            instance, horizon, key, assigned.get(key, 0.0), rostered.get(key, 0), steps.get(key, [])
+        )
         for key in set(assigned) | set(rostered)
     ]
     return sorted(loads, key=lambda load: (load.start, load.shift.id))
 
 
 def _shift_load(
-    instance: Instance, horizon: Horizon, key: tuple[date, str], assigned: float, operators: int, steps: list[str]
+    instance: Instance,
+    horizon: Horizon,
+    key: tuple[date, str],
+    assigned: float,
+    operators: int,
+    steps: list[str],
 ) -> ShiftLoad:
     day, shift_id = key
     shift = instance.shift_by_id.get(shift_id)
     if shift is None:
-        raise ScheduleMismatch(f"shift {shift_id!r} on {day} is not a site shift of {instance.name}")
+        raise ScheduleMismatch(
+            f"shift {shift_id!r} on {day} is not a site shift of {instance.name}"
+        )
     start = at_clock(day, shift.start_time, horizon.zone)
     return ShiftLoad(day, shift, start, assigned, operators * shift.hours, operators, tuple(steps))
 
@@ -256,6 +280,9 @@ def lab_days(instance: Instance, schedule: Schedule) -> list[LabDay]:
     days = []
     for day in horizon.dates:
         open_today = lab_open(instance, day)
-        capacity = {assay: (instance.qc_lab.capacity_on(assay, day) if open_today else 0) for assay in instance.qc_lab.capacity}
+        capacity = {
+            assay: (instance.qc_lab.capacity_on(assay, day) if open_today else 0)
+            for assay in instance.qc_lab.capacity
+        }
         days.append(LabDay(day, dict(starts.get(day, {})), capacity, tuple(labels.get(day, []))))
     return days

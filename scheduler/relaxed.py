@@ -82,7 +82,9 @@ class RelaxedModel:
         self.options = builder.patient_options(relaxed_patient)
         self.model = cp_model.CpModel()
         self._literals: dict[Change, cp_model.IntVar] = {}
-        self._assay_starts: list[tuple[str, int, cp_model.IntVar]] = []  # (assay, day index, chosen)
+        self._assay_starts: list[
+            tuple[str, int, cp_model.IntVar]
+        ] = []  # (assay, day index, chosen)
         if self.options.starts:
             self._build()
 
@@ -102,8 +104,10 @@ class RelaxedModel:
             fixed = f"locked to collect on {patient.previous_apheresis_date:%a %Y-%m-%d}"
         else:
             fixed = f"its windows widened by {MAX_WIDENING_DAYS} days"
-        return (f"nothing within reach: {fixed}, and every chair, operator, QC start, suite position and "
-                f"downtime made available, {patient.id} still has no possible start: {why}")
+        return (
+            f"nothing within reach: {fixed}, and every chair, operator, QC start, suite position and "
+            f"downtime made available, {patient.id} still has no possible start: {why}"
+        )
 
     def next_change_set(self, seconds: float) -> ChangeSet | None:
         """The smallest set of changes not proposed before, or None when there is none (or no time)."""
@@ -114,7 +118,9 @@ class RelaxedModel:
         solver.parameters.num_workers = 1  # a small model: one worker proves it fastest
         if solver.solve(self.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        chosen = [change for change, literal in self._literals.items() if solver.boolean_value(literal)]
+        chosen = [
+            change for change, literal in self._literals.items() if solver.boolean_value(literal)
+        ]
         # The next call must differ in at least one change.
         self.model.add_bool_or([~self._literals[change] for change in chosen])
         if not chosen:
@@ -133,7 +139,9 @@ class RelaxedModel:
         model, calendar = self.model, self.plan.calendar
         qp = self.product.qp_release_days
         release = model.new_int_var(0, 2 * calendar.days + 100, "release")
-        starts = [model.new_bool_var(f"start {option.slot.label}") for option in self.options.starts]
+        starts = [
+            model.new_bool_var(f"start {option.slot.label}") for option in self.options.starts
+        ]
         model.add_exactly_one(starts)
         for option, start in zip(self.options.starts, starts, strict=True):
             for change in self._start_changes(option):
@@ -161,7 +169,9 @@ class RelaxedModel:
         """Choosing `choice` makes `change` (one literal per distinct change: shared, it costs once)."""
         literal = self._literals.get(change)
         if literal is None:
-            literal = self._literals[change] = self.model.new_bool_var(f"{change.kind} {change.resource} {change.dates}")
+            literal = self._literals[change] = self.model.new_bool_var(
+                f"{change.kind} {change.resource} {change.dates}"
+            )
         self.model.add_implication(choice, literal)
 
     def _delivery(self, release: cp_model.IntVar) -> None:
@@ -177,16 +187,34 @@ class RelaxedModel:
             choices.append((None, min(latest, last)))
             if window.latest is not None:
                 choices += [
-                    (Change("infusion_window", patient.id, (window.earliest, window.latest + timedelta(days=k)),
-                            amount=k, edge="later"), min(latest + k, last))
-                    for k in range(1, MAX_WIDENING_DAYS + 1) if latest + k - 1 < last
+                    (
+                        Change(
+                            "infusion_window",
+                            patient.id,
+                            (window.earliest, window.latest + timedelta(days=k)),
+                            amount=k,
+                            edge="later",
+                        ),
+                        min(latest + k, last),
+                    )
+                    for k in range(1, MAX_WIDENING_DAYS + 1)
+                    if latest + k - 1 < last
                 ]
         else:  # the window opens at the horizon end: only opening it earlier lets a delivery in
             end = calendar.end_date
             choices += [
-                (Change("infusion_window", patient.id, (window.earliest - timedelta(days=k), window.latest or end),
-                        amount=k, edge="earlier"), min(latest, last))
-                for k in range(1, MAX_WIDENING_DAYS + 1) if earliest - k <= last
+                (
+                    Change(
+                        "infusion_window",
+                        patient.id,
+                        (window.earliest - timedelta(days=k), window.latest or end),
+                        amount=k,
+                        edge="earlier",
+                    ),
+                    min(latest, last),
+                )
+                for k in range(1, MAX_WIDENING_DAYS + 1)
+                if earliest - k <= last
             ]
         chosen = [model.new_bool_var(f"delivery {i}") for i in range(len(choices))]
         model.add_exactly_one(chosen)
@@ -205,13 +233,29 @@ class RelaxedModel:
         window = patient.apheresis_window
         changes = []
         if day < window.earliest:
-            changes.append(Change("apheresis_window", patient.id, (day, window.latest),
-                                  amount=(window.earliest - day).days, edge="earlier"))
+            changes.append(
+                Change(
+                    "apheresis_window",
+                    patient.id,
+                    (day, window.latest),
+                    amount=(window.earliest - day).days,
+                    edge="earlier",
+                )
+            )
         elif day > window.latest:
-            changes.append(Change("apheresis_window", patient.id, (window.earliest, day),
-                                  amount=(day - window.latest).days, edge="later"))
+            changes.append(
+                Change(
+                    "apheresis_window",
+                    patient.id,
+                    (window.earliest, day),
+                    amount=(day - window.latest).days,
+                    edge="later",
+                )
+            )
         chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-        missing = plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) + 1 - chairs
+        missing = (
+            plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) + 1 - chairs
+        )
         if missing > 0:
             changes.append(Change("chair", hospital.id, (day,), amount=missing))
         return changes
@@ -235,7 +279,11 @@ class RelaxedModel:
             missing = self.plan.starts[option.slot.date] + 1 - limit
             if missing > 0:
                 changes.append(Change("start_limit", self.instance.site.id, (), amount=missing))
-        return changes + self._suite_changes(option.slot.start, option.occupied_until) + self._team_changes(option)
+        return (
+            changes
+            + self._suite_changes(option.slot.start, option.occupied_until)
+            + self._team_changes(option)
+        )
 
     def _suite_changes(self, start: datetime, until: datetime) -> list[Change]:
         """The cheapest way to a suite position for `[start, until)` (C5): downtime shortened, a position added."""
@@ -245,7 +293,10 @@ class RelaxedModel:
                 continue
             changes = self._downtime_changes(suite.id, start, until)
             held = all(
-                any(until > taken_start and start < taken_end for taken_start, taken_end in self.plan.positions[(suite.id, p)])
+                any(
+                    until > taken_start and start < taken_end
+                    for taken_start, taken_end in self.plan.positions[(suite.id, p)]
+                )
                 for p in range(1, suite.positions + 1)
             )
             if held:
@@ -265,8 +316,14 @@ class RelaxedModel:
                 continue
             days = max(1, math.ceil((period.end - period.start) / timedelta(days=1)))
             fits = [
-                Change("downtime_shortened", suite.id, (period.start.date(), period.end.date()),
-                       amount=k, edge=edge, period=index)
+                Change(
+                    "downtime_shortened",
+                    suite.id,
+                    (period.start.date(), period.end.date()),
+                    amount=k,
+                    edge=edge,
+                    period=index,
+                )
                 for k in range(1, days + 1)
                 for edge in ("end", "start")
                 if _clear_of(calendar, period.start, period.end, k, edge, start, until)
@@ -282,14 +339,23 @@ class RelaxedModel:
         missing_by_slot: Counter[tuple[str, date, str]] = Counter()
         for step in self.product.steps:
             day = option.slot.date + timedelta(days=step.day_offset)
-            shifts = [option.slot.shift_id] if step.day_offset == 0 else [s.id for s in instance.site.shifts]
+            shifts = (
+                [option.slot.shift_id]
+                if step.day_offset == 0
+                else [s.id for s in instance.site.shifts]
+            )
             best: tuple[int, str, list[Any]] | None = None
             for shift_id in shifts:
                 hours = instance.shift_by_id[shift_id].hours
                 if step.hours > hours:
                     continue
                 able = [
-                    (hours - plan.operator_hours[(day, shift_id, op.id)] - scratch[(day, shift_id, op.id)], op.id)
+                    (
+                        hours
+                        - plan.operator_hours[(day, shift_id, op.id)]
+                        - scratch[(day, shift_id, op.id)],
+                        op.id,
+                    )
                     for op in roster.qualified(day, shift_id, step.skill)
                 ]
                 able = [(left, op) for left, op in able if left + HOURS_EPSILON >= step.hours]
@@ -298,7 +364,9 @@ class RelaxedModel:
                     best = (missing, shift_id, able)
                 if missing == 0:
                     break  # the planner takes the first shift with a full team
-            assert best is not None, "the relaxed options only offer steps some shift is long enough for"
+            assert best is not None, (
+                "the relaxed options only offer steps some shift is long enough for"
+            )
             missing, shift_id, able = best
             for _, op_id in sorted(able, key=lambda item: (-item[0], item[1]))[: step.operators]:
                 scratch[(day, shift_id, op_id)] += step.hours
@@ -326,18 +394,33 @@ class RelaxedModel:
             (day,) = change.dates
             assert change.shift is not None
             # An operator with two skills must not be asked for twice on one shift.
-            names = [name for name in operators_to_roster(self.instance, day, change.shift, change.resource, change.amount + len(rostered))
-                     if name is None or (name, day, change.shift) not in rostered][: change.amount]
+            names = [
+                name
+                for name in operators_to_roster(
+                    self.instance, day, change.shift, change.resource, change.amount + len(rostered)
+                )
+                if name is None or (name, day, change.shift) not in rostered
+            ][: change.amount]
             names += [None] * (change.amount - len(names))
             for name in names:
                 if name is not None:
                     rostered.add((name, day, change.shift))
-                concrete.append(Change("operator_shift", change.resource, (day,), shift=change.shift, operator=name))
+                concrete.append(
+                    Change(
+                        "operator_shift", change.resource, (day,), shift=change.shift, operator=name
+                    )
+                )
         return tuple(sorted(concrete, key=lambda c: (c.size, c.kind, c.dates, c.resource)))
 
 
 def _clear_of(
-    calendar: SiteCalendar, start: datetime, end: datetime, k: int, edge: str, busy_from: datetime, busy_until: datetime
+    calendar: SiteCalendar,
+    start: datetime,
+    end: datetime,
+    k: int,
+    edge: str,
+    busy_from: datetime,
+    busy_until: datetime,
 ) -> bool:
     """Whether a downtime shortened by k days at `edge` (as `changes.apply_changes` does) leaves `[busy_from, busy_until)` free."""
     days = timedelta(days=k)
@@ -356,8 +439,10 @@ def _without_priced_limits(instance: Instance, patient: Patient) -> Instance:
         if entry["id"] != patient.id:
             continue
         window = patient.apheresis_window
-        entry["apheresis_window"] = {"earliest": (window.earliest - widen).isoformat(),
-                                     "latest": (window.latest + widen).isoformat()}
+        entry["apheresis_window"] = {
+            "earliest": (window.earliest - widen).isoformat(),
+            "latest": (window.latest + widen).isoformat(),
+        }
         infusion = patient.infusion_window
         if infusion.latest is not None:
             entry["infusion_window"]["latest"] = (infusion.latest + widen).isoformat()
@@ -369,7 +454,8 @@ def _without_priced_limits(instance: Instance, patient: Patient) -> Instance:
             # A chair more on any weekday is a change like any other; closed dates stay closed.
             capacity = hospital.get("apheresis_capacity", {})
             hospital["apheresis_capacity"] = {
-                day: max(capacity.get(day, 0), 1) for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+                day: max(capacity.get(day, 0), 1)
+                for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
             }
             hospital["booked_elsewhere"] = {}
     for suite in doc["suites"]:
@@ -381,7 +467,8 @@ def _without_priced_limits(instance: Instance, patient: Patient) -> Instance:
     for assay in product.qc_assays:
         lab["capacity"].setdefault(assay.id, 1)
     lab["capacity_by_date"] = {
-        day: {assay: max(count, 1) for assay, count in counts.items()} for day, counts in lab.get("capacity_by_date", {}).items()
+        day: {assay: max(count, 1) for assay, count in counts.items()}
+        for day, counts in lab.get("capacity_by_date", {}).items()
     }
     if doc["site"].get("max_starts_per_day") == 0:
         doc["site"]["max_starts_per_day"] = 1

@@ -48,7 +48,11 @@ class ReplanError(InputError):
 def resolve_as_of(instance: Instance, events: Events, as_of: datetime | None = None) -> datetime:
     """The re-planning moment (naive local): the argument, else the events' `as_of`, else horizon start 00:00."""
     if as_of is not None:
-        return as_of.replace(tzinfo=None) if as_of.tzinfo is None else as_of.astimezone(ZoneInfo(instance.site.timezone)).replace(tzinfo=None)
+        return (
+            as_of.replace(tzinfo=None)
+            if as_of.tzinfo is None
+            else as_of.astimezone(ZoneInfo(instance.site.timezone)).replace(tzinfo=None)
+        )
     return events.as_of or datetime.combine(instance.horizon.start, time())
 
 
@@ -114,12 +118,22 @@ def apply_events(
     moment = resolve_as_of(instance, events, as_of)
     problems = check_events(events, instance)
     if previous.instance != instance.name:
-        problems.append(Problem("previous.instance", f"the schedule is for instance {previous.instance!r}, not {instance.name!r}"))
+        problems.append(
+            Problem(
+                "previous.instance",
+                f"the schedule is for instance {previous.instance!r}, not {instance.name!r}",
+            )
+        )
     zone = ZoneInfo(instance.site.timezone)
     horizon_end = instance.horizon.start + timedelta(days=instance.horizon.days)
     start = max(instance.horizon.start, moment.date())
     if start >= horizon_end:
-        problems.append(Problem("as_of", f"{_local_text(moment)} is after the horizon end {horizon_end}: nothing is left to plan"))
+        problems.append(
+            Problem(
+                "as_of",
+                f"{_local_text(moment)} is after the horizon end {horizon_end}: nothing is left to plan",
+            )
+        )
     if problems:
         raise ReplanError(problems)
     doc: Document = json.loads(to_json(instance))
@@ -138,7 +152,9 @@ def apply_events(
     try:
         return load_instance(doc)
     except InputError as error:  # events that together make an impossible instance
-        raise ReplanError([Problem("", f"the re-planned instance is not valid: {p}") for p in error.problems]) from error
+        raise ReplanError(
+            [Problem("", f"the re-planned instance is not valid: {p}") for p in error.problems]
+        ) from error
 
 
 # ----- work already started ----------------------------------------------------------------
@@ -155,10 +171,21 @@ def _fix_started_work(draft: _Draft) -> None:
             continue
         patient = draft.patient(assignment.patient)
         if patient is None:
-            draft.problems.append(Problem("previous.assignments", f"{assignment.patient!r} is not a patient of the instance"))
+            draft.problems.append(
+                Problem(
+                    "previous.assignments",
+                    f"{assignment.patient!r} is not a patient of the instance",
+                )
+            )
             continue
         if _utc(assignment.manufacturing_start) < started_before:
-            _start_batch(draft, patient, assignment.suite, assignment.position, assignment.manufacturing_start)
+            _start_batch(
+                draft,
+                patient,
+                assignment.suite,
+                assignment.position,
+                assignment.manufacturing_start,
+            )
             continue
         collected = assignment.apheresis_date
         if collected is None:
@@ -167,20 +194,35 @@ def _fix_started_work(draft: _Draft) -> None:
         if patient.get("collected_on") is not None:
             continue
         hospital = draft.instance.hospital_by_id[patient["hospital"]]
-        if collected < draft.as_of.date() or (collected == draft.as_of.date() and draft.as_of.time() >= hospital.collection_end_time):
+        if collected < draft.as_of.date() or (
+            collected == draft.as_of.date() and draft.as_of.time() >= hospital.collection_end_time
+        ):
             patient["collected_on"] = collected.isoformat()
         elif collected == draft.as_of.date():
             patient["locked"] = True  # the collection is under way today: it can no longer move
 
 
-def _start_batch(draft: _Draft, patient: Document, suite: str, position: int, start: datetime) -> None:
+def _start_batch(
+    draft: _Draft, patient: Document, suite: str, position: int, start: datetime
+) -> None:
     """A patient whose manufacturing started: an in-progress batch at the same suite position and start."""
     local = start.astimezone(draft.zone).replace(tzinfo=None)
     if _utc(local_instant(local, draft.zone)) != _utc(start):
-        draft.problems.append(Problem("previous.assignments", f"{patient['id']}: start {start.isoformat()} is the second occurrence of a repeated local time, which the instance format cannot state"))
-    batch = {"patient": patient["id"], "product": patient["product"], "hospital": patient["hospital"],
-             "suite": suite, "position": position, "manufacturing_start": _local_text(local),
-             "infusion_window": patient["infusion_window"]}
+        draft.problems.append(
+            Problem(
+                "previous.assignments",
+                f"{patient['id']}: start {start.isoformat()} is the second occurrence of a repeated local time, which the instance format cannot state",
+            )
+        )
+    batch = {
+        "patient": patient["id"],
+        "product": patient["product"],
+        "hospital": patient["hospital"],
+        "suite": suite,
+        "position": position,
+        "manufacturing_start": _local_text(local),
+        "infusion_window": patient["infusion_window"],
+    }
     draft.doc["patients"].remove(patient)
     draft.doc["in_progress"].append(batch)
 
@@ -201,7 +243,9 @@ def _drop_released_batches(draft: _Draft) -> None:
             if sampled < draft.horizon_start:  # SPEC C11: started on its sample date
                 ends.append(sampled + timedelta(days=assay["duration_days"]))
             else:
-                ends.append(planned_ends.get(assay["id"], sampled + timedelta(days=assay["duration_days"])))
+                ends.append(
+                    planned_ends.get(assay["id"], sampled + timedelta(days=assay["duration_days"]))
+                )
         release = max(ends) + timedelta(days=product.get("qp_release_days", 0))
         if release >= draft.horizon_start:
             kept.append(batch)
@@ -213,9 +257,14 @@ def _drop_released_batches(draft: _Draft) -> None:
 
 def _apply_event(draft: _Draft, path: str, event: Any) -> None:
     handlers: dict[type, Callable[[_Draft, str, Any], None]] = {
-        PatientAdded: _patient_added, PatientCancelled: _patient_cancelled, PatientDelayed: _patient_delayed,
-        BatchFailed: _batch_failed, SuiteDown: _suite_down, OperatorAbsent: _operator_absent,
-        QcCapacityChanged: _qc_capacity_changed, QcRetest: _qc_retest,
+        PatientAdded: _patient_added,
+        PatientCancelled: _patient_cancelled,
+        PatientDelayed: _patient_delayed,
+        BatchFailed: _batch_failed,
+        SuiteDown: _suite_down,
+        OperatorAbsent: _operator_absent,
+        QcCapacityChanged: _qc_capacity_changed,
+        QcRetest: _qc_retest,
     }
     handlers[type(event)](draft, path, event)
 
@@ -239,17 +288,32 @@ def _patient_cancelled(draft: _Draft, path: str, event: PatientCancelled) -> Non
 def _patient_delayed(draft: _Draft, path: str, event: PatientDelayed) -> None:
     patient = draft.patient(event.patient)
     if patient is None:
-        draft.problems.append(Problem(f"{path}.patient", f"{event.patient!r} is already in manufacturing at {_local_text(draft.as_of)}: its collection cannot be delayed (a failed batch is batch_failed)"))
+        draft.problems.append(
+            Problem(
+                f"{path}.patient",
+                f"{event.patient!r} is already in manufacturing at {_local_text(draft.as_of)}: its collection cannot be delayed (a failed batch is batch_failed)",
+            )
+        )
         return
     if patient.get("collected_on") is not None:
-        draft.problems.append(Problem(f"{path}.patient", f"{event.patient!r} was already collected on {patient['collected_on']}: its collection cannot be delayed"))
+        draft.problems.append(
+            Problem(
+                f"{path}.patient",
+                f"{event.patient!r} was already collected on {patient['collected_on']}: its collection cannot be delayed",
+            )
+        )
         return
     window = event.apheresis_window
     patient["apheresis_window"] = window.model_dump(mode="json")
     if event.infusion_window is not None:
-        patient["infusion_window"] = event.infusion_window.model_dump(mode="json", exclude_unset=True)
+        patient["infusion_window"] = event.infusion_window.model_dump(
+            mode="json", exclude_unset=True
+        )
     communicated = (patient.get("previous") or {}).get("apheresis_date")
-    if communicated is not None and not window.earliest <= date.fromisoformat(communicated) <= window.latest:
+    if (
+        communicated is not None
+        and not window.earliest <= date.fromisoformat(communicated) <= window.latest
+    ):
         # The hospital asked for the move: the old date no longer binds anyone.
         patient.pop("previous", None)
         patient["locked"] = False
@@ -258,14 +322,23 @@ def _patient_delayed(draft: _Draft, path: str, event: PatientDelayed) -> None:
 def _batch_failed(draft: _Draft, path: str, event: BatchFailed) -> None:
     batch = draft.batch(event.patient)
     if batch is None:
-        when = "" if draft.patient(event.patient) is None else " (its manufacturing has not started)"
-        draft.problems.append(Problem(f"{path}.patient", f"{event.patient!r} has no batch in manufacturing at {_local_text(draft.as_of)}{when}: only a started batch can fail"))
+        when = (
+            "" if draft.patient(event.patient) is None else " (its manufacturing has not started)"
+        )
+        draft.problems.append(
+            Problem(
+                f"{path}.patient",
+                f"{event.patient!r} has no batch in manufacturing at {_local_text(draft.as_of)}{when}: only a started batch can fail",
+            )
+        )
         return
     original = next((p for p in draft.instance.patients if p.id == event.patient), None)
     _occupy_position(draft, path, batch, event.suite_free_from, "failed")
     base_weight = original.weight if original is not None else 1
     patient: Document = {
-        "id": event.patient, "hospital": batch["hospital"], "product": _base_product(batch["product"]),
+        "id": event.patient,
+        "hospital": batch["hospital"],
+        "product": _base_product(batch["product"]),
         "weight": event.weight if event.weight is not None else base_weight * event.weight_factor,
         "material": event.material or (original.material if original is not None else "fresh"),
         "apheresis_window": event.apheresis_window.model_dump(mode="json"),
@@ -294,23 +367,34 @@ def _suite_down(draft: _Draft, path: str, event: SuiteDown) -> None:
     if event.reason is not None:
         period["reason"] = event.reason
     suite.setdefault("unavailable", []).append(period)
-    down_start, down_end = local_instant(event.start, draft.zone), local_instant(event.end, draft.zone)
+    down_start, down_end = (
+        local_instant(event.start, draft.zone),
+        local_instant(event.end, draft.zone),
+    )
     for batch in draft.doc["in_progress"]:
         if batch["suite"] != event.suite:
             continue
         start = local_instant(datetime.fromisoformat(batch["manufacturing_start"]), draft.zone)
         until = _occupancy_end(draft, batch)
         if _utc(start) < _utc(down_end) and _utc(down_start) < _utc(until):
-            draft.problems.append(Problem(path, (
-                f"suite {event.suite} goes down {_local_text(event.start)}..{_local_text(event.end)} while in-progress "
-                f"{batch['patient']} occupies position {batch['position']} until {until:%Y-%m-%dT%H:%M}: record what happens "
-                f"to that batch first (batch_failed or patient_cancelled with suite_free_from) or shorten the period")))
+            draft.problems.append(
+                Problem(
+                    path,
+                    (
+                        f"suite {event.suite} goes down {_local_text(event.start)}..{_local_text(event.end)} while in-progress "
+                        f"{batch['patient']} occupies position {batch['position']} until {until:%Y-%m-%dT%H:%M}: record what happens "
+                        f"to that batch first (batch_failed or patient_cancelled with suite_free_from) or shorten the period"
+                    ),
+                )
+            )
 
 
 def _operator_absent(draft: _Draft, path: str, event: OperatorAbsent) -> None:
     operator = next(o for o in draft.doc["operators"] if o["id"] == event.operator)
     absent = {day.isoformat() for day in event.dates}
-    operator["roster"] = [entry for entry in operator.get("roster", []) if entry["date"] not in absent]
+    operator["roster"] = [
+        entry for entry in operator.get("roster", []) if entry["date"] not in absent
+    ]
 
 
 def _qc_capacity_changed(draft: _Draft, path: str, event: QcCapacityChanged) -> None:
@@ -322,25 +406,40 @@ def _qc_capacity_changed(draft: _Draft, path: str, event: QcCapacityChanged) -> 
 def _qc_retest(draft: _Draft, path: str, event: QcRetest) -> None:
     batch = draft.batch(event.patient)
     if batch is None:
-        draft.problems.append(Problem(f"{path}.patient", f"{event.patient!r} has no batch in manufacturing at {_local_text(draft.as_of)}: nothing has been sampled to retest"))
+        draft.problems.append(
+            Problem(
+                f"{path}.patient",
+                f"{event.patient!r} has no batch in manufacturing at {_local_text(draft.as_of)}: nothing has been sampled to retest",
+            )
+        )
         return
     started = datetime.fromisoformat(batch["manufacturing_start"]).date()
     product = copy.deepcopy(draft.product(batch["product"]))
     assay = next((a for a in product.get("qc_assays", []) if a["id"] == event.assay), None)
     if assay is None:
-        draft.problems.append(Problem(f"{path}.assay", f"the batch of {event.patient!r} has no assay {event.assay!r}"))
+        draft.problems.append(
+            Problem(f"{path}.assay", f"the batch of {event.patient!r} has no assay {event.assay!r}")
+        )
         return
     sampled = started + timedelta(days=assay["sample_day_offset"])
     if event.from_date < sampled:
-        draft.problems.append(Problem(f"{path}.from", f"{event.from_date} is before the assay's sample date {sampled}"))
+        draft.problems.append(
+            Problem(
+                f"{path}.from", f"{event.from_date} is before the assay's sample date {sampled}"
+            )
+        )
         return
     # The batch gets a product of its own whose assay is sampled on the retest date (SPEC-compatible).
     assay["sample_day_offset"] = (event.from_date - started).days
     if "~retest-" not in product["id"]:
-        product["id"] = draft.fresh_id(f"{product['id']}~retest-{event.patient}", {p["id"] for p in draft.doc["products"]})
+        product["id"] = draft.fresh_id(
+            f"{product['id']}~retest-{event.patient}", {p["id"] for p in draft.doc["products"]}
+        )
         draft.doc["products"].append(product)
     else:
-        draft.doc["products"] = [product if p["id"] == product["id"] else p for p in draft.doc["products"]]
+        draft.doc["products"] = [
+            product if p["id"] == product["id"] else p for p in draft.doc["products"]
+        ]
     batch["product"] = product["id"]
 
 
@@ -351,14 +450,18 @@ def _occupancy_end(draft: _Draft, batch: Document) -> datetime:
     """When an in-progress batch frees its position (manufacturing end + changeover), aware."""
     product = draft.product(batch["product"])
     start = local_instant(datetime.fromisoformat(batch["manufacturing_start"]), draft.zone)
-    return add_hours(start, product["manufacturing_hours"] + product.get("changeover_hours", 0), draft.zone)
+    return add_hours(
+        start, product["manufacturing_hours"] + product.get("changeover_hours", 0), draft.zone
+    )
 
 
 def _planned_occupancy_end(draft: _Draft, batch: Document) -> datetime:
     return _occupancy_end(draft, batch).replace(tzinfo=None)
 
 
-def _occupy_position(draft: _Draft, path: str, batch: Document, free_from: datetime, why: str) -> None:
+def _occupy_position(
+    draft: _Draft, path: str, batch: Document, free_from: datetime, why: str
+) -> None:
     """Replace a stopped batch by an occupancy of its position until `free_from`: no steps, no QC.
 
     The occupancy is an in-progress batch of a product of its own whose manufacturing runs to
@@ -381,17 +484,29 @@ def _occupy_position(draft: _Draft, path: str, batch: Document, free_from: datet
     taken = {p["id"] for p in draft.doc["products"]}
     occupancy_product = {
         "id": draft.fresh_id(f"{_base_product(product['id'])}~{why}-{batch['patient']}", taken),
-        "fresh_shelf_life_hours": product["fresh_shelf_life_hours"], "receipt_hours": product["receipt_hours"],
-        "manufacturing_hours": round(manufacturing, 6), "changeover_hours": round(changeover, 6),
-        "suite_types": [suite["type"]], "steps": [], "qc_assays": [], "qp_release_days": 0,
+        "fresh_shelf_life_hours": product["fresh_shelf_life_hours"],
+        "receipt_hours": product["receipt_hours"],
+        "manufacturing_hours": round(manufacturing, 6),
+        "changeover_hours": round(changeover, 6),
+        "suite_types": [suite["type"]],
+        "steps": [],
+        "qc_assays": [],
+        "qp_release_days": 0,
     }
     draft.doc["products"].append(occupancy_product)
-    ids = {b["patient"] for b in draft.doc["in_progress"]} | {p["id"] for p in draft.doc["patients"]}
-    draft.doc["in_progress"].append({
-        "patient": draft.fresh_id(f"{batch['patient']}~{why}", ids), "product": occupancy_product["id"],
-        "hospital": batch["hospital"], "suite": batch["suite"], "position": batch["position"],
-        "manufacturing_start": batch["manufacturing_start"],
-    })
+    ids = {b["patient"] for b in draft.doc["in_progress"]} | {
+        p["id"] for p in draft.doc["patients"]
+    }
+    draft.doc["in_progress"].append(
+        {
+            "patient": draft.fresh_id(f"{batch['patient']}~{why}", ids),
+            "product": occupancy_product["id"],
+            "hospital": batch["hospital"],
+            "suite": batch["suite"],
+            "position": batch["position"],
+            "manufacturing_start": batch["manufacturing_start"],
+        }
+    )
 
 
 # ----- re-plan --------------------------------------------------------------------------------
@@ -407,8 +522,11 @@ class Replanned:
 
 
 def replan_with_instance(
-    instance: Instance, previous: Schedule, events: Events,
-    options: SolveOptions | None = None, as_of: datetime | None = None,
+    instance: Instance,
+    previous: Schedule,
+    events: Events,
+    options: SolveOptions | None = None,
+    as_of: datetime | None = None,
 ) -> Replanned:
     """Apply the events and solve the new instance from the previous plan (warm start)."""
     moment = resolve_as_of(instance, events, as_of)
@@ -420,8 +538,11 @@ def replan_with_instance(
 
 
 def replan(
-    instance: Instance, previous: Schedule, events: Events,
-    options: SolveOptions | None = None, as_of: datetime | None = None,
+    instance: Instance,
+    previous: Schedule,
+    events: Events,
+    options: SolveOptions | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[Schedule, Diff]:
     """The new schedule (for `apply_events(...)`'s instance, see `Diff.instance_to`) and the diff."""
     outcome = replan_with_instance(instance, previous, events, options, as_of)

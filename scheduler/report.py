@@ -34,11 +34,20 @@ def commitment_conflicts(problem: PlanningProblem) -> list[str]:
                 starting.setdefault(commitment.start.date(), []).append(commitment.batch.patient)
         for day, batches in sorted(starting.items()):
             if len(batches) > limit:
-                conflicts.append(f"C4 start: in-progress {', '.join(batches)} all started on {day:%a %Y-%m-%d}, "
-                                 f"more than max_starts_per_day {limit}")
+                conflicts.append(
+                    f"C4 start: in-progress {', '.join(batches)} all started on {day:%a %Y-%m-%d}, "
+                    f"more than max_starts_per_day {limit}"
+                )
     for first, second in combinations(problem.commitments, 2):
-        same_position = (first.batch.suite, first.batch.position) == (second.batch.suite, second.batch.position)
-        if same_position and first.start < second.occupied_until and second.start < first.occupied_until:
+        same_position = (first.batch.suite, first.batch.position) == (
+            second.batch.suite,
+            second.batch.position,
+        )
+        if (
+            same_position
+            and first.start < second.occupied_until
+            and second.start < first.occupied_until
+        ):
             conflicts.append(
                 f"C5 suite: in-progress {first.batch.patient} and {second.batch.patient} both occupy "
                 f"{first.batch.suite} position {first.batch.position} "
@@ -62,7 +71,11 @@ def measure_values(problem: PlanningProblem, batches: list[Batch]) -> dict[str, 
             changes += 1
         delivery = problem.calendar.date(batch.delivery_day)
         wait += patient.weight * (delivery - patient.apheresis_window.earliest).days
-    return {"scheduled_weight": _compact(weight), "plan_changes": _compact(changes), "wait_days": _compact(wait)}
+    return {
+        "scheduled_weight": _compact(weight),
+        "plan_changes": _compact(changes),
+        "wait_days": _compact(wait),
+    }
 
 
 def _compact(value: float) -> float:
@@ -86,7 +99,11 @@ def build_schedule(
     """The schedule document for a search outcome (or for commitments that cannot be honoured)."""
     instance = problem.instance
     if infeasibility is not None or outcome is None or outcome.status != "SOLVED":
-        status = "INFEASIBLE" if infeasibility is not None or (outcome and outcome.status == "INFEASIBLE") else "UNKNOWN"
+        status = (
+            "INFEASIBLE"
+            if infeasibility is not None or (outcome and outcome.status == "INFEASIBLE")
+            else "UNKNOWN"
+        )
         if status == "INFEASIBLE":
             infeasibility = infeasibility or [
                 "C11 in progress: the in-progress batches cannot all be completed inside the horizon "
@@ -96,8 +113,13 @@ def build_schedule(
         else:
             reason = "C1 coverage: no schedule was found within the time limit"
         schedule = Schedule(
-            format="cart-schedule/1", instance=instance.name, status=status, objective=None, bound=None,
-            solve_seconds=round(seconds, 3), assignments=[],
+            format="cart-schedule/1",
+            instance=instance.name,
+            status=status,
+            objective=None,
+            bound=None,
+            solve_seconds=round(seconds, 3),
+            assignments=[],
             unscheduled=[Unscheduled(patient=p.id, reasons=[reason]) for p in instance.patients],
         )
         if infeasibility:
@@ -122,13 +144,22 @@ def build_schedule(
         if options.patient.id not in scheduled
     ]
     levels = [
-        {"measure": level.measure, "value": values[level.measure], "bound": bounds[level.measure],
-         "proven": level.proven, "seconds": round(level.seconds, 3),
-         "first_solution_seconds": None if level.first_solution_seconds is None else round(level.first_solution_seconds, 3),
-         "team_repairs": level.team_repairs}
+        {
+            "measure": level.measure,
+            "value": values[level.measure],
+            "bound": bounds[level.measure],
+            "proven": level.proven,
+            "seconds": round(level.seconds, 3),
+            "first_solution_seconds": None
+            if level.first_solution_seconds is None
+            else round(level.first_solution_seconds, 3),
+            "team_repairs": level.team_repairs,
+        }
         for level in outcome.levels
     ]
-    order = {b.patient: i for i, b in enumerate(instance.in_progress)} | {p.id: len(instance.in_progress) + i for i, p in enumerate(instance.patients)}
+    order = {b.patient: i for i, b in enumerate(instance.in_progress)} | {
+        p.id: len(instance.in_progress) + i for i, p in enumerate(instance.patients)
+    }
     return Schedule(
         format="cart-schedule/1",
         instance=instance.name,
@@ -136,10 +167,15 @@ def build_schedule(
         objective=ObjectiveValues(**values),
         bound=ObjectiveValues(**bounds),
         solve_seconds=round(seconds, 3),
-        assignments=[assignment_of(problem.calendar, b) for b in sorted(batches, key=lambda b: order[b.patient_id])],
+        assignments=[
+            assignment_of(problem.calendar, b)
+            for b in sorted(batches, key=lambda b: order[b.patient_id])
+        ],
         unscheduled=unscheduled,
         levels=levels,  # optional extra: how each level of the objective was reached
-        first_schedule_seconds=None if outcome.first_schedule_seconds is None else round(outcome.first_schedule_seconds, 3),
+        first_schedule_seconds=None
+        if outcome.first_schedule_seconds is None
+        else round(outcome.first_schedule_seconds, 3),
     )
 
 

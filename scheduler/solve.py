@@ -91,7 +91,9 @@ class LevelOutcome:
     value: float | None = None
     bound: float | None = None
     proven: bool = False
-    seconds: float = 0.0  # wall time spent on this level (measures solved together: all on the first)
+    seconds: float = (
+        0.0  # wall time spent on this level (measures solved together: all on the first)
+    )
     first_solution_seconds: float | None = None  # since the solve started
     team_repairs: int = 0  # shifts that needed the exact team model
 
@@ -144,15 +146,23 @@ def build_model(
     if "C4" not in skip:
         add_daily_start_limit(plan, problem.instance, problem.calendar)
     add_suite_capacity(plan)
-    shift_loads = add_operator_staffing(plan, problem.instance, problem.calendar, problem.roster, bounded="C6" not in skip)
+    shift_loads = add_operator_staffing(
+        plan, problem.instance, problem.calendar, problem.roster, bounded="C6" not in skip
+    )
     add_qc_capacity(plan, problem.instance, capped="C7" not in skip)
     add_release_and_delivery(plan, problem.calendar)
     return plan, measure_expressions(plan, problem.calendar, problem.scale), shift_loads
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, objective: _Objective, started: float, options: SolveOptions, known_bound: float | None,
-                 staffable: Callable[[cp_model.CpSolverSolutionCallback], bool | None] | None = None) -> None:
+    def __init__(
+        self,
+        objective: _Objective,
+        started: float,
+        options: SolveOptions,
+        known_bound: float | None,
+        staffable: Callable[[cp_model.CpSolverSolutionCallback], bool | None] | None = None,
+    ) -> None:
         super().__init__()
         self.objective, self.started, self.options = objective, started, options
         self.known_bound = known_bound
@@ -173,10 +183,17 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
             values = [round(self.value(expression)) for expression in objective.expressions]
             bounds = objective.bounds(values, self.best_objective_bound)
             # The first measure not proven yet is the one the search is working on.
-            at = next((i for i, (v, b) in enumerate(zip(values, bounds, strict=True)) if b < v), len(values) - 1)
+            at = next(
+                (i for i, (v, b) in enumerate(zip(values, bounds, strict=True)) if b < v),
+                len(values) - 1,
+            )
             self.options.on_progress(
-                Progress(objective.measures[at], objective.reported(at, values[at]), objective.reported(at, bounds[at]),
-                         time.monotonic() - self.started)
+                Progress(
+                    objective.measures[at],
+                    objective.reported(at, values[at]),
+                    objective.reported(at, bounds[at]),
+                    time.monotonic() - self.started,
+                )
             )
 
     def _check_teams(self) -> None:
@@ -193,7 +210,12 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
             self.stop_search()
 
 
-def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _ProgressReporter, stop: threading.Event | None) -> int:
+def _run(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    reporter: _ProgressReporter,
+    stop: threading.Event | None,
+) -> int:
     if stop is None:
         return int(solver.solve(model, reporter))
     done = threading.Event()
@@ -213,14 +235,18 @@ def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Progress
         watcher.join()
 
 
-def _level_budget(remaining: float, levels_left: int, have_schedule: bool, first_alone: bool) -> float:
+def _level_budget(
+    remaining: float, levels_left: int, have_schedule: bool, first_alone: bool
+) -> float:
     # An unproven level must not starve the ones after it; without any schedule yet, take it all.
     if levels_left == 1 or not have_schedule:
         return remaining
     return remaining * (FIRST_MEASURE_SHARE if first_alone else 0.5)
 
 
-def _complete(model: cp_model.CpModel, decisions: dict[int, int], seconds: float) -> dict[int, int] | None:
+def _complete(
+    model: cp_model.CpModel, decisions: dict[int, int], seconds: float
+) -> dict[int, int] | None:
     """Every variable's value given the decisions (the rest follows from them), or None."""
     solver = _solve_fixed(model, decisions, seconds)
     return None if solver is None else _values(solver)
@@ -232,7 +258,9 @@ def _values(solver: cp_model.CpSolver) -> dict[int, int]:
 
 
 def _solve_fixed(
-    model: cp_model.CpModel, decisions: dict[int, int], seconds: float,
+    model: cp_model.CpModel,
+    decisions: dict[int, int],
+    seconds: float,
     also: cp_model.BoundedLinearExpression | bool | None = None,
 ) -> cp_model.CpSolver | None:
     """A feasible completion of the model with these variables fixed (same variable indices), or None.
@@ -283,7 +311,9 @@ class _Objective:
     """
 
     measures: tuple[str, ...]
-    expressions: tuple[cp_model.LinearExprT, ...]  # each measure's expression, negated when maximised
+    expressions: tuple[
+        cp_model.LinearExprT, ...
+    ]  # each measure's expression, negated when maximised
     factors: tuple[int, ...]
     lowest: tuple[int, ...]  # each expression's smallest value over the variable domains
     highest: tuple[int, ...]  # each expression's largest value over the variable domains
@@ -304,7 +334,9 @@ class _Objective:
         result = []
         for i, factor in enumerate(self.factors):
             before = sum(f * v for f, v in zip(self.factors[:i], values[:i], strict=True))
-            after = sum(f * h for f, h in zip(self.factors[i + 1:], self.highest[i + 1:], strict=True))
+            after = sum(
+                f * h for f, h in zip(self.factors[i + 1 :], self.highest[i + 1 :], strict=True)
+            )
             derived = -((before + after - math.ceil(bound - 1e-6)) // factor)  # ceil division
             # Far from the optimum the derived bound is weaker than the obvious one.
             floor = max(self.lowest[i], 0) if self.measures[i] in NEVER_NEGATIVE else self.lowest[i]
@@ -317,16 +349,27 @@ class _Objective:
         return sign * value / self.scales[i]
 
 
-def _objective(model: cp_model.CpModel, measures: list[str], expressions: dict[str, cp_model.LinearExprT],
-               scales: dict[str, int]) -> _Objective:
+def _objective(
+    model: cp_model.CpModel,
+    measures: list[str],
+    expressions: dict[str, cp_model.LinearExprT],
+    scales: dict[str, int],
+) -> _Objective:
     minimised = tuple(-expressions[m] if m in MAXIMISED else expressions[m] for m in measures)
     ranges = [_range(model, expression) for expression in minimised]
     factors = [1]
     for lowest, highest in reversed(ranges[1:]):
         factors.insert(0, factors[0] * (highest - lowest + 1))
     span = factors[0] * (ranges[0][1] - ranges[0][0] + 1)
-    return _Objective(tuple(measures), minimised, tuple(factors), tuple(lo for lo, _ in ranges), tuple(h for _, h in ranges),
-                      tuple(scales[m] for m in measures), span)
+    return _Objective(
+        tuple(measures),
+        minimised,
+        tuple(factors),
+        tuple(lo for lo, _ in ranges),
+        tuple(h for _, h in ranges),
+        tuple(scales[m] for m in measures),
+        span,
+    )
 
 
 def _range(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> tuple[int, int]:
@@ -336,20 +379,30 @@ def _range(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> tuple[i
     flat = cp_model.FlatIntExpr(expression)
     lowest = highest = flat.offset
     for variable, coefficient in zip(flat.vars, flat.coeffs, strict=True):
-        domain = list(model.proto.variables[variable.index].domain)  # (the proto's own list has no [-1])
+        domain = list(
+            model.proto.variables[variable.index].domain
+        )  # (the proto's own list has no [-1])
         ends = (coefficient * domain[0], coefficient * domain[-1])
         lowest, highest = lowest + min(ends), highest + max(ends)
     return lowest, highest
 
 
-def _stages(order: list[str], model: cp_model.CpModel, expressions: dict[str, cp_model.LinearExprT],
-            scales: dict[str, int], first_alone: bool) -> list[_Objective]:
+def _stages(
+    order: list[str],
+    model: cp_model.CpModel,
+    expressions: dict[str, cp_model.LinearExprT],
+    scales: dict[str, int],
+    first_alone: bool,
+) -> list[_Objective]:
     """Every measure weighted into one objective (or the first alone, then the rest);
     one measure at a time if the weights would get too large."""
     together = _objective(model, order, expressions, scales)
     if together.span < 2**50:
         if first_alone and len(order) > 1:
-            return [_objective(model, order[:1], expressions, scales), _objective(model, order[1:], expressions, scales)]
+            return [
+                _objective(model, order[:1], expressions, scales),
+                _objective(model, order[1:], expressions, scales),
+            ]
         return [together]
     return [_objective(model, [m], expressions, scales) for m in order]
 
@@ -362,7 +415,9 @@ class _Level:
     started: float
     budget: float
     first_solution: float | None = None
-    provisional: list[Batch] | None = None  # the best valid plan met so far: a checked incumbent or a repair
+    provisional: list[Batch] | None = (
+        None  # the best valid plan met so far: a checked incumbent or a repair
+    )
     known_bound: float | None = None  # proven before a team repair, so still valid after it
     repairs: int = 0
     checked_valid: bool = False  # an incumbent passed the team check during the search
@@ -406,7 +461,11 @@ class _Search:
     def start_plan(self) -> list[Batch] | None:
         """The greedy plan, or the caller's starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
         greedy = greedy_batches(self.problem)
-        start = self.options.start_batches(self.problem) if self.options.start_batches is not None else None
+        start = (
+            self.options.start_batches(self.problem)
+            if self.options.start_batches is not None
+            else None
+        )
         if start is None or (greedy is not None and _better(self.problem, greedy, start)):
             return greedy
         return start
@@ -417,16 +476,28 @@ class _Search:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
             if self.size >= GREEDY_HINT_PAYS_FROM:
                 decisions = batch_values(self.plan, greedy, self.problem.calendar)
-                completed = _complete(self.model, decisions, max(1.0, self.options.time_limit * 0.1))
+                completed = _complete(
+                    self.model, decisions, max(1.0, self.options.time_limit * 0.1)
+                )
                 if completed is not None:
                     _hint(self.model, completed)
         scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
         first_alone = self.size >= FIRST_MEASURE_ALONE_FROM
-        stages = _stages(list(self.problem.instance.objective_order), self.model, self.measures, scales, first_alone)
+        stages = _stages(
+            list(self.problem.instance.objective_order),
+            self.model,
+            self.measures,
+            scales,
+            first_alone,
+        )
         for position, objective in enumerate(stages):
             self.model.minimize(objective.expression)
-            budget = _level_budget(self.search_limit - self.elapsed(), len(stages) - position,
-                                   self.outcome.status == "SOLVED", first_alone and len(stages) == 2)
+            budget = _level_budget(
+                self.search_limit - self.elapsed(),
+                len(stages) - position,
+                self.outcome.status == "SOLVED",
+                first_alone and len(stages) == 2,
+            )
             level = _Level(objective, time.monotonic(), budget)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
@@ -441,7 +512,10 @@ class _Search:
             if remaining <= 0.05:
                 # Out of this level's share (a team repair ate the time): its best valid plan
                 # leaves the later measures their time; without one they could not start anyway.
-                if not last and (kept := self._plan_as_solved(level, level.provisional)) is not None:
+                if (
+                    not last
+                    and (kept := self._plan_as_solved(level, level.provisional)) is not None
+                ):
                     return kept
                 remaining = self.search_limit - self.elapsed()
             too_short = self.too_short if self.outcome.status == "SOLVED" else 0.05
@@ -454,8 +528,12 @@ class _Search:
                 return None
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 continue  # nothing yet within this level's share: go on with what is left
-            if (status != cp_model.OPTIMAL and first and not level.interrupted
-                    and (start := self._start_plan_if_better(level, solver))):
+            if (
+                status != cp_model.OPTIMAL
+                and first
+                and not level.interrupted
+                and (start := self._start_plan_if_better(level, solver))
+            ):
                 return start  # out of time (not stopped by a team check) on a plan worse than the start
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = assign_operators(batches, self.problem.instance, self.problem.roster)
@@ -477,9 +555,17 @@ class _Search:
         may hold a worse plan than the greedy (or previous) one; the schedule never is.
         """
         start = self.outcome.batches
-        if level.provisional is not None and (not start or _better(self.problem, level.provisional, start)):
+        if level.provisional is not None and (
+            not start or _better(self.problem, level.provisional, start)
+        ):
             start = level.provisional
-        if not start or self.outcome.levels or not _better(self.problem, start, read_batches(self.plan, solver, self.problem.calendar)):
+        if (
+            not start
+            or self.outcome.levels
+            or not _better(
+                self.problem, start, read_batches(self.plan, solver, self.problem.calendar)
+            )
+        ):
             return None
         return self._plan_as_solved(level, start)
 
@@ -487,21 +573,33 @@ class _Search:
         """A valid plan (teams assigned) as an unproven result of the level."""
         if batches is None:
             return None
-        fixed = _solve_fixed(self.model, batch_values(self.plan, batches, self.problem.calendar), 3.0)
+        fixed = _solve_fixed(
+            self.model, batch_values(self.plan, batches, self.problem.calendar), 3.0
+        )
         if fixed is None:
             return None
         measured = [round(fixed.value(expression)) for expression in level.objective.expressions]
         objective = sum(f * v for f, v in zip(level.objective.factors, measured, strict=True))
         return _Solved(objective, int(cp_model.FEASIBLE), batches, _values(fixed), measured)
 
-    def _solved(self, level: _Level, solver: cp_model.CpSolver, status: int, batches: list[Batch],
-                valid: cp_model.CpSolver) -> _Solved:
+    def _solved(
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        status: int,
+        batches: list[Batch],
+        valid: cp_model.CpSolver,
+    ) -> _Solved:
         """The level's result: the objective and status of `solver`, reached by the valid solution `valid`."""
         measured = [round(valid.value(expression)) for expression in level.objective.expressions]
         return _Solved(solver.objective_value, status, batches, _values(valid), measured)
 
     def _repair_nearby(
-        self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]]
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        batches: list[Batch],
+        failed: list[tuple[date, str]],
     ) -> tuple[list[Batch], cp_model.CpSolver] | None:
         """The rejected solution made staffable by changing little of it, at the same objective value.
 
@@ -510,7 +608,11 @@ class _Search:
         The measure stays at the rejected solution's value, so the proof of the level still holds.
         """
         days = {day for day, _ in failed}
-        touching = {b.patient_id for b in batches if not b.in_progress and any(s.date in days for s in b.steps)}
+        touching = {
+            b.patient_id
+            for b in batches
+            if not b.in_progress and any(s.date in days for s in b.steps)
+        }
         unscheduled = {p for p, v in self.plan.scheduled.items() if not solver.value(v)}
         for free in (set(), touching | unscheduled):
             for _ in range(3):  # a move may overload another shift: model it exactly and try again
@@ -524,15 +626,22 @@ class _Search:
                 self._model_shifts_exactly(level, failed)
         return None
 
-    def _solve_around(self, level: _Level, solver: cp_model.CpSolver, free: set[str]) -> cp_model.CpSolver | None:
+    def _solve_around(
+        self, level: _Level, solver: cp_model.CpSolver, free: set[str]
+    ) -> cp_model.CpSolver | None:
         """A solution keeping every choice of `solver` but those of the `free` patients and the step shifts."""
         plan = self.plan
         kept: list[cp_model.IntVar] = [plan.scheduled[p] for p in plan.scheduled if p not in free]
         kept += [v for (p, _, _), v in plan.start_in_class.items() if p not in free]
         kept += [v for (p, _), v in plan.apheresis_on.items() if p not in free]
         kept += [v for p, v in plan.delivery_day.items() if p not in free]
-        kept += [c for (p, _), days in plan.assay_start.items() if p not in free
-                 for c in days.values() if isinstance(c, cp_model.IntVar)]
+        kept += [
+            c
+            for (p, _), days in plan.assay_start.items()
+            if p not in free
+            for c in days.values()
+            if isinstance(c, cp_model.IntVar)
+        ]
         seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
         same = level.objective.expression <= round(solver.objective_value)
         return _solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds, same)
@@ -547,8 +656,13 @@ class _Search:
             solver.parameters.cp_model_probing_level = 0
         if self.size < FURTHER_PRESOLVE_PAYS_FROM:
             solver.parameters.max_presolve_iterations = 1
-        reporter = _ProgressReporter(level.objective, self.started, self.options, level.known_bound,
-                                     lambda incumbent: self._incumbent_staffable(level, incumbent))
+        reporter = _ProgressReporter(
+            level.objective,
+            self.started,
+            self.options,
+            level.known_bound,
+            lambda incumbent: self._incumbent_staffable(level, incumbent),
+        )
         status = _run(solver, self.model, reporter, self.options.stop_event)
         level.interrupted = reporter.rejected
         if level.first_solution is None:
@@ -562,7 +676,9 @@ class _Search:
                 status = int(cp_model.OPTIMAL)
         return solver, status
 
-    def _incumbent_staffable(self, level: _Level, incumbent: cp_model.CpSolverSolutionCallback) -> bool | None:
+    def _incumbent_staffable(
+        self, level: _Level, incumbent: cp_model.CpSolverSolutionCallback
+    ) -> bool | None:
         """Check a solution met during the search (C6): kept as a fallback if valid.
 
         False (stop and repair) for an unstaffable one while none valid was seen in this
@@ -581,7 +697,12 @@ class _Search:
             level.provisional = batches
 
     def _repair_teams(
-        self, level: _Level, solver: cp_model.CpSolver, batches: list[Batch], failed: list[tuple[date, str]], first: bool
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        batches: list[Batch],
+        failed: list[tuple[date, str]],
+        first: bool,
     ) -> None:
         """Model the shifts no team could staff exactly, and search again from the rejected solution."""
         variables_before = len(self.model.proto.variables)
@@ -604,19 +725,25 @@ class _Search:
             if slot not in self.exact:
                 self.exact.add(slot)
                 level.repairs += 1
-                add_exact_shift_team(self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance)
+                add_exact_shift_team(
+                    self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance
+                )
 
     def _keep_provisional(self, level: _Level) -> None:
         """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
         provisional, outcome = level.provisional, self.outcome
-        if provisional is None or (outcome.batches and not _better(self.problem, provisional, outcome.batches)):
+        if provisional is None or (
+            outcome.batches and not _better(self.problem, provisional, outcome.batches)
+        ):
             return
         objective = level.objective
         measure = objective.measures[0]
         value = measure_values(self.problem, provisional)[measure]
         bound = value
         if level.known_bound is not None:  # the first measure's bound needs no values of the others
-            bound = objective.reported(0, objective.bounds([0] * len(objective.measures), level.known_bound)[0])
+            bound = objective.reported(
+                0, objective.bounds([0] * len(objective.measures), level.known_bound)[0]
+            )
         outcome.levels.append(LevelOutcome(measure, value, bound, False))
         outcome.status, outcome.batches = "SOLVED", provisional
 
@@ -624,14 +751,24 @@ class _Search:
         """Record the level's measures and constrain later levels to schedules at least this good on them."""
         _hint(self.model, solved.values)
         objective = level.objective
-        bound = solved.objective if solved.status == cp_model.OPTIMAL or level.known_bound is None else level.known_bound
+        bound = (
+            solved.objective
+            if solved.status == cp_model.OPTIMAL or level.known_bound is None
+            else level.known_bound
+        )
         bounds = objective.bounds(solved.measured, bound)
         seconds = time.monotonic() - level.started
         for i, measure in enumerate(objective.measures):
             self.outcome.levels.append(
-                LevelOutcome(measure, objective.reported(i, solved.measured[i]), objective.reported(i, bounds[i]),
-                             bounds[i] == solved.measured[i], seconds if i == 0 else 0.0, level.first_solution,
-                             level.repairs if i == 0 else 0)
+                LevelOutcome(
+                    measure,
+                    objective.reported(i, solved.measured[i]),
+                    objective.reported(i, bounds[i]),
+                    bounds[i] == solved.measured[i],
+                    seconds if i == 0 else 0.0,
+                    level.first_solution,
+                    level.repairs if i == 0 else 0,
+                )
             )
         self.outcome.status, self.outcome.batches = "SOLVED", solved.batches
         if self.outcome.first_schedule_seconds is None:
@@ -663,8 +800,12 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
     outcome = search(problem, options, started)
     if outcome.status == "INFEASIBLE":
         remaining = max(2.0, options.time_limit - (time.monotonic() - started))
-        return build_schedule(problem, outcome, time.monotonic() - started,
-                              infeasibility=diagnose_commitments(problem, min(remaining, 30.0)) or None)
+        return build_schedule(
+            problem,
+            outcome,
+            time.monotonic() - started,
+            infeasibility=diagnose_commitments(problem, min(remaining, 30.0)) or None,
+        )
     if outcome.status == "SOLVED":
         assign_positions(outcome.batches, problem.builder.classes)
     return build_schedule(problem, outcome, time.monotonic() - started)

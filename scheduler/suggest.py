@@ -145,7 +145,9 @@ def suggest_changes(
         return []
     deadline = time.monotonic() + time_limit
     plan = PublishedPlan(instance, schedule)
-    families = sorted(_candidate_families(instance, schedule, patient, plan), key=lambda f: f[0].size)
+    families = sorted(
+        _candidate_families(instance, schedule, patient, plan), key=lambda f: f[0].size
+    )
     found: list[Suggestion] = []
     unverified: list[list[Change]] = []
     for family in families:
@@ -156,14 +158,20 @@ def suggest_changes(
             unverified.append(family)
     relaxed = RelaxedModel(instance, plan, patient)
     smallest_single = min((s.size for s in found), default=None)
-    sets, pending = _sets_in_plan(instance, schedule, patient, relaxed, smallest_single, deadline, max_suggestions)
+    sets, pending = _sets_in_plan(
+        instance, schedule, patient, relaxed, smallest_single, deadline, max_suggestions
+    )
     found += sets
     # Re-solving single changes may take the whole time: keep some for the sets if they are all there is.
     reserve = min(SOLVE_SECONDS, time_limit / 2) if pending and not found else 0.0
-    found += _verified_by_solving(instance, schedule, patient, unverified, found, deadline - reserve, max_suggestions)
+    found += _verified_by_solving(
+        instance, schedule, patient, unverified, found, deadline - reserve, max_suggestions
+    )
     if not found:
         found += _sets_by_solving(instance, schedule, patient, pending, deadline)
-    found.sort(key=lambda s: (s.size, s.verified_by != PLAN, len(s.changes), [c.dates for c in s.changes]))
+    found.sort(
+        key=lambda s: (s.size, s.verified_by != PLAN, len(s.changes), [c.dates for c in s.changes])
+    )
     # Shortening a downtime from either end may both end in cancelling it: say it once.
     distinct: dict[str, Suggestion] = {}
     for suggestion in found:
@@ -199,7 +207,9 @@ def infeasibility_core(instance: Instance, time_limit: float = 10.0) -> list[str
     return diagnose_commitments(problem, time_limit)
 
 
-def format_suggestions(patient_id: str, suggestions: list[Suggestion], reason: str | None = None) -> list[str]:
+def format_suggestions(
+    patient_id: str, suggestions: list[Suggestion], reason: str | None = None
+) -> list[str]:
     """Text lines for a coordinator: one per suggestion, with how it was verified; else why there is none.
 
     `reason` is the patient's `out_of_reach` explanation, if any.
@@ -207,11 +217,15 @@ def format_suggestions(patient_id: str, suggestions: list[Suggestion], reason: s
     if not suggestions:
         if reason is not None:
             return [f"{patient_id}: {reason}"]
-        return [f"{patient_id}: no verified change found that lets this patient in (within the time limit)"]
+        return [
+            f"{patient_id}: no verified change found that lets this patient in (within the time limit)"
+        ]
     lines = [f"{patient_id} could be scheduled with:"]
     for suggestion in suggestions:
-        how = "fits the plan as it is, nobody moves" if suggestion.verified_by == PLAN else (
-            f"verified by re-solving; {suggestion.others_moved} other patient(s) move"
+        how = (
+            "fits the plan as it is, nobody moves"
+            if suggestion.verified_by == PLAN
+            else (f"verified by re-solving; {suggestion.others_moved} other patient(s) move")
         )
         lines.append(f"  {suggestion.rule}: {suggestion.text} ({how})")
     return lines
@@ -241,18 +255,34 @@ def _reach(instance: Instance, patient: Patient, plan: PublishedPlan) -> _Reach:
     elif patient.locked and patient.previous_apheresis_date is not None:
         days = [patient.previous_apheresis_date]
     else:
-        days = [window.earliest + timedelta(days=i) for i in range((window.latest - window.earliest).days + 1)]
-    first = add_hours(at_clock(days[0], hospital.collection_end_time, zone),
-                      hospital.transit_hours + product.receipt_hours, zone)
+        days = [
+            window.earliest + timedelta(days=i)
+            for i in range((window.latest - window.earliest).days + 1)
+        ]
+    first = add_hours(
+        at_clock(days[0], hospital.collection_end_time, zone),
+        hospital.transit_hours + product.receipt_hours,
+        zone,
+    )
     last = calendar.horizon_end
     if patient.material == "fresh":
-        last = min(last, add_hours(at_clock(days[-1], hospital.collection_end_time, zone),
-                                   product.fresh_shelf_life_hours, zone))
+        last = min(
+            last,
+            add_hours(
+                at_clock(days[-1], hospital.collection_end_time, zone),
+                product.fresh_shelf_life_hours,
+                zone,
+            ),
+        )
     until = add_hours(last, product.manufacturing_hours + product.changeover_hours, zone)
-    return _Reach([d for d in days if calendar.in_horizon(d)], max(first, calendar.horizon_start), last, until)
+    return _Reach(
+        [d for d in days if calendar.in_horizon(d)], max(first, calendar.horizon_start), last, until
+    )
 
 
-def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient, plan: PublishedPlan) -> list[list[Change]]:
+def _candidate_families(
+    instance: Instance, schedule: Schedule, patient: Patient, plan: PublishedPlan
+) -> list[list[Change]]:
     """Candidate changes, grouped in families of growing size (k = 1, 2, … days); single ones alone."""
     reach = _reach(instance, patient, plan)
     families: list[list[Change]] = [[c] for c in _chairs(instance, patient, plan, reach)]
@@ -264,11 +294,17 @@ def _candidate_families(instance: Instance, schedule: Schedule, patient: Patient
         families.append([Change("start_limit", instance.site.id, ())])
     families += _window_families(instance, patient)
     families += _downtime_families(instance, patient, plan, reach)
-    families += [[Change("suite_position", s.id, ())] for s in instance.suites if s.type in product.suite_types]
+    families += [
+        [Change("suite_position", s.id, ())]
+        for s in instance.suites
+        if s.type in product.suite_types
+    ]
     return families
 
 
-def _chairs(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+def _chairs(
+    instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach
+) -> Iterator[Change]:
     """One more chair on every collection date the patient could use that is full (or has none)."""
     if patient.collected_on is not None:
         return
@@ -281,7 +317,9 @@ def _chairs(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _R
             yield Change("chair", hospital.id, (day,))
 
 
-def _operator_shifts(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+def _operator_shifts(
+    instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach
+) -> Iterator[Change]:
     """One more operator on every (date, shift) where a step of the patient lacks exactly one."""
     product = instance.product_by_id[patient.product]
     roster = plan.problem.roster
@@ -297,14 +335,25 @@ def _operator_shifts(instance: Instance, patient: Patient, plan: PublishedPlan, 
                 if key in seen or step.hours > shift.hours or not plan.calendar.in_horizon(day):
                     continue
                 seen.add(key)
-                free = [op for op in roster.qualified(day, shift.id, step.skill)
-                        if shift.hours - plan.operator_hours[(day, shift.id, op.id)] + TOLERANCE >= step.hours]
+                free = [
+                    op
+                    for op in roster.qualified(day, shift.id, step.skill)
+                    if shift.hours - plan.operator_hours[(day, shift.id, op.id)] + TOLERANCE
+                    >= step.hours
+                ]
                 if len(free) == step.operators - 1:
-                    yield Change("operator_shift", step.skill, (day,), shift=shift.id,
-                                 operator=operators_to_roster(instance, day, shift.id, step.skill)[0])
+                    yield Change(
+                        "operator_shift",
+                        step.skill,
+                        (day,),
+                        shift=shift.id,
+                        operator=operators_to_roster(instance, day, shift.id, step.skill)[0],
+                    )
 
 
-def _qc_starts(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+def _qc_starts(
+    instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach
+) -> Iterator[Change]:
     """One more start of an assay on every lab day in the patient's reach whose starts are all taken."""
     lab = instance.qc_lab
     product = instance.product_by_id[patient.product]
@@ -315,12 +364,18 @@ def _qc_starts(instance: Instance, patient: Patient, plan: PublishedPlan, reach:
         while day <= latest:
             open_day = weekday_name(day) in lab.working_days and day not in lab.closed_dates
             used = plan.qc_starts[(plan.calendar.day(day), assay.id)]
-            if open_day and plan.calendar.in_horizon(day) and used >= lab.capacity_on(assay.id, day):
+            if (
+                open_day
+                and plan.calendar.in_horizon(day)
+                and used >= lab.capacity_on(assay.id, day)
+            ):
                 yield Change("qc_start", assay.id, (day,))
             day += timedelta(days=1)
 
 
-def _lab_days(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> Iterator[Change]:
+def _lab_days(
+    instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach
+) -> Iterator[Change]:
     """The lab's closed working days on which one of the patient's assays could start."""
     lab = instance.qc_lab
     product = instance.product_by_id[patient.product]
@@ -339,26 +394,68 @@ def _window_families(instance: Instance, patient: Patient) -> list[list[Change]]
     horizon_start = instance.horizon.start
     if patient.collected_on is None and not patient.locked:
         window = patient.apheresis_window
-        families.append([Change("apheresis_window", patient.id, (window.earliest, window.latest + timedelta(days=k)),
-                                amount=k, edge="later") for k in range(1, MAX_WIDENING_DAYS + 1)])
-        earlier = [Change("apheresis_window", patient.id, (window.earliest - timedelta(days=k), window.latest),
-                          amount=k, edge="earlier") for k in range(1, MAX_WIDENING_DAYS + 1)
-                   if window.earliest - timedelta(days=k) >= horizon_start]
+        families.append(
+            [
+                Change(
+                    "apheresis_window",
+                    patient.id,
+                    (window.earliest, window.latest + timedelta(days=k)),
+                    amount=k,
+                    edge="later",
+                )
+                for k in range(1, MAX_WIDENING_DAYS + 1)
+            ]
+        )
+        earlier = [
+            Change(
+                "apheresis_window",
+                patient.id,
+                (window.earliest - timedelta(days=k), window.latest),
+                amount=k,
+                edge="earlier",
+            )
+            for k in range(1, MAX_WIDENING_DAYS + 1)
+            if window.earliest - timedelta(days=k) >= horizon_start
+        ]
         if earlier:
             families.append(earlier)
     infusion = patient.infusion_window
     if infusion.latest is not None:
-        families.append([Change("infusion_window", patient.id, (infusion.earliest, infusion.latest + timedelta(days=k)),
-                                amount=k, edge="later") for k in range(1, MAX_WIDENING_DAYS + 1)])
+        families.append(
+            [
+                Change(
+                    "infusion_window",
+                    patient.id,
+                    (infusion.earliest, infusion.latest + timedelta(days=k)),
+                    amount=k,
+                    edge="later",
+                )
+                for k in range(1, MAX_WIDENING_DAYS + 1)
+            ]
+        )
     end = horizon_start + timedelta(days=instance.horizon.days)
-    if infusion.earliest >= end - timedelta(days=1):  # only a window opening at the horizon's end can block
+    if infusion.earliest >= end - timedelta(
+        days=1
+    ):  # only a window opening at the horizon's end can block
         latest = infusion.latest if infusion.latest is not None else end
-        families.append([Change("infusion_window", patient.id, (infusion.earliest - timedelta(days=k), latest),
-                                amount=k, edge="earlier") for k in range(1, MAX_WIDENING_DAYS + 1)])
+        families.append(
+            [
+                Change(
+                    "infusion_window",
+                    patient.id,
+                    (infusion.earliest - timedelta(days=k), latest),
+                    amount=k,
+                    edge="earlier",
+                )
+                for k in range(1, MAX_WIDENING_DAYS + 1)
+            ]
+        )
     return families
 
 
-def _downtime_families(instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach) -> list[list[Change]]:
+def _downtime_families(
+    instance: Instance, patient: Patient, plan: PublishedPlan, reach: _Reach
+) -> list[list[Change]]:
     """Every downtime of a suitable suite in the patient's reach, shortened from either end by k days."""
     product = instance.product_by_id[patient.product]
     families = []
@@ -371,8 +468,19 @@ def _downtime_families(instance: Instance, patient: Patient, plan: PublishedPlan
                 continue
             days = max(1, -(-(end - start) // timedelta(days=1)))
             for edge in ("end", "start"):
-                families.append([Change("downtime_shortened", suite.id, (period.start.date(), period.end.date()),
-                                        amount=k, edge=edge, period=index) for k in range(1, days + 1)])
+                families.append(
+                    [
+                        Change(
+                            "downtime_shortened",
+                            suite.id,
+                            (period.start.date(), period.end.date()),
+                            amount=k,
+                            edge=edge,
+                            period=index,
+                        )
+                        for k in range(1, days + 1)
+                    ]
+                )
     return families
 
 
@@ -385,11 +493,13 @@ def _patient_in(instance: Instance, patient_id: str) -> Patient:
 
 def _with_assignment(instance: Instance, schedule: Schedule, assignment: Assignment) -> Schedule:
     """The plan with the patient added, its objective recomputed."""
-    added = schedule.model_copy(update={
-        "assignments": [*schedule.assignments, assignment],
-        "unscheduled": [u for u in schedule.unscheduled if u.patient != assignment.patient],
-        "status": "FEASIBLE",
-    })
+    added = schedule.model_copy(
+        update={
+            "assignments": [*schedule.assignments, assignment],
+            "unscheduled": [u for u in schedule.unscheduled if u.patient != assignment.patient],
+            "status": "FEASIBLE",
+        }
+    )
     values = ObjectiveValues(**compute_objective(instance, added))
     return added.model_copy(update={"objective": values, "bound": values})
 
@@ -404,7 +514,9 @@ def fits_plan(instance: Instance, schedule: Schedule, patient_id: str) -> Assign
     return None
 
 
-def _first_in_plan(instance: Instance, schedule: Schedule, patient: Patient, family: list[Change]) -> Suggestion | None:
+def _first_in_plan(
+    instance: Instance, schedule: Schedule, patient: Patient, family: list[Change]
+) -> Suggestion | None:
     """The smallest change of a family that lets the patient into the plan as it stands."""
     for change in family:
         changed = apply_change(instance, change)
@@ -417,8 +529,12 @@ def _first_in_plan(instance: Instance, schedule: Schedule, patient: Patient, fam
 def _fits_alone(instance: Instance, schedule: Schedule, patient_id: str) -> bool:
     """Whether the patient fits with only the in-progress batches in place (re-solving can do no better)."""
     running = {b.patient for b in instance.in_progress}
-    alone = schedule.model_copy(update={"assignments": [a for a in schedule.assignments if a.patient in running]})
-    return bool(PublishedPlan(instance, alone).availability(_patient_in(instance, patient_id)).offers)
+    alone = schedule.model_copy(
+        update={"assignments": [a for a in schedule.assignments if a.patient in running]}
+    )
+    return bool(
+        PublishedPlan(instance, alone).availability(_patient_in(instance, patient_id)).offers
+    )
 
 
 def _blocking_rules(instance: Instance, schedule: Schedule, patient: Patient) -> set[str]:
@@ -458,21 +574,31 @@ def _verified_by_solving(
             break  # families come smallest first: the rest are no smaller than a verified one
         if fits_already:
             kind = family[0].kind
-            if kind in ("apheresis_window", "infusion_window") or RULE_OF_KIND[kind] not in blocking:
+            if (
+                kind in ("apheresis_window", "infusion_window")
+                or RULE_OF_KIND[kind] not in blocking
+            ):
                 continue
             change: Change | None = family[0]
         else:
-            change = next((c for c in family if _fits_alone(apply_change(instance, c), schedule, patient.id)), None)
+            change = next(
+                (c for c in family if _fits_alone(apply_change(instance, c), schedule, patient.id)),
+                None,
+            )
         seconds = min(deadline - time.monotonic(), SOLVE_SECONDS)
         if change is None:
             continue
         if seconds < 0.5:
             break
         solves += 1
-        outcome = _solve_with_patient_first(apply_change(instance, change), schedule, patient.id, seconds)
+        outcome = _solve_with_patient_first(
+            apply_change(instance, change), schedule, patient.id, seconds
+        )
         if outcome is not None:
             assignment, moved = outcome
-            verified.append(_suggestion(instance, schedule, patient, change, assignment, RESOLVE, moved))
+            verified.append(
+                _suggestion(instance, schedule, patient, change, assignment, RESOLVE, moved)
+            )
     return verified
 
 
@@ -506,12 +632,18 @@ def _sets_in_plan(
         if assignment is None:
             pending.append(proposal)
         else:
-            verified.append(_suggestion(instance, schedule, patient, proposal.changes, assignment, PLAN, 0))
+            verified.append(
+                _suggestion(instance, schedule, patient, proposal.changes, assignment, PLAN, 0)
+            )
     return verified, pending
 
 
 def _sets_by_solving(
-    instance: Instance, schedule: Schedule, patient: Patient, pending: list[ChangeSet], deadline: float
+    instance: Instance,
+    schedule: Schedule,
+    patient: Patient,
+    pending: list[ChangeSet],
+    deadline: float,
 ) -> list[Suggestion]:
     """Re-solve, smallest first and while time lasts, the sets of changes the plan as it stands could not take."""
     verified: list[Suggestion] = []
@@ -519,10 +651,16 @@ def _sets_by_solving(
         seconds = min(deadline - time.monotonic(), SOLVE_SECONDS)
         if seconds < 0.5:
             break
-        outcome = _solve_with_patient_first(apply_changes(instance, proposal.changes), schedule, patient.id, seconds)
+        outcome = _solve_with_patient_first(
+            apply_changes(instance, proposal.changes), schedule, patient.id, seconds
+        )
         if outcome is not None:
             assignment, moved = outcome
-            verified.append(_suggestion(instance, schedule, patient, proposal.changes, assignment, RESOLVE, moved))
+            verified.append(
+                _suggestion(
+                    instance, schedule, patient, proposal.changes, assignment, RESOLVE, moved
+                )
+            )
     return verified
 
 
@@ -533,20 +671,29 @@ def _solve_with_patient_first(
     if it is scheduled, the others keep their scheduled weight and the plan is valid."""
     total = sum(p.weight for p in instance.patients)
     weights = {p.id: p.weight for p in instance.patients}
-    boosted = instance.model_copy(update={"patients": [
-        p.model_copy(update={"weight": total + 1}) if p.id == patient_id else p for p in instance.patients
-    ]})
+    boosted = instance.model_copy(
+        update={
+            "patients": [
+                p.model_copy(update={"weight": total + 1}) if p.id == patient_id else p
+                for p in instance.patients
+            ]
+        }
+    )
     result = solve(boosted, SolveOptions(time_limit=seconds, workers=2))
     mine = next((a for a in result.assignments if a.patient == patient_id), None)
     if mine is None or validate(boosted, result):
         return None
     before = {a.patient: a for a in schedule.assignments if a.patient in weights}
-    after = {a.patient: a for a in result.assignments if a.patient in weights and a.patient != patient_id}
+    after = {
+        a.patient: a for a in result.assignments if a.patient in weights and a.patient != patient_id
+    }
     if sum(weights[p] for p in after) + TOLERANCE < sum(weights[p] for p in before):
         return None
     moved = sum(
-        1 for pid, old in before.items()
-        if pid not in after or (after[pid].apheresis_date, after[pid].manufacturing_start)
+        1
+        for pid, old in before.items()
+        if pid not in after
+        or (after[pid].apheresis_date, after[pid].manufacturing_start)
         != (old.apheresis_date, old.manufacturing_start)
     )
     return mine, moved
@@ -556,8 +703,13 @@ def _solve_with_patient_first(
 
 
 def _suggestion(
-    instance: Instance, schedule: Schedule, patient: Patient, changes: Change | tuple[Change, ...],
-    assignment: Assignment, verified_by: str, moved: int,
+    instance: Instance,
+    schedule: Schedule,
+    patient: Patient,
+    changes: Change | tuple[Change, ...],
+    assignment: Assignment,
+    verified_by: str,
+    moved: int,
 ) -> Suggestion:
     """A verified change, or set of changes, in a coordinator's words (each change named with its resource and date)."""
     together = (changes,) if isinstance(changes, Change) else changes
@@ -581,7 +733,9 @@ def _day(day: date) -> str:
     return f"{day:%a %Y-%m-%d}"
 
 
-def _chair_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _chair_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     hospital = instance.hospital_by_id[change.resource]
     (day,) = change.dates
     chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
@@ -589,14 +743,21 @@ def _chair_text(instance: Instance, patient: Patient, change: Change, assignment
     return f"{_more(change.amount, 'apheresis chair', 'apheresis chairs')} at {hospital.id} ({hospital.name}) on {_day(day)} ({now})"
 
 
-def _operator_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _operator_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     (day,) = change.dates
-    who = (f"e.g. roster {change.operator}" if change.operator
-           else f"every {change.resource} operator is rostered then: a new, borrowed or newly trained one")
+    who = (
+        f"e.g. roster {change.operator}"
+        if change.operator
+        else f"every {change.resource} operator is rostered then: a new, borrowed or newly trained one"
+    )
     return f"one more {change.resource} operator on {_day(day)} shift {change.shift} ({who})"
 
 
-def _qc_start_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _qc_start_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     (day,) = change.dates
     capacity = instance.qc_lab.capacity_on(change.resource, day)
     what = _more(change.amount, f"{change.resource} start", f"{change.resource} starts")
@@ -607,7 +768,11 @@ def _same_shift_groups(changes: tuple[Change, ...]) -> list[list[Change]]:
     """The changes in order, operator-shifts of one skill on one shift together (said in one phrase)."""
     groups: dict[tuple[object, ...], list[Change]] = {}
     for index, change in enumerate(changes):
-        key = (change.resource, change.dates, change.shift) if change.kind == "operator_shift" else (index,)
+        key = (
+            (change.resource, change.dates, change.shift)
+            if change.kind == "operator_shift"
+            else (index,)
+        )
         groups.setdefault(key, []).append(change)
     return list(groups.values())
 
@@ -623,42 +788,60 @@ def _operators_text(group: list[Change]) -> str:
         who = f"every {first.resource} operator is rostered then: {new}"
     else:
         who = "e.g. roster " + " and ".join(names) + (f", and {new}" if unnamed else "")
-    return f"{len(group)} more {first.resource} operators on {_day(day)} shift {first.shift} ({who})"
+    return (
+        f"{len(group)} more {first.resource} operators on {_day(day)} shift {first.shift} ({who})"
+    )
 
 
-def _qc_open_day_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _qc_open_day_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     (day,) = change.dates
     tests = change.resource.split(",")
     which = tests[0] if len(tests) == 1 else ", ".join(tests[:-1]) + " and " + tests[-1]
     return f"open the QC lab on {_day(day)} (now a closed date) to start the {which} test{'s' if len(tests) > 1 else ''}"
 
 
-def _start_limit_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _start_limit_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     limit = instance.site.max_starts_per_day
     start = assignment.manufacturing_start.date()
     what = _more(change.amount, "manufacturing start", "manufacturing starts")
     return f"{what} on {_day(start)} (max_starts_per_day {limit} to {(limit or 0) + change.amount})"
 
 
-def _window_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _window_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     earliest, latest = change.dates
     k = change.amount
     if change.kind == "apheresis_window":
         window = patient.apheresis_window
         if change.edge == "later":
-            return (f"apheresis window {k} day(s) longer: collect up to {_day(latest)} (now until "
-                    f"{_day(window.latest)}); collection on {_day(assignment.apheresis_date or latest)}")
-        return (f"apheresis window opening {k} day(s) earlier: collect from {_day(earliest)} (now from "
-                f"{_day(window.earliest)}); collection on {_day(assignment.apheresis_date or earliest)}")
+            return (
+                f"apheresis window {k} day(s) longer: collect up to {_day(latest)} (now until "
+                f"{_day(window.latest)}); collection on {_day(assignment.apheresis_date or latest)}"
+            )
+        return (
+            f"apheresis window opening {k} day(s) earlier: collect from {_day(earliest)} (now from "
+            f"{_day(window.earliest)}); collection on {_day(assignment.apheresis_date or earliest)}"
+        )
     infusion = patient.infusion_window
     if change.edge == "later":
-        return (f"infusion window {k} day(s) longer: until {_day(latest)} (now {infusion.latest}); "
-                f"delivery on {_day(assignment.delivery_date)}")
-    return (f"infusion window opening {k} day(s) earlier: from {_day(earliest)} (now {infusion.earliest}); "
-            f"delivery on {_day(assignment.delivery_date)}")
+        return (
+            f"infusion window {k} day(s) longer: until {_day(latest)} (now {infusion.latest}); "
+            f"delivery on {_day(assignment.delivery_date)}"
+        )
+    return (
+        f"infusion window opening {k} day(s) earlier: from {_day(earliest)} (now {infusion.earliest}); "
+        f"delivery on {_day(assignment.delivery_date)}"
+    )
 
 
-def _downtime_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _downtime_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     suite = instance.suite_by_id[change.resource]
     assert change.period is not None
     period = suite.unavailable[change.period]
@@ -672,11 +855,15 @@ def _downtime_text(instance: Instance, patient: Patient, change: Change, assignm
     return f"start {what} of suite {suite.id} ({span}) {change.amount} day(s) later, at {period.start + days:%Y-%m-%d %H:%M}"
 
 
-def _suite_position_text(instance: Instance, patient: Patient, change: Change, assignment: Assignment) -> str:
+def _suite_position_text(
+    instance: Instance, patient: Patient, change: Change, assignment: Assignment
+) -> str:
     suite = instance.suite_by_id[change.resource]
     start = assignment.manufacturing_start
-    return (f"one more {suite.type} position in suite {suite.id} (now {suite.positions}) from "
-            f"{start:%a %Y-%m-%d %H:%M}, manufacturing until {assignment.manufacturing_end:%a %Y-%m-%d %H:%M}")
+    return (
+        f"one more {suite.type} position in suite {suite.id} (now {suite.positions}) from "
+        f"{start:%a %Y-%m-%d %H:%M}, manufacturing until {assignment.manufacturing_end:%a %Y-%m-%d %H:%M}"
+    )
 
 
 _TEXTS = {
@@ -690,4 +877,3 @@ _TEXTS = {
     "downtime_shortened": _downtime_text,
     "suite_position": _suite_position_text,
 }
-

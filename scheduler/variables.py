@@ -20,8 +20,12 @@ class AssayPool:
 
     assay_id: str
     days: tuple[int, ...]  # the lab days allowed, earliest first
-    flows: dict[int, cp_model.IntVar] = field(default_factory=dict)  # lab day -> assays starting then
-    members: list[tuple[str, int, int]] = field(default_factory=list)  # (patient id, assay index, start day)
+    flows: dict[int, cp_model.IntVar] = field(
+        default_factory=dict
+    )  # lab day -> assays starting then
+    members: list[tuple[str, int, int]] = field(
+        default_factory=list
+    )  # (patient id, assay index, start day)
 
 
 @dataclass
@@ -46,7 +50,9 @@ class PlanVariables:
     apheresis_on: dict[tuple[str, date], cp_model.IntVar] = field(default_factory=dict)
     # (patient or batch id, assay index) -> {day: assay starts that day}; an expression over
     # `starts_on_day` where the start day leaves no choice
-    assay_start: dict[tuple[str, int], dict[int, cp_model.LinearExprT]] = field(default_factory=dict)
+    assay_start: dict[tuple[str, int], dict[int, cp_model.LinearExprT]] = field(
+        default_factory=dict
+    )
     # (day, shift id, product id, step id) -> number of such steps done in that shift
     step_count: dict[tuple[int, str, str, str], cp_model.IntVar] = field(default_factory=dict)
     delivery_day: dict[str, cp_model.IntVar] = field(default_factory=dict)
@@ -96,5 +102,7 @@ def create_variables(
             plan.starts_on_day.setdefault(patient_id, {})[start_day] = on_day
         if options.uses_chair:
             for collection in options.apheresis_dates:
-                plan.apheresis_on[(patient_id, collection)] = model.new_bool_var(f"apheresis[{patient_id},{collection}]")
+                plan.apheresis_on[(patient_id, collection)] = model.new_bool_var(
+                    f"apheresis[{patient_id},{collection}]"
+                )
     return plan

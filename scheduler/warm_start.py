@@ -27,7 +27,9 @@ class PreviousPlanFirst(GreedyPlanner):
 
     def __init__(self, problem: PlanningProblem, previous_starts: dict[str, datetime]) -> None:
         super().__init__(problem)
-        self.previous_starts = {patient: start.astimezone(UTC) for patient, start in previous_starts.items()}
+        self.previous_starts = {
+            patient: start.astimezone(UTC) for patient, start in previous_starts.items()
+        }
 
     def plan(self) -> list[Batch] | None:
         """A valid plan as close to the previous one as the greedy can make it; None if a commitment does not fit."""

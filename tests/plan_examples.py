@@ -28,17 +28,28 @@ def _base() -> dict[str, Any]:
 
 def _patient(pid: str, earliest: str, latest: str, material: str = "fresh") -> dict[str, Any]:
     return {
-        "id": pid, "hospital": "H1", "product": "tiny-cel", "weight": 1, "material": material,
+        "id": pid,
+        "hospital": "H1",
+        "product": "tiny-cel",
+        "weight": 1,
+        "material": material,
         "apheresis_window": {"earliest": earliest, "latest": latest},
         "infusion_window": {"earliest": earliest},
     }
 
 
-def _schedule(name: str, assignments: list[dict[str, Any]], unscheduled: list[dict[str, Any]]) -> dict[str, Any]:
+def _schedule(
+    name: str, assignments: list[dict[str, Any]], unscheduled: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
-        "format": "cart-schedule/1", "instance": name, "status": "FEASIBLE",
-        "objective": None, "bound": None, "solve_seconds": 0.0,
-        "assignments": assignments, "unscheduled": unscheduled,
+        "format": "cart-schedule/1",
+        "instance": name,
+        "status": "FEASIBLE",
+        "objective": None,
+        "bound": None,
+        "solve_seconds": 0.0,
+        "assignments": assignments,
+        "unscheduled": unscheduled,
     }
 
 
@@ -63,12 +74,17 @@ def checked(instance: Instance, doc: dict[str, Any]) -> Schedule:
 P1_ON_S1_1: dict[str, Any] = {
     # P1 fresh, collected 01-05 12:00, ready 01-05 18:00: starts Wed 01-06 08:00, ends 01-08 08:00,
     # sterility sampled and started Fri 01-08, ends 01-11, release 01-12, delivery 01-13.
-    "patient": "P1", "in_progress": False, "apheresis_date": "2027-01-05",
-    "suite": "S1", "position": 1,
-    "manufacturing_start": "2027-01-06T08:00:00+01:00", "manufacturing_end": "2027-01-08T08:00:00+01:00",
+    "patient": "P1",
+    "in_progress": False,
+    "apheresis_date": "2027-01-05",
+    "suite": "S1",
+    "position": 1,
+    "manufacturing_start": "2027-01-06T08:00:00+01:00",
+    "manufacturing_end": "2027-01-08T08:00:00+01:00",
     "steps": [{"step": "activation", "date": "2027-01-06", "shift": "D", "operators": ["OP1"]}],
     "qc": [{"assay": "sterility", "start_date": "2027-01-08", "end_date": "2027-01-11"}],
-    "release_date": "2027-01-12", "delivery_date": "2027-01-13",
+    "release_date": "2027-01-12",
+    "delivery_date": "2027-01-13",
 }
 
 
@@ -102,20 +118,45 @@ def ward_week() -> tuple[Instance, Schedule]:
     doc["name"] = "kpi-ward-week"
     doc["products"][0]["steps"][0]["operators"] = 2
     doc["suites"] = [
-        {"id": "S1", "type": "isolator", "positions": 2, "unavailable": [
-            {"start": "2027-01-20T00:00", "end": "2027-01-22T00:00", "reason": "requalification"},
-            {"start": "2027-01-21T00:00", "end": "2027-01-23T00:00", "reason": "HVAC repair"},
-        ]},
-        {"id": "S2", "type": "isolator", "positions": 1, "unavailable": [
-            {"start": "2027-01-01T00:00", "end": "2027-01-05T00:00", "reason": "maintenance"},
-        ]},
+        {
+            "id": "S1",
+            "type": "isolator",
+            "positions": 2,
+            "unavailable": [
+                {
+                    "start": "2027-01-20T00:00",
+                    "end": "2027-01-22T00:00",
+                    "reason": "requalification",
+                },
+                {"start": "2027-01-21T00:00", "end": "2027-01-23T00:00", "reason": "HVAC repair"},
+            ],
+        },
+        {
+            "id": "S2",
+            "type": "isolator",
+            "positions": 1,
+            "unavailable": [
+                {"start": "2027-01-01T00:00", "end": "2027-01-05T00:00", "reason": "maintenance"},
+            ],
+        },
     ]
     doc["operators"] = [
-        {"id": "OP1", "skills": ["aseptic"], "roster": [{"date": d, "shift": "D"} for d in HORIZON_DATES]},
-        {"id": "OP2", "skills": ["aseptic", "cryo"], "roster": [{"date": d, "shift": "D"} for d in HORIZON_DATES[:10]]},
+        {
+            "id": "OP1",
+            "skills": ["aseptic"],
+            "roster": [{"date": d, "shift": "D"} for d in HORIZON_DATES],
+        },
+        {
+            "id": "OP2",
+            "skills": ["aseptic", "cryo"],
+            "roster": [{"date": d, "shift": "D"} for d in HORIZON_DATES[:10]],
+        },
     ]
-    doc["qc_lab"] = {"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri"], "closed_dates": ["2027-01-06"],
-                     "capacity": {"sterility": 2}}
+    doc["qc_lab"] = {
+        "working_days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+        "closed_dates": ["2027-01-06"],
+        "capacity": {"sterility": 2},
+    }
     doc["patients"] = [
         _patient("P1", "2027-01-05", "2027-01-05"),
         _patient("P2", "2027-01-04", "2027-01-06", "cryopreserved"),
@@ -123,31 +164,69 @@ def ward_week() -> tuple[Instance, Schedule]:
         _patient("P4", "2027-01-05", "2027-01-05"),
         _patient("P5", "2027-01-05", "2027-01-05"),
     ]
-    doc["in_progress"] = [{"patient": "IP1", "product": "tiny-cel", "hospital": "H1", "suite": "S1",
-                           "position": 2, "manufacturing_start": "2027-01-01T08:00"}]
+    doc["in_progress"] = [
+        {
+            "patient": "IP1",
+            "product": "tiny-cel",
+            "hospital": "H1",
+            "suite": "S1",
+            "position": 2,
+            "manufacturing_start": "2027-01-01T08:00",
+        }
+    ]
     instance = load_instance(doc)
     both = ["OP1", "OP2"]
-    p1 = {**P1_ON_S1_1, "steps": [{"step": "activation", "date": "2027-01-06", "shift": "D", "operators": both}]}
+    p1 = {
+        **P1_ON_S1_1,
+        "steps": [{"step": "activation", "date": "2027-01-06", "shift": "D", "operators": both}],
+    }
     p2 = {
-        "patient": "P2", "in_progress": False, "apheresis_date": "2027-01-05", "suite": "S2", "position": 1,
-        "manufacturing_start": "2027-01-07T08:00:00+01:00", "manufacturing_end": "2027-01-09T08:00:00+01:00",
+        "patient": "P2",
+        "in_progress": False,
+        "apheresis_date": "2027-01-05",
+        "suite": "S2",
+        "position": 1,
+        "manufacturing_start": "2027-01-07T08:00:00+01:00",
+        "manufacturing_end": "2027-01-09T08:00:00+01:00",
         "steps": [{"step": "activation", "date": "2027-01-07", "shift": "D", "operators": both}],
         "qc": [{"assay": "sterility", "start_date": "2027-01-11", "end_date": "2027-01-14"}],
-        "release_date": "2027-01-15", "delivery_date": "2027-01-16",
+        "release_date": "2027-01-15",
+        "delivery_date": "2027-01-16",
     }
     ip1 = {
-        "patient": "IP1", "in_progress": True, "apheresis_date": None, "suite": "S1", "position": 2,
-        "manufacturing_start": "2027-01-01T08:00:00+01:00", "manufacturing_end": "2027-01-03T08:00:00+01:00",
+        "patient": "IP1",
+        "in_progress": True,
+        "apheresis_date": None,
+        "suite": "S1",
+        "position": 2,
+        "manufacturing_start": "2027-01-01T08:00:00+01:00",
+        "manufacturing_end": "2027-01-03T08:00:00+01:00",
         "steps": [],
         "qc": [{"assay": "sterility", "start_date": "2027-01-03", "end_date": "2027-01-06"}],
-        "release_date": "2027-01-07", "delivery_date": "2027-01-08",
+        "release_date": "2027-01-07",
+        "delivery_date": "2027-01-08",
     }
     unscheduled = [
-        {"patient": "P3", "reasons": ["C5 suite: no isolator position is free from 01-06 to 01-09",
-                                      "C2 apheresis: H1 has no chair left on 2027-01-05"]},
-        {"patient": "P4", "reasons": ["C2 apheresis: H1 has no chair left on 2027-01-05",
-                                      "C2 apheresis: no other date in the window"]},
-        {"patient": "P5", "reasons": ["C7 qc: no sterility start free within 2 days of 2027-01-08",
-                                      "the lab closure on 01-06 is the root cause"]},
+        {
+            "patient": "P3",
+            "reasons": [
+                "C5 suite: no isolator position is free from 01-06 to 01-09",
+                "C2 apheresis: H1 has no chair left on 2027-01-05",
+            ],
+        },
+        {
+            "patient": "P4",
+            "reasons": [
+                "C2 apheresis: H1 has no chair left on 2027-01-05",
+                "C2 apheresis: no other date in the window",
+            ],
+        },
+        {
+            "patient": "P5",
+            "reasons": [
+                "C7 qc: no sterility start free within 2 days of 2027-01-08",
+                "the lab closure on 01-06 is the root cause",
+            ],
+        },
     ]
     return instance, checked(instance, _schedule(doc["name"], [ip1, p1, p2], unscheduled))

@@ -103,8 +103,13 @@ def test_a_patient_moved_onto_a_taken_position_is_a_suite_overlap() -> None:
     (overlap,) = analysis.rule("C5")
     assert overlap.patients == ("P1", "P2")
     assert Resource("position", "S1/2") in overlap.resources
-    assert overlap.dates == (date(2027, 1, 6), date(2027, 1, 9))  # both hold it 01-06 08:00..01-09 08:00
-    assert format_analysis(analysis)[1].startswith("C5 suite: P1, P2: overlap on suite S1 position 2")
+    assert overlap.dates == (
+        date(2027, 1, 6),
+        date(2027, 1, 9),
+    )  # both hold it 01-06 08:00..01-09 08:00
+    assert format_analysis(analysis)[1].startswith(
+        "C5 suite: P1, P2: overlap on suite S1 position 2"
+    )
 
 
 def test_an_operator_double_booked_beyond_the_shift_hours_is_a_steps_breach() -> None:

@@ -14,13 +14,28 @@ def _patient(patient_id: str, day: date) -> Patient:
     return Patient.model_validate(new_patient("H1", day, day, id=patient_id))
 
 
-def _plan_of(instance_doc: dict[str, object], booked: list[tuple[Patient, object]]) -> tuple[object, Schedule]:
-    instance = load_instance(instance_doc | {"patients": [p.model_dump(mode="json", exclude_unset=True) for p, _ in booked]})
-    schedule = Schedule(format="cart-schedule/1", instance=instance.name, status="FEASIBLE", objective=None,
-                        bound=None, solve_seconds=0, assignments=[a for _, a in booked], unscheduled=[])
+def _plan_of(
+    instance_doc: dict[str, object], booked: list[tuple[Patient, object]]
+) -> tuple[object, Schedule]:
+    instance = load_instance(
+        instance_doc
+        | {"patients": [p.model_dump(mode="json", exclude_unset=True) for p, _ in booked]}
+    )
+    schedule = Schedule(
+        format="cart-schedule/1",
+        instance=instance.name,
+        status="FEASIBLE",
+        objective=None,
+        bound=None,
+        solve_seconds=0,
+        assignments=[a for _, a in booked],
+        unscheduled=[],
+    )
     values = compute_objective(instance, schedule)
     schedule.objective = ObjectiveValues(**values)
-    schedule.bound = ObjectiveValues(scheduled_weight=values["scheduled_weight"], plan_changes=0, wait_days=0)
+    schedule.bound = ObjectiveValues(
+        scheduled_weight=values["scheduled_weight"], plan_changes=0, wait_days=0
+    )
     return instance, schedule
 
 
@@ -28,7 +43,9 @@ def test_a_booking_never_recolours_someone_onto_another_position() -> None:
     """Two positions: A holds position 1 Tue–Fri, B position 2 from Sat. C (fresh, must start Thu)
     would fit only if B moved to position 1, which a booking may not do: C is refused naming C5."""
     site = booking_site(positions=2)
-    site["products"][0]["fresh_shelf_life_hours"] = 20  # collected Wed 13:00: only Thu 08:00 is left
+    site["products"][0]["fresh_shelf_life_hours"] = (
+        20  # collected Wed 13:00: only Thu 08:00 is left
+    )
     plan = PublishedPlan(load_instance(site), _plan_of(site, [])[1])
     first = _patient("A", date(2027, 1, 4))
     a = plan.place(first, date(2027, 1, 4))
@@ -63,4 +80,6 @@ def test_offers_fill_the_chairs_and_every_booked_plan_stays_valid() -> None:
     instance, schedule = _plan_of(site, booked)
     assert validate(instance, schedule) == []  # type: ignore[arg-type]
     plan.release("P1", booked[0][1])
-    assert [o.apheresis_date for o in plan.availability(_patient("P3", wednesday)).offers] == [wednesday]
+    assert [o.apheresis_date for o in plan.availability(_patient("P3", wednesday)).offers] == [
+        wednesday
+    ]

@@ -232,32 +232,64 @@ def test_generate_rejects_an_unknown_size(tmp_path: Path) -> None:
 
 def test_solve_summary_shows_the_plans_kpis(tmp_path: Path) -> None:
     """After a solve the coordinator sees utilisation, loads and time to delivery, not only the objective."""
-    result = run("solve", Path("instances/tiny/chair-capacity.json"), "-o", tmp_path / "plan.json", "--time-limit", "10")
+    result = run(
+        "solve",
+        Path("instances/tiny/chair-capacity.json"),
+        "-o",
+        tmp_path / "plan.json",
+        "--time-limit",
+        "10",
+    )
     assert result.exit_code == 0, result.output
     assert "KPIs" in result.output
     assert "Suite position utilisation" in result.output and "Ready to delivery" in result.output
     assert "Unscheduled by main rule" in result.output and "C2: 1" in result.output
 
 
-def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_reach(tmp_path: Path) -> None:
+def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_reach(
+    tmp_path: Path,
+) -> None:
     """two-changes: P1 needs a chair and an operator at once (tests/test_suggest.py); locked: P2 is
     locked to a date its hospital is closed, which no change of chairs, staff or windows can help."""
     from openpyxl import load_workbook
 
     tiny = Path("instances/tiny")
-    result = run("solve", tiny / "two-changes.json", "-o", tmp_path / "two.json", "--time-limit", "10", "--explain")
+    result = run(
+        "solve",
+        tiny / "two-changes.json",
+        "-o",
+        tmp_path / "two.json",
+        "--time-limit",
+        "10",
+        "--explain",
+    )
     assert result.exit_code == 0, result.output
     assert (
         "  C2+C6: one more apheresis chair at H1 (Tiny Hospital) on Tue 2027-01-05 (it has 1, all taken) and one "
         "more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP1) (fits the plan as it is, nobody moves)"
     ) in result.output.splitlines()
-    assert run("solve", tiny / "locked.json", "-o", tmp_path / "locked.json", "--time-limit", "10").exit_code == 0
+    assert (
+        run(
+            "solve", tiny / "locked.json", "-o", tmp_path / "locked.json", "--time-limit", "10"
+        ).exit_code
+        == 0
+    )
     explained = run("explain", tiny / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
     assert explained.exit_code == 0, explained.output
-    assert explained.output.startswith("P2: nothing within reach: locked to collect on Wed 2027-01-06")
+    assert explained.output.startswith(
+        "P2: nothing within reach: locked to collect on Wed 2027-01-06"
+    )
     assert "C2 apheresis: H1 (Tiny Hospital) is closed on Wed 2027-01-06" in explained.output
     workbook = tmp_path / "locked.xlsx"
-    exported = run("export", tmp_path / "locked.json", "--instance", tiny / "locked.json", "-o", workbook, "--explain")
+    exported = run(
+        "export",
+        tmp_path / "locked.json",
+        "--instance",
+        tiny / "locked.json",
+        "-o",
+        workbook,
+        "--explain",
+    )
     assert exported.exit_code == 0, exported.output
     rows = list(load_workbook(workbook)["suggestions"].iter_rows(values_only=True))
     assert rows[0] == ("patient", "rank", "rule", "change", "verified_by")
@@ -271,17 +303,32 @@ def test_gantt_draws_html_and_png_and_refuses_other_formats(tmp_path: Path) -> N
     assert "plotly" in html.read_text(encoding="utf-8").lower()
     assert run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", png).exit_code == 0
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    svg = run("gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", tmp_path / "plan.svg")
+    svg = run(
+        "gantt", EXAMPLE_SCHEDULE, "--instance", EXAMPLE_INSTANCE, "-o", tmp_path / "plan.svg"
+    )
     assert svg.exit_code == 2 and ".html" in svg.output
     assert not (tmp_path / "plan.svg").exists()
 
 
 def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
     """Two patients share one suite position in tiny-suite-changeover; one more suite shortens their wait."""
-    scenario = write(tmp_path / "scenario.json", {
-        "name": "one more suite", "changes": [{"kind": "suite_added", "type": "isolator", "positions": 2}]})
-    result = run("whatif", Path("instances/tiny/suite-changeover.json"), "--scenario", scenario,
-                 "-o", tmp_path / "what.json", "--time-limit", "10")
+    scenario = write(
+        tmp_path / "scenario.json",
+        {
+            "name": "one more suite",
+            "changes": [{"kind": "suite_added", "type": "isolator", "positions": 2}],
+        },
+    )
+    result = run(
+        "whatif",
+        Path("instances/tiny/suite-changeover.json"),
+        "--scenario",
+        scenario,
+        "-o",
+        tmp_path / "what.json",
+        "--time-limit",
+        "10",
+    )
     assert result.exit_code == 0, result.output
     assert "what if: one more suite" in result.output and "wait_days" in result.output
     changed = load_instance(tmp_path / "what.instance.json")
@@ -290,6 +337,15 @@ def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
     from validator import validate
 
     assert validate(changed, schedule) == []
-    bad = write(tmp_path / "bad.json", {"name": "x", "changes": [{"kind": "suite_removed", "suite": "S9"}]})
-    refused = run("whatif", Path("instances/tiny/suite-changeover.json"), "--scenario", bad, "-o", tmp_path / "x.json")
+    bad = write(
+        tmp_path / "bad.json", {"name": "x", "changes": [{"kind": "suite_removed", "suite": "S9"}]}
+    )
+    refused = run(
+        "whatif",
+        Path("instances/tiny/suite-changeover.json"),
+        "--scenario",
+        bad,
+        "-o",
+        tmp_path / "x.json",
+    )
     assert refused.exit_code == 2 and "changes[0].suite" in refused.output

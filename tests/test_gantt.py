@@ -59,8 +59,14 @@ def test_hover_shows_patient_and_dates_in_site_time() -> None:
     instance, schedule = ward_week()
     hover = list(only(build_figure(instance, schedule), "tiny-cel").hovertext)
     p2 = next(text for text in hover if "<b>P2</b>" in text)
-    for part in ("apheresis: Tue 2027-01-05", "start: Thu 2027-01-07 08:00", "end: Sat 2027-01-09 08:00",
-                 "release: Fri 2027-01-15", "delivery: Sat 2027-01-16", "S2 / 1"):
+    for part in (
+        "apheresis: Tue 2027-01-05",
+        "start: Thu 2027-01-07 08:00",
+        "end: Sat 2027-01-09 08:00",
+        "release: Fri 2027-01-15",
+        "delivery: Sat 2027-01-16",
+        "S2 / 1",
+    ):
         assert part in p2, (part, p2)
     ip1 = next(text for text in hover if "<b>IP1</b>" in text)
     assert "in progress" in ip1
@@ -84,11 +90,25 @@ def test_a_batch_across_spring_forward_ends_where_the_local_clock_says() -> None
     """dst-week: 48 real hours from Sat 2027-03-27 12:30 (+01:00) end Mon 03-29 13:30 (+02:00):
     the bar spans 49 wall-clock hours so that its end is drawn at 13:30."""
     instance = load_instance(TINY / "dst-week.json")
-    doc = _schedule(instance.name, [{
-        "patient": "P1", "in_progress": False, "apheresis_date": "2027-03-26", "suite": "S1", "position": 1,
-        "manufacturing_start": "2027-03-27T12:30:00+01:00", "manufacturing_end": "2027-03-29T13:30:00+02:00",
-        "steps": [], "qc": [], "release_date": "2027-04-02", "delivery_date": "2027-04-03",
-    }], [])
+    doc = _schedule(
+        instance.name,
+        [
+            {
+                "patient": "P1",
+                "in_progress": False,
+                "apheresis_date": "2027-03-26",
+                "suite": "S1",
+                "position": 1,
+                "manufacturing_start": "2027-03-27T12:30:00+01:00",
+                "manufacturing_end": "2027-03-29T13:30:00+02:00",
+                "steps": [],
+                "qc": [],
+                "release_date": "2027-04-02",
+                "delivery_date": "2027-04-03",
+            }
+        ],
+        [],
+    )
     product = only(build_figure(instance, load_schedule(doc)), "tiny-cel")
     start = datetime.fromisoformat(product.base[0])
     assert start == datetime(2027, 3, 27, 12, 30)
@@ -100,7 +120,10 @@ def test_changeover_is_a_lighter_bar_after_each_batch() -> None:
     changeover = only(build_figure(instance, schedule), CHANGEOVER)
     assert len(changeover.x) == 3
     assert all(width == 24 * MS_PER_HOUR for width in changeover.x)
-    assert all(colour.startswith("rgba(") and colour.endswith(",0.35)") for colour in changeover.marker.color)
+    assert all(
+        colour.startswith("rgba(") and colour.endswith(",0.35)")
+        for colour in changeover.marker.color
+    )
     assert "2027-01-08T08:00:00" in list(changeover.base)  # after P1's end
 
 
@@ -152,7 +175,11 @@ def test_axis_titles_and_panel_titles() -> None:
     assert layout.yaxis3.title.text == "Assay starts"
     assert layout.xaxis3.title.text == "Date (Europe/Brussels)"
     titles = [annotation.text for annotation in layout.annotations]
-    assert titles[:3] == ["Suite positions", "Operator hands-on hours per shift", "QC assay starts per day"]
+    assert titles[:3] == [
+        "Suite positions",
+        "Operator hands-on hours per shift",
+        "QC assay starts per day",
+    ]
     assert "kpi-ward-week" in layout.title.text
 
 
@@ -187,9 +214,15 @@ def test_png_figure_has_the_same_three_panels() -> None:
     fig = build_png_figure(instance, schedule)
     suites, shifts, lab = fig.axes[:3]
     assert [ax.get_title(loc="left") for ax in (suites, shifts, lab)] == [
-        "Suite positions", "Operator hands-on hours per shift", "QC assay starts per day",
+        "Suite positions",
+        "Operator hands-on hours per shift",
+        "QC assay starts per day",
     ]
-    assert [ax.get_ylabel() for ax in (suites, shifts, lab)] == ["Suite position", "Operator hours", "Assay starts"]
+    assert [ax.get_ylabel() for ax in (suites, shifts, lab)] == [
+        "Suite position",
+        "Operator hours",
+        "Assay starts",
+    ]
     assert lab.get_xlabel() == "Date (Europe/Brussels)"
     assert [tick.get_text() for tick in suites.get_yticklabels()] == ["S1 / 1", "S1 / 2", "S2 / 1"]
 

@@ -27,7 +27,12 @@ def _digest(doc: dict[str, object]) -> str:
 
 def test_every_size_and_scenario_is_pinned() -> None:
     """The golden file covers every size × scenario × seeds 1–3, nothing more or less."""
-    expected = {f"{size}/{scenario}/{seed}" for size in SIZES for scenario in SCENARIOS for seed in (1, 2, 3)}
+    expected = {
+        f"{size}/{scenario}/{seed}"
+        for size in SIZES
+        for scenario in SCENARIOS
+        for seed in (1, 2, 3)
+    }
     assert set(GOLDEN) == expected
 
 

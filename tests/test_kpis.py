@@ -33,18 +33,29 @@ def test_one_batch_on_two_positions_over_21_days() -> None:
     instance, schedule = one_batch_two_positions()
     kpis = compute_kpis(instance, schedule)
     assert kpis["suite_utilisation"]["overall"] == {
-        "ratio": pytest.approx(72 / (2 * 21 * 24), abs=1e-6), "occupied_hours": 72, "available_hours": 1008,
+        "ratio": pytest.approx(72 / (2 * 21 * 24), abs=1e-6),
+        "occupied_hours": 72,
+        "available_hours": 1008,
     }
     assert kpis["suite_utilisation"]["by_suite"]["S1"]["available_hours"] == 1008
     # OP1 rostered 8 h on each of 21 dates; P1's activation is 4 h by one operator.
     assert kpis["operator_load"]["overall"]["assigned_hours"] == 4
     assert kpis["operator_load"]["overall"]["rostered_hours"] == 21 * 8
     # The lab works every day, 2 sterility starts a day: 1 start of 42.
-    assert kpis["qc_load"]["by_assay"]["sterility"] == {"ratio": pytest.approx(1 / 42, abs=1e-6), "starts": 1, "capacity": 42}
+    assert kpis["qc_load"]["by_assay"]["sterility"] == {
+        "ratio": pytest.approx(1 / 42, abs=1e-6),
+        "starts": 1,
+        "capacity": 42,
+    }
     # Window opens 01-05, collected 01-05, delivered 01-13: 8 days both ways.
     assert kpis["ready_to_delivery_days"] == {"median": 8, "p90": 8, "patients": 1}
     assert kpis["vein_to_vein_days"] == {"median": 8, "p90": 8, "patients": 1}
-    assert (kpis["patients"], kpis["scheduled"], kpis["unscheduled"], kpis["in_progress"]) == (1, 1, 0, 0)
+    assert (kpis["patients"], kpis["scheduled"], kpis["unscheduled"], kpis["in_progress"]) == (
+        1,
+        1,
+        0,
+        0,
+    )
     assert kpis["unscheduled_by_rule"] == {}
 
 
@@ -53,18 +64,38 @@ def test_suite_utilisation_discounts_downtime_and_clips_to_the_horizon() -> None
     S2: 1 × (504 − 24) = 480 available (closed 01-01..01-05, only 01-04 inside), P2 72 occupied."""
     instance, schedule = ward_week()
     utilisation = compute_kpis(instance, schedule)["suite_utilisation"]
-    assert utilisation["by_suite"]["S1"] == {"ratio": pytest.approx(80 / 864, abs=1e-6), "occupied_hours": 80, "available_hours": 864}
-    assert utilisation["by_suite"]["S2"] == {"ratio": pytest.approx(72 / 480, abs=1e-6), "occupied_hours": 72, "available_hours": 480}
-    assert utilisation["overall"] == {"ratio": pytest.approx(152 / 1344, abs=1e-6), "occupied_hours": 152, "available_hours": 1344}
+    assert utilisation["by_suite"]["S1"] == {
+        "ratio": pytest.approx(80 / 864, abs=1e-6),
+        "occupied_hours": 80,
+        "available_hours": 864,
+    }
+    assert utilisation["by_suite"]["S2"] == {
+        "ratio": pytest.approx(72 / 480, abs=1e-6),
+        "occupied_hours": 72,
+        "available_hours": 480,
+    }
+    assert utilisation["overall"] == {
+        "ratio": pytest.approx(152 / 1344, abs=1e-6),
+        "occupied_hours": 152,
+        "available_hours": 1344,
+    }
 
 
 def test_operator_load_counts_every_operator_on_a_step_and_every_skill_held() -> None:
     """Two activations × 4 h × 2 operators = 16 h; OP1 168 h + OP2 80 h rostered; only OP2 holds cryo."""
     instance, schedule = ward_week()
     load = compute_kpis(instance, schedule)["operator_load"]
-    assert load["overall"] == {"ratio": pytest.approx(16 / 248, abs=1e-6), "assigned_hours": 16, "rostered_hours": 248}
+    assert load["overall"] == {
+        "ratio": pytest.approx(16 / 248, abs=1e-6),
+        "assigned_hours": 16,
+        "rostered_hours": 248,
+    }
     assert load["by_skill"] == {
-        "aseptic": {"ratio": pytest.approx(16 / 248, abs=1e-6), "assigned_hours": 16, "rostered_hours": 248},
+        "aseptic": {
+            "ratio": pytest.approx(16 / 248, abs=1e-6),
+            "assigned_hours": 16,
+            "rostered_hours": 248,
+        },
         "cryo": {"ratio": 0.0, "assigned_hours": 0, "rostered_hours": 80},
     }
 
@@ -91,7 +122,12 @@ def test_counts_and_unscheduled_reasons_by_rule() -> None:
     """P3 (C5, C2), P4 (C2, C2), P5 (C7, free text): a patient counts once per rule it names."""
     instance, schedule = ward_week()
     kpis = compute_kpis(instance, schedule)
-    assert (kpis["patients"], kpis["scheduled"], kpis["unscheduled"], kpis["in_progress"]) == (5, 2, 3, 1)
+    assert (kpis["patients"], kpis["scheduled"], kpis["unscheduled"], kpis["in_progress"]) == (
+        5,
+        2,
+        3,
+        1,
+    )
     assert kpis["unscheduled_by_rule"] == {"C2": 2, "C5": 1, "C7": 1, "other": 1}
     assert list(kpis["unscheduled_by_rule"]) == ["C2", "C5", "C7", "other"]
     assert kpis["unscheduled_by_main_rule"] == {"C2": 1, "C5": 1, "C7": 1}
@@ -100,12 +136,21 @@ def test_counts_and_unscheduled_reasons_by_rule() -> None:
 def test_horizon_across_spring_forward_has_503_real_hours() -> None:
     """dst-week: 2027-03-22 + 21 days contains 2027-03-28, when the clocks skip an hour."""
     instance = load_instance(TINY / "dst-week.json")
-    schedule = checked(instance, {
-        **_schedule(instance.name, [], [{"patient": "P1", "reasons": ["C3 material: shelf-life"]}]),
-        "status": "FEASIBLE",
-    })
+    schedule = checked(
+        instance,
+        {
+            **_schedule(
+                instance.name, [], [{"patient": "P1", "reasons": ["C3 material: shelf-life"]}]
+            ),
+            "status": "FEASIBLE",
+        },
+    )
     kpis = compute_kpis(instance, schedule)
-    assert kpis["suite_utilisation"]["overall"] == {"ratio": 0.0, "occupied_hours": 0, "available_hours": 503}
+    assert kpis["suite_utilisation"]["overall"] == {
+        "ratio": 0.0,
+        "occupied_hours": 0,
+        "available_hours": 503,
+    }
     assert kpis["ready_to_delivery_days"] == {"median": None, "p90": None, "patients": 0}
     assert kpis["unscheduled_by_main_rule"] == {"C3": 1}
 
@@ -139,7 +184,10 @@ def test_format_kpis_gives_readable_rows() -> None:
     assert rows["QC load, assay sterility"] == "7.1 % (2 of 28 starts)"
     assert rows["Ready to delivery (days)"] == "median 10, p90 12 (2 patients)"
     assert rows["Vein-to-vein (days)"] == "median 9.5, p90 11 (2 patients)"
-    assert all(isinstance(label, str) and isinstance(text, str) for label, text in format_kpis(compute_kpis(instance, schedule)))
+    assert all(
+        isinstance(label, str) and isinstance(text, str)
+        for label, text in format_kpis(compute_kpis(instance, schedule))
+    )
 
 
 def test_format_kpis_without_a_plan() -> None:
@@ -181,11 +229,18 @@ def test_kpis_of_a_solved_overloaded_week_are_consistent() -> None:
     schedule = solve(instance, SolveOptions(time_limit=10, workers=1, seed=0))
     kpis = compute_kpis(instance, schedule)
     json.dumps(kpis, allow_nan=False)
-    for family, parts in (("suite_utilisation", "by_suite"), ("operator_load", "by_skill"), ("qc_load", "by_assay")):
+    for family, parts in (
+        ("suite_utilisation", "by_suite"),
+        ("operator_load", "by_skill"),
+        ("qc_load", "by_assay"),
+    ):
         for entry in [kpis[family]["overall"], *kpis[family][parts].values()]:
             assert entry["ratio"] is None or 0 <= entry["ratio"] <= 1, (family, entry)
     suites = kpis["suite_utilisation"]
-    assert math.isclose(suites["overall"]["occupied_hours"], sum(e["occupied_hours"] for e in suites["by_suite"].values()))
+    assert math.isclose(
+        suites["overall"]["occupied_hours"],
+        sum(e["occupied_hours"] for e in suites["by_suite"].values()),
+    )
     assert kpis["scheduled"] + kpis["unscheduled"] == kpis["patients"]
     assert kpis["unscheduled"] > 0
     assert sum(kpis["unscheduled_by_main_rule"].values()) == kpis["unscheduled"]
@@ -194,7 +249,10 @@ def test_kpis_of_a_solved_overloaded_week_are_consistent() -> None:
     weights = {p.id: p.weight for p in instance.patients}
     scheduled = [a for a in schedule.assignments if not a.in_progress]
     days = ready_to_delivery_days(instance, schedule)
-    assert sum(weights[a.patient] * d for a, d in zip(scheduled, days, strict=True)) == compute_objective(instance, schedule)["wait_days"]
+    assert (
+        sum(weights[a.patient] * d for a, d in zip(scheduled, days, strict=True))
+        == compute_objective(instance, schedule)["wait_days"]
+    )
 
 
 def test_a_schedule_of_another_instance_is_named() -> None:

@@ -17,11 +17,18 @@ from scheduler.generate import generate_instance
 from scheduler.solve import SolveOptions, solve
 from validator import validate
 
-CASES = [(size, seed, scenario) for size in ("xs", "s") for seed in (1, 2) for scenario in ("normal", "overload")]
+CASES = [
+    (size, seed, scenario)
+    for size in ("xs", "s")
+    for seed in (1, 2)
+    for scenario in ("normal", "overload")
+]
 
 
 @pytest.mark.parametrize(("size", "seed", "scenario"), CASES)
-def test_milp_and_cp_sat_prove_the_same_optimum_on_every_level(size: str, seed: int, scenario: str) -> None:
+def test_milp_and_cp_sat_prove_the_same_optimum_on_every_level(
+    size: str, seed: int, scenario: str
+) -> None:
     """Same instance, both proven optimal: equal scheduled weight, plan changes and wait days; both valid."""
     instance = load_instance(generate_instance(size, seed, scenario))
     milp = solve_milp(instance, time_limit=30, threads=2).schedule

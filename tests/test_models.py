@@ -62,22 +62,65 @@ def test_type_and_reference_problems_are_reported_together() -> None:
 @pytest.mark.parametrize(
     ("change", "path", "words"),
     [
-        (lambda d: d["patients"].append(copy.deepcopy(d["patients"][0])), "patients[6].id", "duplicate patient"),
-        (lambda d: d.update(format="cart-schedule-instance/2"), "format", "cart-schedule-instance/1"),
-        (lambda d: d["patients"][3].update(locked=True, previous=None), "patients[3].locked", "previous.apheresis_date"),
+        (
+            lambda d: d["patients"].append(copy.deepcopy(d["patients"][0])),
+            "patients[6].id",
+            "duplicate patient",
+        ),
+        (
+            lambda d: d.update(format="cart-schedule-instance/2"),
+            "format",
+            "cart-schedule-instance/1",
+        ),
+        (
+            lambda d: d["patients"][3].update(locked=True, previous=None),
+            "patients[3].locked",
+            "previous.apheresis_date",
+        ),
         (lambda d: d["qc_lab"]["capacity"].pop("sterility"), "qc_lab.capacity", "sterility"),
-        (lambda d: d["products"][0]["steps"][0].update(skill="welding"), "products[0].steps[0].skill", "welding"),
-        (lambda d: d["products"][0].update(suite_types=["bioreactor"]), "products[0].suite_types[0]", "bioreactor"),
+        (
+            lambda d: d["products"][0]["steps"][0].update(skill="welding"),
+            "products[0].steps[0].skill",
+            "welding",
+        ),
+        (
+            lambda d: d["products"][0].update(suite_types=["bioreactor"]),
+            "products[0].suite_types[0]",
+            "bioreactor",
+        ),
         (lambda d: d["hospitals"][0].pop("name"), "hospitals[0].name", "required"),
-        (lambda d: d["patients"][0].update(weight=-2), "patients[0].weight", "greater than or equal to 0"),
+        (
+            lambda d: d["patients"][0].update(weight=-2),
+            "patients[0].weight",
+            "greater than or equal to 0",
+        ),
         (lambda d: d["site"].update(timezone="Europe/Gent"), "site.timezone", "Europe/Gent"),
         (lambda d: d["in_progress"][0].update(position=9), "in_progress[0].position", "not 9"),
-        (lambda d: d["in_progress"][0].update(patient=d["patients"][0]["id"]), "in_progress[0].patient", "new patient"),
-        (lambda d: d["in_progress"][0].update(manufacturing_start="2027-03-13 07:00"), "in_progress[0].manufacturing_start", "YYYY-MM-DDTHH:MM"),
+        (
+            lambda d: d["in_progress"][0].update(patient=d["patients"][0]["id"]),
+            "in_progress[0].patient",
+            "new patient",
+        ),
+        (
+            lambda d: d["in_progress"][0].update(manufacturing_start="2027-03-13 07:00"),
+            "in_progress[0].manufacturing_start",
+            "YYYY-MM-DDTHH:MM",
+        ),
     ],
-    ids=["duplicate-id", "unknown-format", "locked-without-previous", "missing-qc-capacity",
-         "skill-nobody-has", "suite-type-nobody-has", "hospital-name-required", "negative-weight",
-         "unknown-timezone", "position-beyond-suite", "in-progress-id-clash", "malformed-datetime"],
+    ids=[
+        "duplicate-id",
+        "unknown-format",
+        "locked-without-previous",
+        "missing-qc-capacity",
+        "skill-nobody-has",
+        "suite-type-nobody-has",
+        "hospital-name-required",
+        "negative-weight",
+        "unknown-timezone",
+        "position-beyond-suite",
+        "in-progress-id-clash",
+        "malformed-datetime",
+    ],
 )
 def test_each_instance_error_names_its_place(change: Any, path: str, words: str) -> None:
     """Every SPEC section 7/8 instance error is reported at its JSON path."""
@@ -101,5 +144,9 @@ def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
 
 def test_json_schemas_describe_both_formats() -> None:
     """The exported JSON Schemas list the SPEC's top-level fields."""
-    assert {"site", "horizon", "patients", "in_progress"} <= set(Instance.model_json_schema()["properties"])
-    assert {"status", "objective", "bound", "assignments"} <= set(Schedule.model_json_schema()["properties"])
+    assert {"site", "horizon", "patients", "in_progress"} <= set(
+        Instance.model_json_schema()["properties"]
+    )
+    assert {"status", "objective", "bound", "assignments"} <= set(
+        Schedule.model_json_schema()["properties"]
+    )

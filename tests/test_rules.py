@@ -659,7 +659,11 @@ def test_lab_capacity_spreads_assay_starts_over_days() -> None:
 def assay_day_choices(doc: Doc) -> set[str]:
     """The model's assay start-day choice variables (`assay[patient,assay,day]`) for an instance."""
     plan, _, _ = build_model(prepare(load_instance(doc)))
-    return {variable.name for variable in plan.model.proto.variables if variable.name.startswith("assay[")}
+    return {
+        variable.name
+        for variable in plan.model.proto.variables
+        if variable.name.startswith("assay[")
+    }
 
 
 def test_a_lab_that_is_never_full_starts_every_assay_on_its_sample_day() -> None:
@@ -690,9 +694,14 @@ def test_a_lab_day_that_may_fill_keeps_the_next_day_as_a_choice() -> None:
         suites=[{"id": "S1", "type": "isolator", "positions": 2}],
         patients=[patient("P1"), patient("P2")],
     )
-    assert assay_day_choices(doc) == {f"assay[{p},sterility,{day}]" for p in ("P1", "P2") for day in (4, 5)}
+    assert assay_day_choices(doc) == {
+        f"assay[{p},sterility,{day}]" for p in ("P1", "P2") for day in (4, 5)
+    }
     schedule = solved(doc)
-    assert sorted(assigned(schedule, p).qc[0].start_date for p in ("P1", "P2")) == [d("2027-01-08"), d("2027-01-09")]
+    assert sorted(assigned(schedule, p).qc[0].start_date for p in ("P1", "P2")) == [
+        d("2027-01-08"),
+        d("2027-01-09"),
+    ]
 
 
 def test_assays_that_never_decide_delivery_share_the_lab_days_by_count() -> None:
@@ -713,10 +722,16 @@ def test_assays_that_never_decide_delivery_share_the_lab_days_by_count() -> None
     plan, _, _ = build_model(prepare(load_instance(doc)))
     names = {variable.name for variable in plan.model.proto.variables}
     assert assay_day_choices(doc) == set()
-    assert {name for name in names if name.startswith("assay_flow[")} == {f"assay_flow[endotoxin,4,{day}]" for day in (4, 5, 6)}
+    assert {name for name in names if name.startswith("assay_flow[")} == {
+        f"assay_flow[endotoxin,4,{day}]" for day in (4, 5, 6)
+    }
     schedule = solved(doc)
     endotoxin_days = {assigned(schedule, p).qc[1].start_date for p in ("P1", "P2")}
-    assert len(endotoxin_days) == 2 and endotoxin_days <= {d("2027-01-08"), d("2027-01-09"), d("2027-01-10")}
+    assert len(endotoxin_days) == 2 and endotoxin_days <= {
+        d("2027-01-08"),
+        d("2027-01-09"),
+        d("2027-01-10"),
+    }
     assert [assigned(schedule, p).delivery_date for p in ("P1", "P2")] == [d("2027-01-13")] * 2
 
 
@@ -959,4 +974,6 @@ def test_running_batches_started_together_beyond_the_daily_start_limit_are_infea
     doc["site"]["max_starts_per_day"] = 1
     _, schedule = solve_and_validate(doc)
     assert schedule.status == "INFEASIBLE"
-    assert any(line.startswith("C4") and "X0" in line and "X1" in line for line in _infeasibility(schedule))
+    assert any(
+        line.startswith("C4") and "X0" in line and "X1" in line for line in _infeasibility(schedule)
+    )

@@ -16,7 +16,9 @@ from scheduler.solve import Progress, SearchOutcome, SolveOptions, prepare, solv
 from validator import validate
 
 
-@pytest.mark.parametrize("scenario", ["normal", "overload", "holidays", "scarce-skill", "dst", "downtime"])
+@pytest.mark.parametrize(
+    "scenario", ["normal", "overload", "holidays", "scarce-skill", "dst", "downtime"]
+)
 def test_first_come_first_served_plan_is_valid_and_never_beats_the_optimiser(scenario: str) -> None:
     """The greedy fill a coordinator would do passes every rule; the optimiser schedules at least as much weight."""
     instance = load_instance(generate_instance("s", 2, scenario))
@@ -69,8 +71,14 @@ def test_the_time_limit_is_kept_on_a_large_site() -> None:
     assert validate(instance, schedule) == []
 
 
-@pytest.mark.parametrize("order", [["plan_changes", "wait_days"], ["scheduled_weight", "wait_days", "plan_changes"],
-                                   ["wait_days", "scheduled_weight"]])
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["plan_changes", "wait_days"],
+        ["scheduled_weight", "wait_days", "plan_changes"],
+        ["wait_days", "scheduled_weight"],
+    ],
+)
 def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str]) -> None:
     """Weighting the last measures into one objective finds the lexicographic best; its bounds prove each measure."""
     from itertools import product
@@ -80,12 +88,28 @@ def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str
     from scheduler.solve import _objective
 
     model = cp_model.CpModel()
-    weight, changes, wait = model.new_int_var(0, 4, "w"), model.new_int_var(0, 3, "c"), model.new_int_var(-2, 9, "d")
+    weight, changes, wait = (
+        model.new_int_var(0, 4, "w"),
+        model.new_int_var(0, 3, "c"),
+        model.new_int_var(-2, 9, "d"),
+    )
     model.add(2 * weight + 3 * changes - wait <= 7)
     model.add(weight + wait >= 4)
-    expressions: dict[str, cp_model.LinearExprT] = {"scheduled_weight": weight, "plan_changes": changes, "wait_days": wait}
-    feasible = [(w, c, d) for w, c, d in product(range(5), range(4), range(-2, 10)) if 2 * w + 3 * c - d <= 7 and w + d >= 4]
-    key = {"scheduled_weight": lambda s: -s[0], "plan_changes": lambda s: s[1], "wait_days": lambda s: s[2]}
+    expressions: dict[str, cp_model.LinearExprT] = {
+        "scheduled_weight": weight,
+        "plan_changes": changes,
+        "wait_days": wait,
+    }
+    feasible = [
+        (w, c, d)
+        for w, c, d in product(range(5), range(4), range(-2, 10))
+        if 2 * w + 3 * c - d <= 7 and w + d >= 4
+    ]
+    key = {
+        "scheduled_weight": lambda s: -s[0],
+        "plan_changes": lambda s: s[1],
+        "wait_days": lambda s: s[2],
+    }
     best = min(feasible, key=lambda s: tuple(key[m](s) for m in order))
     objective = _objective(model, order, expressions, dict.fromkeys(expressions, 1))
     model.minimize(objective.expression)
@@ -95,9 +119,14 @@ def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str
     assert values == [key[m](best) for m in order]
     assert objective.bounds(values, solver.best_objective_bound) == values
     # A weaker bound of the weighted sum never gives a measure a bound above its value.
-    assert all(b <= v for b, v in zip(objective.bounds(values, solver.best_objective_bound - 5), values, strict=True))
+    assert all(
+        b <= v
+        for b, v in zip(
+            objective.bounds(values, solver.best_objective_bound - 5), values, strict=True
+        )
+    )
     # Far from the optimum a derived bound would go below zero: a count or a number of days never does.
-    far = objective.bounds(values, -10**6)
+    far = objective.bounds(values, -(10**6))
     assert all(b <= v for b, v in zip(far, values, strict=True))
     assert all(b >= 0 for m, b in zip(order, far, strict=True) if m == "plan_changes")
 
@@ -119,16 +148,25 @@ def test_a_search_stopped_early_never_returns_less_than_the_first_come_first_ser
         first_found.append(progress.objective)
         stop.set()
 
-    schedule = solve(instance, SolveOptions(time_limit=60, workers=2, on_progress=at_first_solution, stop_event=stop))
+    schedule = solve(
+        instance,
+        SolveOptions(time_limit=60, workers=2, on_progress=at_first_solution, stop_event=stop),
+    )
     assert validate(instance, schedule) == []
     assert greedy.objective is not None and schedule.objective is not None
-    assert first_found and first_found[0] < greedy.objective.scheduled_weight  # what the floor is for
+    assert (
+        first_found and first_found[0] < greedy.objective.scheduled_weight
+    )  # what the floor is for
     assert schedule.objective.scheduled_weight == greedy.objective.scheduled_weight
     assert (schedule.objective.plan_changes, schedule.objective.wait_days) == (
-        greedy.objective.plan_changes, greedy.objective.wait_days)
+        greedy.objective.plan_changes,
+        greedy.objective.wait_days,
+    )
 
 
-def test_the_first_measure_alone_first_reaches_the_same_lexicographic_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_measure_alone_first_reaches_the_same_lexicographic_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """On the largest sites the scheduled weight is optimised alone before the later measures
     (its search climbs faster that way); the plan is the same lexicographic optimum as the one
     weighted together, every level proven. Shown here on a small overloaded site by lowering the
@@ -143,6 +181,10 @@ def test_the_first_measure_alone_first_reaches_the_same_lexicographic_optimum(mo
     assert together.status == split.status == "OPTIMAL"
     assert split.objective == together.objective
     levels = split.levels  # type: ignore[attr-defined]
-    assert [level["measure"] for level in levels] == ["scheduled_weight", "plan_changes", "wait_days"]
+    assert [level["measure"] for level in levels] == [
+        "scheduled_weight",
+        "plan_changes",
+        "wait_days",
+    ]
     assert all(level["proven"] for level in levels)
     assert levels[1]["seconds"] > 0  # a second search ran for the later measures

@@ -64,12 +64,16 @@ def _plan_holds(instance: Instance, schedule: Schedule, suggestion: Suggestion) 
     changed = apply_changes(instance, suggestion.changes)
     who = suggestion.patient
     if suggestion.verified_by == PLAN:
-        plan = schedule.model_copy(update={
-            "assignments": [*schedule.assignments, suggestion.assignment],
-            "unscheduled": [u for u in schedule.unscheduled if u.patient != who],
-        })
+        plan = schedule.model_copy(
+            update={
+                "assignments": [*schedule.assignments, suggestion.assignment],
+                "unscheduled": [u for u in schedule.unscheduled if u.patient != who],
+            }
+        )
         values = ObjectiveValues(**compute_objective(changed, plan))
-        assert validate(changed, plan.model_copy(update={"objective": values, "bound": values})) == []
+        assert (
+            validate(changed, plan.model_copy(update={"objective": values, "bound": values})) == []
+        )
     return changed
 
 
@@ -78,9 +82,14 @@ def _recheck(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> 
     changed = _plan_holds(instance, schedule, suggestion)
     who = suggestion.patient
     weights = {p.id: p.weight for p in instance.patients}
-    first = changed.model_copy(update={"patients": [
-        p.model_copy(update={"weight": sum(weights.values()) + 1}) if p.id == who else p for p in changed.patients
-    ]})
+    first = changed.model_copy(
+        update={
+            "patients": [
+                p.model_copy(update={"weight": sum(weights.values()) + 1}) if p.id == who else p
+                for p in changed.patients
+            ]
+        }
+    )
     again = solve(first, SolveOptions(time_limit=10, workers=1))
     assert validate(first, again) == []
     placed = {a.patient for a in again.assignments}
@@ -110,15 +119,20 @@ def test_chair_capacity_one_more_chair_lets_p1_in() -> None:
 def test_a_qualified_operator_off_that_day_is_named_for_the_missing_operator_shift() -> None:
     """operator-hours, both infusion windows closing Wed 01-13: both must start Wed 01-06, and two
     5 h activations do not fit OP1's 8 h shift. OP2 (aseptic) is rostered only on 01-11."""
+
     def edit(doc: dict[str, Any]) -> None:
         _infusion_closes(doc, "2027-01-13", "P1", "P2")
-        doc["operators"].append({"id": "OP2", "skills": ["aseptic"], "roster": [{"date": "2027-01-11", "shift": "D"}]})
+        doc["operators"].append(
+            {"id": "OP2", "skills": ["aseptic"], "roster": [{"date": "2027-01-11", "shift": "D"}]}
+        )
 
     instance, schedule = _solved(_tiny("operator-hours", edit))
     (patient,) = _unscheduled(schedule)
     suggestions = suggest_changes(instance, schedule, patient)
     first = suggestions[0]
-    assert first.change == Change("operator_shift", "aseptic", (date(2027, 1, 6),), shift="D", operator="OP2")
+    assert first.change == Change(
+        "operator_shift", "aseptic", (date(2027, 1, 6),), shift="D", operator="OP2"
+    )
     assert first.text == "one more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP2)"
     assert first.verified_by == PLAN and first.others_moved == 0
     assert [op.operators for op in first.assignment.steps] == [["OP2"]]
@@ -128,25 +142,40 @@ def test_a_qualified_operator_off_that_day_is_named_for_the_missing_operator_shi
 
 def test_without_a_free_qualified_operator_one_more_of_the_skill_is_asked_for() -> None:
     """operator-hours, same tight windows, OP1 the only aseptic operator."""
-    instance, schedule = _solved(_tiny("operator-hours", lambda d: _infusion_closes(d, "2027-01-13", "P1", "P2")))
+    instance, schedule = _solved(
+        _tiny("operator-hours", lambda d: _infusion_closes(d, "2027-01-13", "P1", "P2"))
+    )
     (patient,) = _unscheduled(schedule)
     first = suggest_changes(instance, schedule, patient)[0]
-    assert (first.change.kind, first.change.operator, first.change.shift) == ("operator_shift", None, "D")
-    assert first.text.startswith("one more aseptic operator on Wed 2027-01-06 shift D (every aseptic operator")
+    assert (first.change.kind, first.change.operator, first.change.shift) == (
+        "operator_shift",
+        None,
+        "D",
+    )
+    assert first.text.startswith(
+        "one more aseptic operator on Wed 2027-01-06 shift D (every aseptic operator"
+    )
     _recheck(instance, schedule, first)
 
 
 def test_one_more_sterility_start_on_the_full_day() -> None:
     """qc-capacity, both infusion windows closing Wed 01-13: both sterility tests would start Fri 01-08."""
-    instance, schedule = _solved(_tiny("qc-capacity", lambda d: _infusion_closes(d, "2027-01-13", "P1", "P2")))
+    instance, schedule = _solved(
+        _tiny("qc-capacity", lambda d: _infusion_closes(d, "2027-01-13", "P1", "P2"))
+    )
     (patient,) = _unscheduled(schedule)
     suggestions = suggest_changes(instance, schedule, patient)
     first = suggestions[0]
     assert first.change == Change("qc_start", "sterility", (date(2027, 1, 8),))
-    assert first.text == "one more sterility start at the QC lab on Fri 2027-01-08 (it has 1, all taken)"
+    assert (
+        first.text
+        == "one more sterility start at the QC lab on Fri 2027-01-08 (it has 1, all taken)"
+    )
     assert [a.start_date for a in first.assignment.qc] == [date(2027, 1, 8)]
     kinds = [s.change.kind for s in suggestions]
-    assert kinds.index("qc_start") < kinds.index("infusion_window")  # one start < a window widened a day
+    assert kinds.index("qc_start") < kinds.index(
+        "infusion_window"
+    )  # one start < a window widened a day
     for suggestion in suggestions:
         _recheck(instance, schedule, suggestion)
 
@@ -160,7 +189,10 @@ def test_a_closed_lab_day_opened_lets_p2_in() -> None:
         ("qc_open_day", (date(2027, 1, 7),)),
         ("qc_open_day", (date(2027, 1, 8),)),
     ]
-    assert suggestions[0].text == "open the QC lab on Thu 2027-01-07 (now a closed date) to start the sterility test"
+    assert (
+        suggestions[0].text
+        == "open the QC lab on Thu 2027-01-07 (now a closed date) to start the sterility test"
+    )
     for suggestion in suggestions:
         _recheck(instance, schedule, suggestion)
 
@@ -169,7 +201,11 @@ def test_a_window_opening_at_the_horizon_end_opens_one_day_earlier() -> None:
     """horizon: P1's infusion window opens on the horizon end 01-25; opening it on Sun 01-24 suffices."""
     instance, schedule = _solved(_tiny("horizon"))
     first = suggest_changes(instance, schedule, "P1")[0]
-    assert (first.change.kind, first.change.edge, first.change.amount) == ("infusion_window", "earlier", 1)
+    assert (first.change.kind, first.change.edge, first.change.amount) == (
+        "infusion_window",
+        "earlier",
+        1,
+    )
     assert first.assignment.delivery_date == date(2027, 1, 24)
     _recheck(instance, schedule, first)
 
@@ -177,12 +213,18 @@ def test_a_window_opening_at_the_horizon_end_opens_one_day_earlier() -> None:
 def test_a_downtime_in_the_way_is_cancelled_and_a_position_comes_last() -> None:
     """suite-downtime, P2's infusion window closing Fri 01-15: P2 would need S1 through its
     01-08 12:00..01-09 08:00 excursion (S2 holds P1). Windows come first, the suite changes last."""
-    instance, schedule = _solved(_tiny("suite-downtime", lambda d: _infusion_closes(d, "2027-01-15", "P2")))
+    instance, schedule = _solved(
+        _tiny("suite-downtime", lambda d: _infusion_closes(d, "2027-01-15", "P2"))
+    )
     assert _unscheduled(schedule) == ["P2"]
     suggestions = suggest_changes(instance, schedule, "P2")
     kinds = [s.change.kind for s in suggestions]
     assert kinds.count("downtime_shortened") == 1  # from either end it is cancelled: said once
-    assert kinds.index("infusion_window") < kinds.index("downtime_shortened") < kinds.index("suite_position")
+    assert (
+        kinds.index("infusion_window")
+        < kinds.index("downtime_shortened")
+        < kinds.index("suite_position")
+    )
     downtime = suggestions[kinds.index("downtime_shortened")]
     assert downtime.text.startswith("cancel the environmental excursion downtime of suite S1")
     for suggestion in suggestions:
@@ -234,12 +276,18 @@ def test_a_chair_and_an_operator_at_once_let_p1_in() -> None:
         "and one more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP1)"
     )
     assert (first.assignment.apheresis_date, first.assignment.manufacturing_start.date()) == (
-        date(2027, 1, 5), date(2027, 1, 6))
+        date(2027, 1, 5),
+        date(2027, 1, 6),
+    )
     assert [step.operators for step in first.assignment.steps] == [["OP1"]]
     assert all(len(s.changes) == 2 for s in suggestions)  # one change alone never suffices
     assert [s.size for s in suggestions[1:3]] == [12, 12]
     data = json.loads(json.dumps(first.to_dict()))
-    assert data["change"] == data["changes"][0] == {"kind": "chair", "resource": "H1", "dates": ["2027-01-05"], "amount": 1}
+    assert (
+        data["change"]
+        == data["changes"][0]
+        == {"kind": "chair", "resource": "H1", "dates": ["2027-01-05"], "amount": 1}
+    )
     assert data["changes"][1]["operator"] == "OP1" and data["size"] == 3
     for suggestion in suggestions[:3]:
         _recheck(instance, schedule, suggestion)
@@ -275,7 +323,10 @@ def test_scheduled_and_unknown_patients_get_no_suggestion() -> None:
     instance, schedule = _solved(_tiny("chair-capacity"))
     assert suggest_changes(instance, schedule, "P2") == []
     assert suggest_changes(instance, schedule, "P99") == []
-    assert out_of_reach(instance, schedule, "P2") is None and out_of_reach(instance, schedule, "P99") is None
+    assert (
+        out_of_reach(instance, schedule, "P2") is None
+        and out_of_reach(instance, schedule, "P99") is None
+    )
     assert format_suggestions("P99", []) == [
         "P99: no verified change found that lets this patient in (within the time limit)"
     ]
@@ -285,8 +336,15 @@ def test_suggestions_as_json_and_text() -> None:
     instance, schedule = _solved(_tiny("lab-closure"))
     suggestions = suggest_changes(instance, schedule, "P2")
     data = json.loads(json.dumps(suggestions[0].to_dict()))
-    assert data["change"] == {"kind": "qc_open_day", "resource": "sterility", "dates": ["2027-01-07"], "amount": 1}
-    assert data["changes"] == [data["change"]] and data["rule"] == "C7"  # a single change, as before
+    assert data["change"] == {
+        "kind": "qc_open_day",
+        "resource": "sterility",
+        "dates": ["2027-01-07"],
+        "amount": 1,
+    }
+    assert (
+        data["changes"] == [data["change"]] and data["rule"] == "C7"
+    )  # a single change, as before
     assert data["verified_by"] == "published plan" and data["assignment"]["patient"] == "P2"
     assert format_suggestions("P2", suggestions)[1] == (
         "  C7: open the QC lab on Thu 2027-01-07 (now a closed date) to start the sterility test "
@@ -298,17 +356,24 @@ def test_infeasibility_core_keeps_only_the_conflicting_batches() -> None:
     """in-progress with three running batches on S1 (3 positions): IP1 and IP2 both started Sat 01-02,
     so both harvests fall on Tue 01-05 and need OP1's harvest hours (5 h each, 8 h shift); IP3 started
     a day later and is not part of the conflict."""
+
     def edit(doc: dict[str, Any]) -> None:
         doc["suites"][0]["positions"] = 3
         running = doc["in_progress"][0]
-        doc["in_progress"] += [{**running, "patient": "IP2", "position": 2},
-                               {**running, "patient": "IP3", "position": 3, "manufacturing_start": "2027-01-03T06:00"}]
+        doc["in_progress"] += [
+            {**running, "patient": "IP2", "position": 2},
+            {**running, "patient": "IP3", "position": 3, "manufacturing_start": "2027-01-03T06:00"},
+        ]
 
     core = infeasibility_core(load_instance(_tiny("in-progress", edit)))
-    assert core == ["C6 steps: in-progress IP1, IP2 need more harvest operator hours than are rostered on Tue 2027-01-05"]
+    assert core == [
+        "C6 steps: in-progress IP1, IP2 need more harvest operator hours than are rostered on Tue 2027-01-05"
+    ]
     assert infeasibility_core(load_instance(_tiny("in-progress"))) == []
 
 
 def test_infeasibility_core_names_two_batches_on_one_position() -> None:
     core = infeasibility_core(load_instance(generate_instance("xs", 1, "infeasible-commitments")))
-    assert len(core) == 1 and core[0].startswith("C5 suite: in-progress P9001 and P9003 both occupy S01 position 1")
+    assert len(core) == 1 and core[0].startswith(
+        "C5 suite: in-progress P9001 and P9003 both occupy S01 position 1"
+    )

@@ -63,7 +63,9 @@ def edit(workbook_path: Path, changes: dict[str, Any]) -> Path:
 
 @pytest.mark.parametrize("layout", ["xlsx", "csv"])
 @pytest.mark.parametrize("size", ["xs", "s", "m", "l", "xl"])
-def test_generated_instance_survives_the_workbook_round_trip(tmp_path: Path, size: str, layout: str) -> None:
+def test_generated_instance_survives_the_workbook_round_trip(
+    tmp_path: Path, size: str, layout: str
+) -> None:
     instance = load_instance(generate_instance(size, 1, "normal"))
     target = tmp_path / ("plan.xlsx" if layout == "xlsx" else "plan")
     write_instance(instance, target)
@@ -97,7 +99,9 @@ def test_tiny_instances_survive_the_round_trip(tmp_path: Path, path: Path) -> No
 def test_absent_optional_fields_stay_absent(tmp_path: Path) -> None:
     # plan-changes.json gives no max_starts_per_day, no in_progress, no locked, no downtime
     original = as_json(load_instance(ROOT / "instances" / "tiny" / "plan-changes.json"))
-    write_instance(load_instance(ROOT / "instances" / "tiny" / "plan-changes.json"), tmp_path / "p.xlsx")
+    write_instance(
+        load_instance(ROOT / "instances" / "tiny" / "plan-changes.json"), tmp_path / "p.xlsx"
+    )
     back = as_json(read_instance(tmp_path / "p.xlsx"))
     assert "max_starts_per_day" not in back["site"]
     assert "in_progress" not in back and "objective" not in back
@@ -125,11 +129,16 @@ def test_exported_workbook_has_one_sheet_per_table_with_spec_column_names(tmp_pa
     write_instance(load_instance(GHENT_WEEK), tmp_path / "ghent.xlsx")
     workbook = load_workbook(tmp_path / "ghent.xlsx")
     assert [name for name in workbook.sheetnames if name in TABLES] == list(TABLES)
-    headers = {name: [c.value for c in workbook[name][1]] for name in ("steps", "products", "hospitals", "patients")}
+    headers = {
+        name: [c.value for c in workbook[name][1]]
+        for name in ("steps", "products", "hospitals", "patients")
+    }
     assert headers["steps"] == ["product", "id", "day_offset", "hours", "operators", "skill"]
     assert headers["products"][:2] == ["id", "fresh_shelf_life_hours"]
     assert {"Mon", "Sun", "closed_dates", "booked_elsewhere"} <= set(headers["hospitals"])
-    assert {"apheresis_earliest", "infusion_latest", "previous_apheresis_date"} <= set(headers["patients"])
+    assert {"apheresis_earliest", "infusion_latest", "previous_apheresis_date"} <= set(
+        headers["patients"]
+    )
     patients = workbook["patients"]
     earliest = headers["patients"].index("apheresis_earliest") + 1
     assert patients.cell(2, earliest).is_date
@@ -171,7 +180,9 @@ def test_template_is_a_valid_instance_with_an_example_row_per_sheet(template: Pa
         assert all(cell.value is not None for cell in sheet[1]), f"{name} has an empty header"
 
 
-def test_template_has_drop_downs_for_shifts_skills_products_hospitals_and_material(template: Path) -> None:
+def test_template_has_drop_downs_for_shifts_skills_products_hospitals_and_material(
+    template: Path,
+) -> None:
     workbook = load_workbook(template)
 
     def lists(sheet: str) -> dict[str, str]:
@@ -204,16 +215,19 @@ def test_unknown_hospital_names_sheet_row_and_column(template: Path) -> None:
 
 
 def test_every_error_is_reported_at_once(template: Path) -> None:
-    edit(template, {
-        "products!B2": "three days",  # fresh_shelf_life_hours
-        "steps!F2": "asepticc",  # a skill no operator has
-        "roster!C2": "N",  # no such shift
-        "patients!F2": "2026-13-01",  # apheresis_earliest
-        "patients!E2": "frozen",  # material
-        "in_progress!A2": "P0001",  # also a new patient's id
-        "hospitals!A3": "H01",  # duplicate hospital
-        "hospitals!B3": "Elsewhere",
-    })
+    edit(
+        template,
+        {
+            "products!B2": "three days",  # fresh_shelf_life_hours
+            "steps!F2": "asepticc",  # a skill no operator has
+            "roster!C2": "N",  # no such shift
+            "patients!F2": "2026-13-01",  # apheresis_earliest
+            "patients!E2": "frozen",  # material
+            "in_progress!A2": "P0001",  # also a new patient's id
+            "hospitals!A3": "H01",  # duplicate hospital
+            "hospitals!B3": "Elsewhere",
+        },
+    )
     problems = problems_of(template)
     assert problems == [
         "products row 2, column fresh_shelf_life_hours: 'three days' is not a number",
@@ -278,10 +292,16 @@ def test_hand_typed_csv_values_are_understood(tmp_path: Path) -> None:
     patients = (folder / "patients.csv").read_text(encoding="utf-8")
     header, row = patients.splitlines()[:2]
     header = header.replace("apheresis_earliest", "Apheresis earliest").replace("locked", "Locked")
-    (folder / "patients.csv").write_text(f"{header}\n{row.replace(',false,', ',yes,')}\n", encoding="utf-8")
+    (folder / "patients.csv").write_text(
+        f"{header}\n{row.replace(',false,', ',yes,')}\n", encoding="utf-8"
+    )
     hospitals = (folder / "hospitals.csv").read_text(encoding="utf-8").replace(",13:00,", ",9:30,")
     (folder / "hospitals.csv").write_text(hospitals, encoding="utf-8")
-    batches = (folder / "in_progress.csv").read_text(encoding="utf-8").replace("2026-11-26T07:00", "2026-11-26 07:00")
+    batches = (
+        (folder / "in_progress.csv")
+        .read_text(encoding="utf-8")
+        .replace("2026-11-26T07:00", "2026-11-26 07:00")
+    )
     (folder / "in_progress.csv").write_text(batches, encoding="utf-8")
     instance = read_instance(folder)
     assert instance.patients[0].locked is True
@@ -303,25 +323,34 @@ def test_excel_typed_times_and_numbers_in_id_columns_are_understood(template: Pa
 def test_cli_template_then_import_writes_the_instance(tmp_path: Path) -> None:
     result = runner.invoke(app, ["template", "-o", str(tmp_path / "plan.xlsx")])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["import", str(tmp_path / "plan.xlsx"), "-o", str(tmp_path / "plan.json")])
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "plan.xlsx"), "-o", str(tmp_path / "plan.json")]
+    )
     assert result.exit_code == 0, result.output
     assert load_instance(tmp_path / "plan.json").name == "example-week"
 
 
-def test_cli_import_of_a_bad_workbook_prints_every_problem_and_writes_nothing(template: Path, tmp_path: Path) -> None:
+def test_cli_import_of_a_bad_workbook_prints_every_problem_and_writes_nothing(
+    template: Path, tmp_path: Path
+) -> None:
     edit(template, {"patients!B2": "H99", "patients!F2": "soon"})
     output = tmp_path / "plan.json"
     result = runner.invoke(app, ["import", str(template), "-o", str(output)])
     assert result.exit_code == 2
     assert "patients row 2, column hospital: unknown hospital 'H99'" in result.output
-    assert "patients row 2, column apheresis_earliest: 'soon' is not a date (YYYY-MM-DD)" in result.output
+    assert (
+        "patients row 2, column apheresis_earliest: 'soon' is not a date (YYYY-MM-DD)"
+        in result.output
+    )
     assert "2 problems" in result.output
     assert not output.exists()
 
 
 def test_cli_import_of_something_that_is_not_a_workbook_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "plan.xlsx").write_text("not a workbook", encoding="utf-8")
-    result = runner.invoke(app, ["import", str(tmp_path / "plan.xlsx"), "-o", str(tmp_path / "out.json")])
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "plan.xlsx"), "-o", str(tmp_path / "out.json")]
+    )
     assert result.exit_code == 2
     assert "cannot read the workbook" in result.output
 
@@ -330,13 +359,17 @@ def test_cli_export_instance_to_csv_folder_and_back(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export-instance", str(GHENT_WEEK), "-o", str(tmp_path / "ghent")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ghent" / "roster.csv").exists()
-    result = runner.invoke(app, ["import", str(tmp_path / "ghent"), "-o", str(tmp_path / "back.json")])
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "ghent"), "-o", str(tmp_path / "back.json")]
+    )
     assert result.exit_code == 0, result.output
     assert as_json(load_instance(tmp_path / "back.json")) == as_json(load_instance(GHENT_WEEK))
 
 
 def test_cli_export_instance_refuses_a_bad_instance(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"format": "cart-schedule-instance/1"}', encoding="utf-8")
-    result = runner.invoke(app, ["export-instance", str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.xlsx")])
+    result = runner.invoke(
+        app, ["export-instance", str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.xlsx")]
+    )
     assert result.exit_code == 2
     assert not (tmp_path / "x.xlsx").exists()

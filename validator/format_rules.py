@@ -49,7 +49,13 @@ def check_format(ctx: Context) -> list[Violation]:
         for field in ("manufacturing_start", "manufacturing_end"):
             problem = offset_problem(getattr(assignment, field), ctx.zone)
             if problem is not None:
-                found.append(Violation("FORMAT", f"{assignment.patient}: {field} {problem}", patients=(assignment.patient,)))
+                found.append(
+                    Violation(
+                        "FORMAT",
+                        f"{assignment.patient}: {field} {problem}",
+                        patients=(assignment.patient,),
+                    )
+                )
         if not ctx.is_sane(assignment):
             found.append(
                 Violation(

@@ -65,7 +65,8 @@ def check_c10_horizon(ctx: Context) -> list[Violation]:
                         "C10",
                         f"{who}: manufacturing_start {ctx.show(batch.start)} is before the horizon starts "
                         f"{ctx.show(first)}",
-                        patients=(who,), dates=(batch.start_date,),
+                        patients=(who,),
+                        dates=(batch.start_date,),
                     )
                 )
             end = ctx.utc(batch.assignment.manufacturing_end)
@@ -74,7 +75,8 @@ def check_c10_horizon(ctx: Context) -> list[Violation]:
                     Violation(
                         "C10",
                         f"{who}: manufacturing_end {ctx.show(end)} is after the horizon ends {ctx.show(last)}",
-                        patients=(who,), dates=(ctx.local_date(end),),
+                        patients=(who,),
+                        dates=(ctx.local_date(end),),
                     )
                 )
         for what, day in _listed_dates(ctx, batch):
@@ -83,7 +85,8 @@ def check_c10_horizon(ctx: Context) -> list[Violation]:
                     Violation(
                         "C10",
                         f"{who}: {what} {day} is on or after the horizon end {ctx.horizon_end}",
-                        patients=(who,), dates=(day,),
+                        patients=(who,),
+                        dates=(day,),
                     )
                 )
             elif day < ctx.horizon_start:
@@ -91,7 +94,8 @@ def check_c10_horizon(ctx: Context) -> list[Violation]:
                     Violation(
                         "C10",
                         f"{who}: {what} {day} is before the horizon start {ctx.horizon_start}",
-                        patients=(who,), dates=(day,),
+                        patients=(who,),
+                        dates=(day,),
                     )
                 )
     return found
@@ -112,14 +116,19 @@ def check_c11_in_progress(ctx: Context) -> list[Violation]:
         who, assignment = batch.patient_id, batch.assignment
         if not assignment.in_progress:
             found.append(
-                Violation("C11", f'{who}: in-progress batch\'s assignment has "in_progress": false', patients=(who,))
+                Violation(
+                    "C11",
+                    f'{who}: in-progress batch\'s assignment has "in_progress": false',
+                    patients=(who,),
+                )
             )
         if assignment.apheresis_date is not None:
             found.append(
                 Violation(
                     "C11",
                     f"{who}: in-progress batch has apheresis_date {assignment.apheresis_date}, must be null",
-                    patients=(who,), dates=(assignment.apheresis_date,),
+                    patients=(who,),
+                    dates=(assignment.apheresis_date,),
                 )
             )
         if (assignment.suite, assignment.position) != (running.suite, running.position):
@@ -128,7 +137,11 @@ def check_c11_in_progress(ctx: Context) -> list[Violation]:
                     "C11",
                     f"{who}: in-progress batch moved from suite {running.suite} position "
                     f"{running.position} to suite {assignment.suite} position {assignment.position}",
-                    patients=(who,), resources=(involved.position(running.suite, running.position), involved.position(assignment.suite, assignment.position)),
+                    patients=(who,),
+                    resources=(
+                        involved.position(running.suite, running.position),
+                        involved.position(assignment.suite, assignment.position),
+                    ),
                 )
             )
         stated = ctx.utc(assignment.manufacturing_start)
@@ -138,7 +151,8 @@ def check_c11_in_progress(ctx: Context) -> list[Violation]:
                     "C11",
                     f"{who}: in-progress batch's manufacturing_start {ctx.show(stated)} differs from its "
                     f"actual start {ctx.show(batch.start)}",
-                    patients=(who,), dates=(ctx.local_date(stated), batch.start_date),
+                    patients=(who,),
+                    dates=(ctx.local_date(stated), batch.start_date),
                 )
             )
         steps = {step.id: step for step in batch.product.steps}
@@ -154,7 +168,8 @@ def check_c11_in_progress(ctx: Context) -> list[Violation]:
                         f"{who}: step {step.id} was done on "
                         f"{batch.start_date + timedelta(days=step.day_offset)}, before the horizon, and "
                         "must not be listed",
-                        patients=(who,), dates=(batch.start_date + timedelta(days=step.day_offset),),
+                        patients=(who,),
+                        dates=(batch.start_date + timedelta(days=step.day_offset),),
                     )
                 )
     return found

@@ -41,7 +41,8 @@ def check_c4_start(ctx: Context) -> list[Violation]:
                     "C4",
                     f"{batch.patient_id}: manufacturing_start {ctx.show(batch.start)} is not the start of "
                     f"a site shift ({shifts})",
-                    patients=(batch.patient_id,), dates=(batch.start_date,),
+                    patients=(batch.patient_id,),
+                    dates=(batch.start_date,),
                 )
             )
     for batch in ctx.batches:
@@ -57,7 +58,9 @@ def check_c4_start(ctx: Context) -> list[Violation]:
                         f"{batch.patient_id}: day-0 step {entry.step} is in shift {entry.shift} of {entry.date} "
                         f"(starting {ctx.show(ctx.shift_start(entry.date, shift))}), "
                         f"not in the shift that starts manufacturing at {ctx.show(batch.start)}",
-                        patients=(batch.patient_id,), resources=(involved.shift(entry.shift),), dates=involved.dates_of(entry.date, batch.start_date),
+                        patients=(batch.patient_id,),
+                        resources=(involved.shift(entry.shift),),
+                        dates=involved.dates_of(entry.date, batch.start_date),
                     )
                 )
 
@@ -75,7 +78,9 @@ def check_c4_start(ctx: Context) -> list[Violation]:
                         "C4",
                         f"{', '.join(sorted(patient_ids))}: {len(patient_ids)} manufacturing starts on "
                         f"{day}, more than max_starts_per_day {limit}",
-                        patients=tuple(sorted(patient_ids)), resources=(involved.Resource("site", ctx.instance.site.id),), dates=(day,),
+                        patients=tuple(sorted(patient_ids)),
+                        resources=(involved.Resource("site", ctx.instance.site.id),),
+                        dates=(day,),
                     )
                 )
     return found
@@ -100,7 +105,14 @@ def check_c5_suite(ctx: Context) -> list[Violation]:
         who = batch.patient_id
         suite = ctx.instance.suite_by_id.get(batch.suite_id)
         if suite is None:
-            found.append(Violation("C5", f"{who}: unknown suite {batch.suite_id}", patients=(who,), resources=(involved.suite(batch.suite_id),)))
+            found.append(
+                Violation(
+                    "C5",
+                    f"{who}: unknown suite {batch.suite_id}",
+                    patients=(who,),
+                    resources=(involved.suite(batch.suite_id),),
+                )
+            )
         else:
             if suite.type not in batch.product.suite_types:
                 found.append(
@@ -108,7 +120,8 @@ def check_c5_suite(ctx: Context) -> list[Violation]:
                         "C5",
                         f"{who}: suite {suite.id} is of type {suite.type}, product {batch.product.id} "
                         f"needs {' or '.join(batch.product.suite_types)}",
-                        patients=(who,), resources=(involved.suite(suite.id),),
+                        patients=(who,),
+                        resources=(involved.suite(suite.id),),
                     )
                 )
             if not 1 <= batch.position <= suite.positions:
@@ -116,7 +129,11 @@ def check_c5_suite(ctx: Context) -> list[Violation]:
                     Violation(
                         "C5",
                         f"{who}: suite {suite.id} has positions 1..{suite.positions}, not {batch.position}",
-                        patients=(who,), resources=(involved.suite(suite.id), involved.position(suite.id, batch.position)),
+                        patients=(who,),
+                        resources=(
+                            involved.suite(suite.id),
+                            involved.position(suite.id, batch.position),
+                        ),
                     )
                 )
         expected_end = plus_hours(batch.start, batch.product.manufacturing_hours)
@@ -128,7 +145,9 @@ def check_c5_suite(ctx: Context) -> list[Violation]:
                     f"{who}: manufacturing_end {ctx.show(stated_end)} should be {ctx.show(expected_end)} "
                     f"(manufacturing_start {ctx.show(batch.start)} + "
                     f"{batch.product.manufacturing_hours:g} h)",
-                    patients=(who,), resources=(involved.position(batch.suite_id, batch.position),), dates=(batch.start_date, ctx.local_date(stated_end)),
+                    patients=(who,),
+                    resources=(involved.position(batch.suite_id, batch.position),),
+                    dates=(batch.start_date, ctx.local_date(stated_end)),
                 )
             )
     found += _position_overlaps(ctx)
@@ -162,7 +181,11 @@ def _position_overlaps(ctx: Context) -> list[Violation]:
                         f"position {position} (manufacturing + changeover): "
                         f"{first.patient_id} occupies {ctx.show(first.start)}..{ctx.show(first.occupied_end)}, "
                         f"{second.patient_id} occupies {ctx.show(second.start)}..{ctx.show(second.occupied_end)}",
-                        patients=(first.patient_id, second.patient_id), resources=(involved.suite(suite_id), involved.position(suite_id, position)), dates=_overlap_dates(ctx, first.start, first.occupied_end, second.start, second.occupied_end),
+                        patients=(first.patient_id, second.patient_id),
+                        resources=(involved.suite(suite_id), involved.position(suite_id, position)),
+                        dates=_overlap_dates(
+                            ctx, first.start, first.occupied_end, second.start, second.occupied_end
+                        ),
                     )
                 )
     return found
@@ -184,7 +207,14 @@ def _downtime_overlaps(ctx: Context) -> list[Violation]:
                         f"{ctx.show(down_start)}..{ctx.show(down_end)}{why} "
                         f"while position {occupancy.position} is occupied "
                         f"{ctx.show(occupancy.start)}..{ctx.show(occupancy.occupied_end)}",
-                        patients=(occupancy.patient_id,), resources=(involved.suite(suite.id), involved.position(suite.id, occupancy.position)), dates=_overlap_dates(ctx, occupancy.start, occupancy.occupied_end, down_start, down_end),
+                        patients=(occupancy.patient_id,),
+                        resources=(
+                            involved.suite(suite.id),
+                            involved.position(suite.id, occupancy.position),
+                        ),
+                        dates=_overlap_dates(
+                            ctx, occupancy.start, occupancy.occupied_end, down_start, down_end
+                        ),
                     )
                 )
     return found
@@ -267,13 +297,22 @@ def _step_coverage(ctx: Context, batch: Batch) -> list[Violation]:
     for step_id, times in sorted(listed.items()):
         if step_id in steps and times > 1:
             found.append(
-                Violation("C6", f"{batch.patient_id}: step {step_id} is listed {times} times", patients=(batch.patient_id,))
+                Violation(
+                    "C6",
+                    f"{batch.patient_id}: step {step_id} is listed {times} times",
+                    patients=(batch.patient_id,),
+                )
             )
     for step_id in _required_steps(ctx, batch):
         if listed[step_id] == 0:
             day = batch.start_date + timedelta(days=steps[step_id].day_offset)
             found.append(
-                Violation("C6", f"{batch.patient_id}: step {step_id} (due {day}) is not scheduled", patients=(batch.patient_id,), dates=(day,))
+                Violation(
+                    "C6",
+                    f"{batch.patient_id}: step {step_id} (due {day}) is not scheduled",
+                    patients=(batch.patient_id,),
+                    dates=(day,),
+                )
             )
     return found
 
@@ -292,14 +331,18 @@ def _step_entry(
                 "C6",
                 f"{who}: step {step.id} is on {entry.date}, should be {expected} "
                 f"(manufacturing start date {batch.start_date} + {step.day_offset} days)",
-                patients=(who,), dates=(entry.date, expected),
+                patients=(who,),
+                dates=(entry.date, expected),
             )
         )
     if entry.shift not in ctx.shifts:
         found.append(
             Violation(
-                "C6", f"{who}: step {step.id} on {entry.date} is in unknown shift {entry.shift}",
-                patients=(who,), resources=(involved.shift(entry.shift),), dates=(entry.date,),
+                "C6",
+                f"{who}: step {step.id} on {entry.date} is in unknown shift {entry.shift}",
+                patients=(who,),
+                resources=(involved.shift(entry.shift),),
+                dates=(entry.date,),
             )
         )
     for operator_id, times in sorted(Counter(entry.operators).items()):
@@ -308,7 +351,9 @@ def _step_entry(
                 Violation(
                     "C6",
                     f"{who}: operator {operator_id} is listed {times} times on step {step.id} ({when})",
-                    patients=(who,), resources=(involved.operator(operator_id), involved.shift(entry.shift)), dates=(entry.date,),
+                    patients=(who,),
+                    resources=(involved.operator(operator_id), involved.shift(entry.shift)),
+                    dates=(entry.date,),
                 )
             )
     distinct = list(dict.fromkeys(entry.operators))
@@ -317,13 +362,21 @@ def _step_entry(
             Violation(
                 "C6",
                 f"{who}: step {step.id} on {when} has {len(distinct)} distinct operator(s), needs {step.operators}",
-                patients=(who,), resources=(involved.shift(entry.shift),), dates=(entry.date,),
+                patients=(who,),
+                resources=(involved.shift(entry.shift),),
+                dates=(entry.date,),
             )
         )
     for operator_id in distinct:
         if operator_id not in staff.skills:
             found.append(
-                Violation("C6", f"{who}: unknown operator {operator_id} on step {step.id} ({when})", patients=(who,), resources=(involved.operator(operator_id),), dates=(entry.date,))
+                Violation(
+                    "C6",
+                    f"{who}: unknown operator {operator_id} on step {step.id} ({when})",
+                    patients=(who,),
+                    resources=(involved.operator(operator_id),),
+                    dates=(entry.date,),
+                )
             )
             continue
         if step.skill not in staff.skills[operator_id]:
@@ -331,7 +384,9 @@ def _step_entry(
                 Violation(
                     "C6",
                     f"{who}: operator {operator_id} lacks skill {step.skill} (step {step.id}, {when})",
-                    patients=(who,), resources=(involved.operator(operator_id),), dates=(entry.date,),
+                    patients=(who,),
+                    resources=(involved.operator(operator_id),),
+                    dates=(entry.date,),
                 )
             )
         # Nobody is rostered on an unknown shift; that is reported once above.
@@ -343,7 +398,9 @@ def _step_entry(
                 Violation(
                     "C6",
                     f"{who}: operator {operator_id} is not rostered on {when} (step {step.id})",
-                    patients=(who,), resources=(involved.operator(operator_id), involved.shift(entry.shift)), dates=(entry.date,),
+                    patients=(who,),
+                    resources=(involved.operator(operator_id), involved.shift(entry.shift)),
+                    dates=(entry.date,),
                 )
             )
     return found
@@ -362,14 +419,20 @@ def _shift_overloads(ctx: Context, load: _Load) -> list[Violation]:
                     "C6",
                     f"{operator_id}: {total:g} h of steps on {day} shift {shift_id} exceed the shift's "
                     f"{limit:g} h ({detail})",
-                    patients=tuple(sorted({who for who, _, _ in uses})), resources=(involved.operator(operator_id), involved.shift(shift_id)), dates=(day,),
+                    patients=tuple(sorted({who for who, _, _ in uses})),
+                    resources=(involved.operator(operator_id), involved.shift(shift_id)),
+                    dates=(day,),
                 )
             )
     return found
 
 
 def _overlap_dates(
-    ctx: Context, first_start: datetime, first_end: datetime, second_start: datetime, second_end: datetime
+    ctx: Context,
+    first_start: datetime,
+    first_end: datetime,
+    second_start: datetime,
+    second_end: datetime,
 ) -> tuple[date, ...]:
     """The local dates on which two overlapping intervals start and stop overlapping."""
     return involved.dates_of(

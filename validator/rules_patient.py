@@ -62,7 +62,8 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
         if assignment.patient in ctx.patients and assignment.in_progress:
             found.append(
                 Violation(
-                    "C1", f'{assignment.patient}: new patient\'s assignment has "in_progress": true',
+                    "C1",
+                    f'{assignment.patient}: new patient\'s assignment has "in_progress": true',
                     patients=(assignment.patient,),
                 )
             )
@@ -82,12 +83,17 @@ def check_c1_coverage(ctx: Context, require_complete: bool) -> list[Violation]:
             # An in-progress batch listed as unscheduled is reported above; here only absence.
             if unscheduled[patient_id] == 0:
                 found.append(
-                    Violation("C1", f"{patient_id}: in-progress batch is not in assignments", patients=(patient_id,))
+                    Violation(
+                        "C1",
+                        f"{patient_id}: in-progress batch is not in assignments",
+                        patients=(patient_id,),
+                    )
                 )
         elif require_complete and times == 0:
             found.append(
                 Violation(
-                    "C1", f"{patient_id}: patient is neither in assignments nor in unscheduled",
+                    "C1",
+                    f"{patient_id}: patient is neither in assignments nor in unscheduled",
                     patients=(patient_id,),
                 )
             )
@@ -107,7 +113,14 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
         day = batch.assignment.apheresis_date
         who = batch.patient_id
         if day is None:
-            found.append(Violation("C2", f"{who}: new patient has no apheresis_date", patients=(who,), resources=(involved.hospital(batch.hospital.id),)))
+            found.append(
+                Violation(
+                    "C2",
+                    f"{who}: new patient has no apheresis_date",
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                )
+            )
             continue
         if patient.collected_on is not None:
             if day != patient.collected_on:
@@ -116,7 +129,9 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                         "C2",
                         f"{who}: apheresis_date {day} differs from collected_on {patient.collected_on} "
                         "(the collection already happened)",
-                        patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day, patient.collected_on),
+                        patients=(who,),
+                        resources=(involved.hospital(batch.hospital.id),),
+                        dates=(day, patient.collected_on),
                     )
                 )
             continue
@@ -124,8 +139,11 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
         if patient.locked and day != previous:
             found.append(
                 Violation(
-                    "C2", f"{who}: locked patient must keep apheresis date {previous}, not {day}",
-                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=involved.dates_of(day, previous),
+                    "C2",
+                    f"{who}: locked patient must keep apheresis date {previous}, not {day}",
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                    dates=involved.dates_of(day, previous),
                 )
             )
         window = patient.apheresis_window
@@ -134,14 +152,19 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                 Violation(
                     "C2",
                     f"{who}: apheresis_date {day} is outside the apheresis window {window.earliest}..{window.latest}",
-                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day,),
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                    dates=(day,),
                 )
             )
         if day in batch.hospital.closed_dates:
             found.append(
                 Violation(
-                    "C2", f"{who}: hospital {batch.hospital.id} is closed for apheresis on {day}",
-                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(day,),
+                    "C2",
+                    f"{who}: hospital {batch.hospital.id} is closed for apheresis on {day}",
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                    dates=(day,),
                 )
             )
         chairs[(batch.hospital.id, day)].append(who)
@@ -159,7 +182,9 @@ def check_c2_apheresis(ctx: Context) -> list[Violation]:
                     "chair(s) on "
                     f"{weekday_name(day)} {day} but {len(patient_ids)} plan collection(s) + {elsewhere} "
                     "booked elsewhere",
-                    patients=tuple(sorted(patient_ids)), resources=(involved.hospital(hospital_id),), dates=(day,),
+                    patients=tuple(sorted(patient_ids)),
+                    resources=(involved.hospital(hospital_id),),
+                    dates=(day,),
                 )
             )
     return found
@@ -189,7 +214,9 @@ def check_c3_material(ctx: Context) -> list[Violation]:
                     f"{ctx.show(ready)} (collected {ctx.show(collected)} at {hospital.id} + "
                     f"{hospital.transit_hours:g} h transit "
                     f"+ {product.receipt_hours:g} h receipt)",
-                    patients=(batch.patient_id,), resources=(involved.hospital(hospital.id),), dates=(day, batch.start_date),
+                    patients=(batch.patient_id,),
+                    resources=(involved.hospital(hospital.id),),
+                    dates=(day, batch.start_date),
                 )
             )
         if patient.material == "fresh":
@@ -202,7 +229,9 @@ def check_c3_material(ctx: Context) -> list[Violation]:
                         f"{ctx.show(expiry)} "
                         f"({product.fresh_shelf_life_hours:g} h shelf-life) before manufacturing_start "
                         f"{ctx.show(batch.start)}",
-                        patients=(batch.patient_id,), resources=(involved.hospital(hospital.id),), dates=(day, batch.start_date),
+                        patients=(batch.patient_id,),
+                        resources=(involved.hospital(hospital.id),),
+                        dates=(day, batch.start_date),
                     )
                 )
     return found

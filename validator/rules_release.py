@@ -44,20 +44,29 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                         "C7",
                         f"{who}: assay {assay_id} (sampled "
                         f"{sample_date(batch, assays[assay_id].sample_day_offset)}) is not scheduled",
-                        patients=(who,), resources=(involved.assay(assay_id),), dates=(sample_date(batch, assays[assay_id].sample_day_offset),),
+                        patients=(who,),
+                        resources=(involved.assay(assay_id),),
+                        dates=(sample_date(batch, assays[assay_id].sample_day_offset),),
                     )
                 )
             elif listed[assay_id] > 1:
                 found.append(
-                    Violation("C7", f"{who}: assay {assay_id} is listed {listed[assay_id]} times", patients=(who,), resources=(involved.assay(assay_id),))
+                    Violation(
+                        "C7",
+                        f"{who}: assay {assay_id} is listed {listed[assay_id]} times",
+                        patients=(who,),
+                        resources=(involved.assay(assay_id),),
+                    )
                 )
         for entry in batch.assignment.qc:
             assay = assays.get(entry.assay)
             if assay is None:
                 found.append(
                     Violation(
-                        "C7", f"{who}: unknown assay {entry.assay} for product {batch.product.id}",
-                        patients=(who,), resources=(involved.assay(entry.assay),),
+                        "C7",
+                        f"{who}: unknown assay {entry.assay} for product {batch.product.id}",
+                        patients=(who,),
+                        resources=(involved.assay(entry.assay),),
                     )
                 )
                 continue
@@ -68,7 +77,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                         "C7",
                         f"{who}: assay {assay.id} sample_date {entry.sample_date} should be {sampled} "
                         f"(start date {batch.start_date} + {assay.sample_day_offset} days)",
-                        patients=(who,), resources=(involved.assay(assay.id),), dates=involved.dates_of(entry.sample_date, sampled),
+                        patients=(who,),
+                        resources=(involved.assay(assay.id),),
+                        dates=involved.dates_of(entry.sample_date, sampled),
                     )
                 )
             expected_end = entry.start_date + timedelta(days=assay.duration_days)
@@ -78,7 +89,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                         "C7",
                         f"{who}: assay {assay.id} end_date {entry.end_date} should be {expected_end} "
                         f"(start {entry.start_date} + {assay.duration_days} days)",
-                        patients=(who,), resources=(involved.assay(assay.id),), dates=(entry.end_date, expected_end),
+                        patients=(who,),
+                        resources=(involved.assay(assay.id),),
+                        dates=(entry.end_date, expected_end),
                     )
                 )
             if sampled_before_horizon(ctx, batch, sampled):
@@ -88,7 +101,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                             "C7",
                             f"{who}: assay {assay.id} sampled {sampled} before the horizon is taken as "
                             f"started on its sample date, not {entry.start_date}",
-                            patients=(who,), resources=(involved.assay(assay.id),), dates=(sampled, entry.start_date),
+                            patients=(who,),
+                            resources=(involved.assay(assay.id),),
+                            dates=(sampled, entry.start_date),
                         )
                     )
                 continue
@@ -99,7 +114,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                         "C7",
                         f"{who}: assay {assay.id} starts {entry.start_date}, outside {sampled}..{latest} "
                         f"(sample date + max wait of {assay.max_wait_days} day(s))",
-                        patients=(who,), resources=(involved.assay(assay.id),), dates=(entry.start_date, sampled, latest),
+                        patients=(who,),
+                        resources=(involved.assay(assay.id),),
+                        dates=(entry.start_date, sampled, latest),
                     )
                 )
             if weekday_name(entry.start_date) not in lab.working_days:
@@ -108,7 +125,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                         "C7",
                         f"{who}: assay {assay.id} starts {weekday_name(entry.start_date)} "
                         f"{entry.start_date}, not a QC-lab working day",
-                        patients=(who,), resources=(involved.assay(assay.id), involved.QC_LAB), dates=(entry.start_date,),
+                        patients=(who,),
+                        resources=(involved.assay(assay.id), involved.QC_LAB),
+                        dates=(entry.start_date,),
                     )
                 )
             if entry.start_date in lab.closed_dates:
@@ -116,7 +135,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                     Violation(
                         "C7",
                         f"{who}: assay {assay.id} starts {entry.start_date}, a QC-lab closed date",
-                        patients=(who,), resources=(involved.assay(assay.id), involved.QC_LAB), dates=(entry.start_date,),
+                        patients=(who,),
+                        resources=(involved.assay(assay.id), involved.QC_LAB),
+                        dates=(entry.start_date,),
                     )
                 )
             starts[(entry.start_date, assay.id)].append(who)
@@ -128,7 +149,9 @@ def check_c7_qc(ctx: Context) -> list[Violation]:
                     "C7",
                     f"{', '.join(sorted(patient_ids))}: {len(patient_ids)} {assay_id} assay start(s) on "
                     f"{day}, QC capacity is {capacity}",
-                    patients=tuple(sorted(patient_ids)), resources=(involved.assay(assay_id), involved.QC_LAB), dates=(day,),
+                    patients=tuple(sorted(patient_ids)),
+                    resources=(involved.assay(assay_id), involved.QC_LAB),
+                    dates=(day,),
                 )
             )
     return found
@@ -153,7 +176,8 @@ def check_c8_release(ctx: Context) -> list[Violation]:
                     f"{batch.patient_id}: release_date {batch.assignment.release_date} should be {expected} "
                     f"(last of manufacturing end {end_date} and assay ends = {last}, + "
                     f"{batch.product.qp_release_days} QP days)",
-                    patients=(batch.patient_id,), dates=(batch.assignment.release_date, expected),
+                    patients=(batch.patient_id,),
+                    dates=(batch.assignment.release_date, expected),
                 )
             )
     return found
@@ -181,7 +205,9 @@ def check_c9_delivery(ctx: Context) -> list[Violation]:
                 Violation(
                     "C9",
                     f"{who}: delivery_date {assignment.delivery_date} should be {expected} ({why})",
-                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(assignment.delivery_date, expected),
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                    dates=(assignment.delivery_date, expected),
                 )
             )
         if (
@@ -194,7 +220,9 @@ def check_c9_delivery(ctx: Context) -> list[Violation]:
                     "C9",
                     f"{who}: delivery_date {assignment.delivery_date} is after the infusion window closes "
                     f"on {window.latest}",
-                    patients=(who,), resources=(involved.hospital(batch.hospital.id),), dates=(assignment.delivery_date, window.latest),
+                    patients=(who,),
+                    resources=(involved.hospital(batch.hospital.id),),
+                    dates=(assignment.delivery_date, window.latest),
                 )
             )
     return found

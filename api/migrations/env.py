@@ -15,13 +15,17 @@ def run_migrations() -> None:
     """Run on the given connection, or on one to `sqlalchemy.url` (the `alembic` command line)."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(normalise_url(config.get_main_option("sqlalchemy.url") or ""))
     with engine.begin() as own_connection:
-        context.configure(connection=own_connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=own_connection, target_metadata=target_metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -17,7 +17,9 @@ def add_apheresis_chairs(plan: PlanVariables, instance: Instance) -> None:
     collections: dict[tuple[str, date], list[cp_model.IntVar]] = defaultdict(list)
     for options in plan.patients:
         for day in options.apheresis_dates if options.uses_chair else []:
-            collections[(options.hospital.id, day)].append(plan.apheresis_on[(options.patient.id, day)])
+            collections[(options.hospital.id, day)].append(
+                plan.apheresis_on[(options.patient.id, day)]
+            )
     for (hospital_id, day), literals in collections.items():
         hospital = instance.hospital_by_id[hospital_id]
         chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]

@@ -12,7 +12,9 @@ def add_one_start_per_scheduled_patient(plan: PlanVariables) -> None:
         patient_id = options.patient.id
         scheduled = plan.scheduled[patient_id]
         all_starts = [
-            literal for index in range(len(options.starts)) for literal in plan.starts(patient_id, index)
+            literal
+            for index in range(len(options.starts))
+            for literal in plan.starts(patient_id, index)
         ]
         model.add(sum(all_starts) == scheduled)
         if not options.uses_chair:

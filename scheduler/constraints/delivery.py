@@ -40,7 +40,12 @@ def add_release_and_delivery(plan: PlanVariables, calendar: SiteCalendar) -> Non
             # An assay that ends in time on its last possible day for every start is covered
             # by the per-start bound above (usually all but the longest, sterility).
             if not options.assay_never_decides_delivery(assay_index):
-                model.add(delivery >= _assay_end_expr(plan, patient_id, assay_index, assay.duration_days + after_release))
+                model.add(
+                    delivery
+                    >= _assay_end_expr(
+                        plan, patient_id, assay_index, assay.duration_days + after_release
+                    )
+                )
     for commitment in plan.commitments:
         batch_id = commitment.batch.patient
         after_release = commitment.product.qp_release_days + commitment.hospital.return_transit_days
@@ -53,9 +58,16 @@ def add_release_and_delivery(plan: PlanVariables, calendar: SiteCalendar) -> Non
         for assay_index, remaining in enumerate(commitment.assays):
             if remaining.started_before_horizon:
                 continue
-            model.add(_assay_end_expr(plan, batch_id, assay_index, remaining.assay.duration_days + after_release) <= latest)
+            model.add(
+                _assay_end_expr(
+                    plan, batch_id, assay_index, remaining.assay.duration_days + after_release
+                )
+                <= latest
+            )
 
 
-def _assay_end_expr(plan: PlanVariables, owner: str, assay_index: int, offset: int) -> cp_model.LinearExprT:
+def _assay_end_expr(
+    plan: PlanVariables, owner: str, assay_index: int, offset: int
+) -> cp_model.LinearExprT:
     starts = plan.assay_start.get((owner, assay_index), {})
     return sum(literal * (day + offset) for day, literal in starts.items())

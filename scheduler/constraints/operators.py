@@ -29,7 +29,9 @@ class ShiftLoad:
 
     date: date
     shift_id: str
-    counts: dict[tuple[str, str], list[cp_model.LinearExprT]] = field(default_factory=lambda: defaultdict(list))
+    counts: dict[tuple[str, str], list[cp_model.LinearExprT]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     most: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     steps: dict[tuple[str, str], Step] = field(default_factory=dict)
     totals: dict[tuple[str, str], cp_model.LinearExprT] = field(default_factory=dict)
@@ -46,13 +48,19 @@ class ShiftLoad:
             if len(terms) == 1:
                 self.totals[kind] = terms[0]
             else:
-                total = model.new_int_var(0, self.most[kind], f"load[{self.date},{self.shift_id},{kind[0]},{kind[1]}]")
+                total = model.new_int_var(
+                    0, self.most[kind], f"load[{self.date},{self.shift_id},{kind[0]},{kind[1]}]"
+                )
                 model.add(total == sum(terms))
                 self.totals[kind] = total
 
 
 def add_operator_staffing(
-    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster, bounded: bool = True
+    plan: PlanVariables,
+    instance: Instance,
+    calendar: SiteCalendar,
+    roster: Roster,
+    bounded: bool = True,
 ) -> dict[tuple[date, str], ShiftLoad]:
     """C6: place flexible steps into shifts and keep every shift's demand within its team.
 
@@ -63,7 +71,9 @@ def add_operator_staffing(
     """
     loads = _shift_loads(plan, instance, calendar, roster)
     for (_, shift_id), load in loads.items() if bounded else []:
-        _add_skill_hall_bounds(plan.model, load, roster, scaled_hours(instance.shift_by_id[shift_id].hours))
+        _add_skill_hall_bounds(
+            plan.model, load, roster, scaled_hours(instance.shift_by_id[shift_id].hours)
+        )
     return loads
 
 
@@ -96,17 +106,22 @@ def _shift_loads(
     for commitment in plan.commitments:
         for remaining in commitment.steps:
             if remaining.fixed_shift is not None:
-                load_of(remaining.date, remaining.fixed_shift).add(commitment.product.id, remaining.step, 1, 1)
+                load_of(remaining.date, remaining.fixed_shift).add(
+                    commitment.product.id, remaining.step, 1, 1
+                )
             else:
                 flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(1)
-                step_by_key[(remaining.date, commitment.product.id, remaining.step.id)] = remaining.step
+                step_by_key[(remaining.date, commitment.product.id, remaining.step.id)] = (
+                    remaining.step
+                )
     for key, terms in flexible.items():
         day, product_id, step_id = key
         step = step_by_key[key]
         shifts = [
             shift.id
             for shift in instance.site.shifts
-            if step.hours <= shift.hours and roster.can_staff(day, shift.id, step.skill, step.operators)
+            if step.hours <= shift.hours
+            and roster.can_staff(day, shift.id, step.skill, step.operators)
         ]
         needed = len(terms)
         in_shift = []
@@ -152,7 +167,8 @@ def _add_skill_hall_bounds(
     # Plain hours, then dual-feasible rounding: whole steps do not split across operators.
     rounded = [
         {
-            kind: _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding) * load.steps[kind].operators
+            kind: _dual_feasible(scaled_hours(load.steps[kind].hours), shift_hours, rounding)
+            * load.steps[kind].operators
             for kind in kinds
         }
         for rounding in (None, 1, 2, 3)
@@ -160,11 +176,23 @@ def _add_skill_hall_bounds(
     # Each subset's most hours under each rounding, summed over subsets once (a subset is its
     # lowest skill plus a smaller subset): a bound binds only if these exceed its capacity.
     most_hours = [
-        _subset_sums([sum(by_kind[kind] * load.most[kind] for kind in kinds if load.steps[kind].skill == skill)
-                      for skill in skills], subsets)
+        _subset_sums(
+            [
+                sum(
+                    by_kind[kind] * load.most[kind]
+                    for kind in kinds
+                    if load.steps[kind].skill == skill
+                )
+                for skill in skills
+            ],
+            subsets,
+        )
         for by_kind in rounded
     ]
-    capacities = {subset: shift_hours * sum(count for mask, count in holding.items() if mask & subset) for subset in subsets}
+    capacities = {
+        subset: shift_hours * sum(count for mask, count in holding.items() if mask & subset)
+        for subset in subsets
+    }
     seen: set[tuple[object, int]] = set()
     for subset in _closed_skill_sets(capacities, list(bit.values())):
         capacity = capacities[subset]
@@ -188,7 +216,8 @@ def _closed_skill_sets(capacities: dict[int, int], bits: list[int]) -> list[int]
     is stated whenever the smaller one could bind. About half the Hall rows on the m sites.
     """
     return [
-        subset for subset, capacity in capacities.items()
+        subset
+        for subset, capacity in capacities.items()
         if all(capacities.get(subset | b) != capacity for b in bits if not subset & b)
     ]
 
@@ -205,7 +234,9 @@ def _subset_sums(values: list[int], subsets: Iterable[int]) -> dict[int, int]:
     return sums
 
 
-def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance) -> None:
+def add_exact_shift_team(
+    model: cp_model.CpModel, load: ShiftLoad, roster: Roster, instance: Instance
+) -> None:
     """Exact C6 for one shift: how many steps of each kind every operator does.
 
     A step kind done `n` times needs `operators * n` operator-slots, each operator filling at
@@ -221,7 +252,9 @@ def add_exact_shift_team(model: cp_model.CpModel, load: ShiftLoad, roster: Roste
         shares = []
         for op in qualified:
             upper = shift_hours // scaled_hours(step.hours)
-            share = model.new_int_var(0, upper, f"share[{load.date},{load.shift_id},{op.id},{kind}]")
+            share = model.new_int_var(
+                0, upper, f"share[{load.date},{load.shift_id},{op.id},{kind}]"
+            )
             model.add(share <= total)
             shares.append(share)
             per_operator[op.id].append(share * scaled_hours(step.hours))

@@ -31,7 +31,9 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
         start_days = plan.starts_on_day.get(patient_id, {})
         for assay_index, assay in enumerate(options.product.qc_assays):
             by_start = choices[(patient_id, assay_index)]
-            if options.assay_never_decides_delivery(assay_index) and any(len(days) > 1 for days in by_start.values()):
+            if options.assay_never_decides_delivery(assay_index) and any(
+                len(days) > 1 for days in by_start.values()
+            ):
                 # Only the lab cares which day: counted per day in a pool, not chosen per patient.
                 for start_day, days in by_start.items():
                     pool = pools.setdefault((assay.id, days), AssayPool(assay.id, days))
@@ -58,12 +60,16 @@ def add_qc_capacity(plan: PlanVariables, instance: Instance, capped: bool = True
                 starts_on[(day, assay.id)].append(chosen_day)
                 most[(day, assay.id)] += 1
     for pool in pools.values():
-        samples = sum(plan.starts_on_day[patient_id][start_day] for patient_id, _, start_day in pool.members)
+        samples = sum(
+            plan.starts_on_day[patient_id][start_day] for patient_id, _, start_day in pool.members
+        )
         if len(pool.days) == 1:
             starts_on[(pool.days[0], pool.assay_id)].append(samples)
         else:
             for day in pool.days:
-                pool.flows[day] = model.new_int_var(0, len(pool.members), f"assay_flow[{pool.assay_id},{pool.days[0]},{day}]")
+                pool.flows[day] = model.new_int_var(
+                    0, len(pool.members), f"assay_flow[{pool.assay_id},{pool.days[0]},{day}]"
+                )
                 starts_on[(day, pool.assay_id)].append(pool.flows[day])
             model.add(sum(pool.flows.values()) == samples)
         for day in pool.days:
@@ -101,7 +107,9 @@ def _undominated_lab_days(plan: PlanVariables, instance: Instance, capped: bool)
     for options in plan.patients:
         for assay_index, assay in enumerate(options.product.qc_assays):
             key = (options.patient.id, assay_index)
-            choices[key] = {option.slot.day: option.assay_days[assay_index] for option in options.starts}
+            choices[key] = {
+                option.slot.day: option.assay_days[assay_index] for option in options.starts
+            }
             assay_ids[key] = assay.id
     for commitment in plan.commitments:
         for assay_index, remaining in enumerate(commitment.assays):
@@ -114,12 +122,16 @@ def _undominated_lab_days(plan: PlanVariables, instance: Instance, capped: bool)
         for key, by_start in choices.items():
             candidates.update((day, assay_ids[key]) for day in _union(by_start.values()))
         never_full = {
-            slot for slot, count in candidates.items() if not capped or count <= _capacity(instance, slot[1], slot[0])
+            slot
+            for slot, count in candidates.items()
+            if not capped or count <= _capacity(instance, slot[1], slot[0])
         }
         changed = False
         for key, by_start in choices.items():
             for start_day, days in by_start.items():
-                first_free = next((i for i, day in enumerate(days) if (day, assay_ids[key]) in never_full), None)
+                first_free = next(
+                    (i for i, day in enumerate(days) if (day, assay_ids[key]) in never_full), None
+                )
                 if first_free is not None and first_free + 1 < len(days):
                     by_start[start_day] = days[: first_free + 1]
                     changed = True

@@ -26,16 +26,24 @@ def add_suite_capacity(plan: PlanVariables) -> None:
             for class_index in option.classes:
                 literal = plan.start_in_class[(patient_id, index, class_index)]
                 grouped[(class_index, option.slot.start, option.occupied_until)].append(literal)
-    occupants: dict[int, list[tuple[datetime, datetime, cp_model.LinearExprT, int]]] = defaultdict(list)
+    occupants: dict[int, list[tuple[datetime, datetime, cp_model.LinearExprT, int]]] = defaultdict(
+        list
+    )
     for (class_index, start, until), literals in grouped.items():
         count: cp_model.LinearExprT = literals[0]
         if len(literals) > 1:
-            count = plan.model.new_int_var(0, len(literals), f"occupying[class{class_index},{start:%Y-%m-%dT%H:%M}]")
+            count = plan.model.new_int_var(
+                0, len(literals), f"occupying[class{class_index},{start:%Y-%m-%dT%H:%M}]"
+            )
             plan.model.add(count == sum(literals))
         occupants[class_index].append((start, until, count, len(literals)))
     for suite_class in plan.classes:
         new = sorted(occupants.get(suite_class.index, []), key=lambda item: item[0])
-        fixed = [(c.start, c.occupied_until) for c in plan.commitments if c.class_index == suite_class.index]
+        fixed = [
+            (c.start, c.occupied_until)
+            for c in plan.commitments
+            if c.class_index == suite_class.index
+        ]
         # A fixed batch starting inside the horizon (a per-position class) is a check point too.
         for instant in sorted({start for start, _, _, _ in new} | {start for start, _ in fixed}):
             busy = [(count, most) for start, until, count, most in new if start <= instant < until]

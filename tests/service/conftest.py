@@ -50,12 +50,16 @@ def server(database_url: str, keys: dict[str, str], tmp_path: Path) -> Iterator[
 @pytest.fixture
 def coordinator(server: Server, keys: dict[str, str]) -> Iterator[httpx.Client]:
     """An HTTP client with the coordinator's key."""
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=30) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=30
+    ) as client:
         yield client
 
 
 @pytest.fixture
 def order_system(server: Server, keys: dict[str, str]) -> Iterator[httpx.Client]:
     """An HTTP client with the order system's key."""
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=30) as client:
+    with httpx.Client(
+        base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=30
+    ) as client:
         yield client

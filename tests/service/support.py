@@ -40,24 +40,62 @@ def booking_site(
     return {
         "format": "cart-schedule-instance/1",
         "name": name,
-        "site": {"id": "TEST", "timezone": "Europe/Brussels", "shifts": [{"id": "D", "start": "08:00", "hours": 8}]},
+        "site": {
+            "id": "TEST",
+            "timezone": "Europe/Brussels",
+            "shifts": [{"id": "D", "start": "08:00", "hours": 8}],
+        },
         "horizon": {"start": HORIZON_START.isoformat(), "days": HORIZON_DAYS},
-        "products": [{
-            "id": "tiny-cel", "fresh_shelf_life_hours": 72, "receipt_hours": 4, "manufacturing_hours": 48,
-            "changeover_hours": 24, "suite_types": ["isolator"],
-            "steps": [{"id": "activation", "day_offset": 0, "hours": 1, "operators": 1, "skill": "aseptic"}],
-            "qc_assays": [{"id": "sterility", "sample_day_offset": 2, "duration_days": 3, "max_wait_days": 2}],
-            "qp_release_days": 1,
-        }],
+        "products": [
+            {
+                "id": "tiny-cel",
+                "fresh_shelf_life_hours": 72,
+                "receipt_hours": 4,
+                "manufacturing_hours": 48,
+                "changeover_hours": 24,
+                "suite_types": ["isolator"],
+                "steps": [
+                    {
+                        "id": "activation",
+                        "day_offset": 0,
+                        "hours": 1,
+                        "operators": 1,
+                        "skill": "aseptic",
+                    }
+                ],
+                "qc_assays": [
+                    {
+                        "id": "sterility",
+                        "sample_day_offset": 2,
+                        "duration_days": 3,
+                        "max_wait_days": 2,
+                    }
+                ],
+                "qp_release_days": 1,
+            }
+        ],
         "suites": [{"id": "S1", "type": "isolator", "positions": positions}],
         "operators": [
-            {"id": f"OP{i + 1}", "skills": ["aseptic"], "roster": [{"date": d.isoformat(), "shift": "D"} for d in days]}
+            {
+                "id": f"OP{i + 1}",
+                "skills": ["aseptic"],
+                "roster": [{"date": d.isoformat(), "shift": "D"} for d in days],
+            }
             for i in range(operators)
         ],
-        "qc_lab": {"working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "capacity": {"sterility": qc_capacity}},
+        "qc_lab": {
+            "working_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            "capacity": {"sterility": qc_capacity},
+        },
         "hospitals": [
-            {"id": hospital, "name": f"Hospital {hospital}", "transit_hours": 2, "collection_end": "13:00",
-             "return_transit_days": 1, "apheresis_capacity": dict.fromkeys(WEEKDAYS, chairs)}
+            {
+                "id": hospital,
+                "name": f"Hospital {hospital}",
+                "transit_hours": 2,
+                "collection_end": "13:00",
+                "return_transit_days": 1,
+                "apheresis_capacity": dict.fromkeys(WEEKDAYS, chairs),
+            }
             for hospital in ("H1", "H2")
         ],
         "patients": patients or [],
@@ -67,7 +105,10 @@ def booking_site(
 def new_patient(hospital: str, earliest: date, latest: date, **extra: Any) -> dict[str, Any]:
     """An order-system patient (no id) of the booking site's product, infusion window open to the horizon end."""
     return {
-        "hospital": hospital, "product": "tiny-cel", "weight": 1, "material": "fresh",
+        "hospital": hospital,
+        "product": "tiny-cel",
+        "weight": 1,
+        "material": "fresh",
         "apheresis_window": {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
         "infusion_window": {"earliest": earliest.isoformat()},
         **extra,
@@ -95,14 +136,28 @@ class Server:
         """Start and wait until /readyz answers."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--database-url", self.database_url,
-             "--solver-workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+                "--solver-workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return self
@@ -132,13 +187,17 @@ def make_keys(database_url: str) -> dict[str, str]:
     """A coordinator key and an order-system key."""
     engine = create_db_engine(database_url)
     migrate(engine)
-    keys = {"coordinator": create_key(engine, "coordinator-anna", "coordinator"),
-            "order-system": create_key(engine, "order-system-1", "order-system")}
+    keys = {
+        "coordinator": create_key(engine, "coordinator-anna", "coordinator"),
+        "order-system": create_key(engine, "order-system-1", "order-system"),
+    }
     engine.dispose()
     return keys
 
 
-def solve_and_publish(client: httpx.Client, instance: dict[str, Any], time_limit: float = 20) -> str:
+def solve_and_publish(
+    client: httpx.Client, instance: dict[str, Any], time_limit: float = 20
+) -> str:
     """Submit a plan, wait until it is solved, publish it; the plan id."""
     answer = client.post("/v1/plans", json=instance, params={"time_limit": time_limit})
     assert answer.status_code == 202, answer.text
@@ -149,7 +208,9 @@ def solve_and_publish(client: httpx.Client, instance: dict[str, Any], time_limit
     return plan_id
 
 
-def wait_for_plan(client: httpx.Client, plan_id: str, statuses: set[str], timeout: float) -> dict[str, Any]:
+def wait_for_plan(
+    client: httpx.Client, plan_id: str, statuses: set[str], timeout: float
+) -> dict[str, Any]:
     """Poll a plan until its status is one of `statuses`."""
     deadline = time.monotonic() + timeout
     while True:

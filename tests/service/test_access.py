@@ -21,17 +21,27 @@ def test_health_checks_need_no_key(server: Server) -> None:
 def test_a_missing_or_unknown_key_is_401(server: Server) -> None:
     """No key, or a key nobody was given, gets 401 on every /v1 endpoint."""
     assert httpx.get(server.url + "/v1/plans").status_code == 401
-    assert httpx.get(server.url + "/v1/plans", headers={"X-API-Key": "cs_made-up"}).status_code == 401
-    assert httpx.post(server.url + "/v1/availability", json={}, headers={"X-API-Key": ""}).status_code == 401
+    assert (
+        httpx.get(server.url + "/v1/plans", headers={"X-API-Key": "cs_made-up"}).status_code == 401
+    )
+    assert (
+        httpx.post(server.url + "/v1/availability", json={}, headers={"X-API-Key": ""}).status_code
+        == 401
+    )
 
 
-def test_each_role_is_kept_to_its_endpoints(server: Server, coordinator: httpx.Client, order_system: httpx.Client) -> None:
+def test_each_role_is_kept_to_its_endpoints(
+    server: Server, coordinator: httpx.Client, order_system: httpx.Client
+) -> None:
     """The order system may not plan or publish or read the audit; a coordinator may not book or cancel bookings."""
     assert order_system.get("/v1/plans").status_code == 403
     assert order_system.post("/v1/plans", json={}).status_code == 403
     assert order_system.get("/v1/audit").status_code == 403
     assert order_system.get("/v1/published").status_code == 403
-    assert coordinator.post("/v1/bookings", json={}, headers={"Idempotency-Key": "k"}).status_code == 403
+    assert (
+        coordinator.post("/v1/bookings", json={}, headers={"Idempotency-Key": "k"}).status_code
+        == 403
+    )
     assert coordinator.delete("/v1/bookings/P1").status_code == 403
     assert coordinator.get("/v1/plans").status_code == 200
 
@@ -39,9 +49,22 @@ def test_each_role_is_kept_to_its_endpoints(server: Server, coordinator: httpx.C
 def test_keys_are_printed_once_and_stored_hashed(database_url: str, server: Server) -> None:
     """`cart-schedule keys create` prints a key that works; the database holds only its SHA-256; a revoked key is refused."""
     create = subprocess.run(
-        [sys.executable, "-m", "api.cli", "keys", "create", "--role", "coordinator", "--name", "bert",
-         "--database-url", database_url],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "keys",
+            "create",
+            "--role",
+            "coordinator",
+            "--name",
+            "bert",
+            "--database-url",
+            database_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     key = create.stdout.strip()
     assert key.startswith("cs_") and len(key) > 40
@@ -51,9 +74,27 @@ def test_keys_are_printed_once_and_stored_hashed(database_url: str, server: Serv
         stored = session.scalars(select(ApiKey.key_hash)).all()
     engine.dispose()
     assert key not in stored and all(len(h) == 64 for h in stored)
-    again = subprocess.run([sys.executable, "-m", "api.cli", "keys", "create", "--role", "coordinator", "--name", "bert",
-                            "--database-url", database_url], capture_output=True, text=True)
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "keys",
+            "create",
+            "--role",
+            "coordinator",
+            "--name",
+            "bert",
+            "--database-url",
+            database_url,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 2 and "already exists" in again.stderr
-    subprocess.run([sys.executable, "-m", "api.cli", "keys", "revoke", "bert", "--database-url", database_url], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "keys", "revoke", "bert", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+    )
     assert httpx.get(server.url + "/v1/plans", headers={"X-API-Key": key}).status_code == 401

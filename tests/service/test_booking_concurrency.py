@@ -26,7 +26,9 @@ from validator import validate
 WEDNESDAY = HORIZON_START + timedelta(days=2)
 
 
-def _booking(patient_id: str, hospital: str, earliest: Any, latest: Any, day: Any) -> dict[str, Any]:
+def _booking(
+    patient_id: str, hospital: str, earliest: Any, latest: Any, day: Any
+) -> dict[str, Any]:
     return new_patient(hospital, earliest, latest, id=patient_id, apheresis_date=day.isoformat())
 
 
@@ -46,16 +48,23 @@ def test_fifty_parallel_bookings_for_the_last_free_chair_give_exactly_one_201(
     start = threading.Barrier(50)
 
     def book(index: int) -> httpx.Response:
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=60) as client:
+        with httpx.Client(
+            base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=60
+        ) as client:
             start.wait()
-            return client.post("/v1/bookings", json=_booking(f"RACE-{index:02d}", "H1", WEDNESDAY, WEDNESDAY, WEDNESDAY),
-                               headers={"Idempotency-Key": f"race-{index}"})
+            return client.post(
+                "/v1/bookings",
+                json=_booking(f"RACE-{index:02d}", "H1", WEDNESDAY, WEDNESDAY, WEDNESDAY),
+                headers={"Idempotency-Key": f"race-{index}"},
+            )
 
     with ThreadPoolExecutor(50) as pool:
         answers = list(pool.map(book, range(50)))
     codes = sorted(a.status_code for a in answers)
     assert codes == [201] + [409] * 49
-    assert all(a.json()["reason"].startswith("C2 apheresis") for a in answers if a.status_code == 409)
+    assert all(
+        a.json()["reason"].startswith("C2 apheresis") for a in answers if a.status_code == 409
+    )
     _, schedule = _published(coordinator)
     on_wednesday = [a for a in schedule.assignments if a.apheresis_date == WEDNESDAY]
     assert len(on_wednesday) == 2
@@ -72,17 +81,27 @@ def test_two_hundred_parallel_bookings_and_cancellations_leave_a_valid_plan_hold
         earliest = HORIZON_START + timedelta(days=rng.randrange(0, 12))
         latest = earliest + timedelta(days=2)
         day = earliest + timedelta(days=rng.randrange(0, 3))
-        operations.append(("book", f"B{index:03d}", _booking(f"B{index:03d}", rng.choice(["H1", "H2"]), earliest, latest, day)))
+        operations.append(
+            (
+                "book",
+                f"B{index:03d}",
+                _booking(f"B{index:03d}", rng.choice(["H1", "H2"]), earliest, latest, day),
+            )
+        )
     operations += [("cancel", f"B{rng.randrange(140):03d}", None) for _ in range(60)]
     rng.shuffle(operations)
     local = threading.local()
 
     def run(operation: tuple[str, str, dict[str, Any] | None]) -> tuple[str, str, int]:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=60)
+            local.client = httpx.Client(
+                base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=60
+            )
         kind, patient_id, body = operation
         if kind == "book":
-            answer = local.client.post("/v1/bookings", json=body, headers={"Idempotency-Key": f"k-{patient_id}"})
+            answer = local.client.post(
+                "/v1/bookings", json=body, headers={"Idempotency-Key": f"k-{patient_id}"}
+            )
         else:
             answer = local.client.delete(f"/v1/bookings/{patient_id}")
         return kind, patient_id, answer.status_code
@@ -94,7 +113,9 @@ def test_two_hundred_parallel_bookings_and_cancellations_leave_a_valid_plan_hold
     booked = {p for kind, p, code in results if kind == "book" and code == 201}
     cancelled = {p for kind, p, code in results if kind == "cancel" and code == 200}
     assert cancelled <= booked
-    assert len(booked) >= 20 and any(code == 409 for _, _, code in results)  # the site really was contended
+    assert len(booked) >= 20 and any(
+        code == 409 for _, _, code in results
+    )  # the site really was contended
     _, schedule = _published(coordinator)
     assert {a.patient for a in schedule.assignments} == booked - cancelled
 
@@ -103,22 +124,35 @@ def test_a_server_killed_during_a_booking_burst_keeps_every_confirmed_booking(
     server: Server, database_url: str, keys: dict[str, str], tmp_path: Path
 ) -> None:
     """SIGKILL in the middle of 8 clients booking; after a restart every 201 is there and nothing is half-written."""
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60) as coordinator:
+    with httpx.Client(
+        base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+    ) as coordinator:
         solve_and_publish(coordinator, booking_site(chairs=4, positions=30))
     bodies = {}
     for index in range(160):
         earliest = HORIZON_START + timedelta(days=index % 14)
-        bodies[f"K{index:03d}"] = _booking(f"K{index:03d}", "H1" if index % 2 else "H2", earliest,
-                                           earliest + timedelta(days=3), earliest + timedelta(days=index % 4))
+        bodies[f"K{index:03d}"] = _booking(
+            f"K{index:03d}",
+            "H1" if index % 2 else "H2",
+            earliest,
+            earliest + timedelta(days=3),
+            earliest + timedelta(days=index % 4),
+        )
     confirmed: set[str] = set()
     answered: set[str] = set()
     lock = threading.Lock()
 
     def client_loop(ids: list[str]) -> None:
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=10) as client:
+        with httpx.Client(
+            base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=10
+        ) as client:
             for patient_id in ids:
                 try:
-                    answer = client.post("/v1/bookings", json=bodies[patient_id], headers={"Idempotency-Key": patient_id})
+                    answer = client.post(
+                        "/v1/bookings",
+                        json=bodies[patient_id],
+                        headers={"Idempotency-Key": patient_id},
+                    )
                 except httpx.TransportError:
                     return  # the server is gone
                 with lock:
@@ -139,7 +173,9 @@ def test_a_server_killed_during_a_booking_burst_keeps_every_confirmed_booking(
         thread.join()
     restarted = Server(database_url, tmp_path / "restarted.log").start()
     try:
-        with httpx.Client(base_url=restarted.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60) as coordinator:
+        with httpx.Client(
+            base_url=restarted.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+        ) as coordinator:
             _, schedule = _published(coordinator)
             in_plan = {a.patient for a in schedule.assignments}
             assert confirmed <= in_plan, f"lost confirmed bookings: {sorted(confirmed - in_plan)}"
@@ -148,16 +184,26 @@ def test_a_server_killed_during_a_booking_burst_keeps_every_confirmed_booking(
         # Nothing half-written: every booking row has its published entry and the other way round.
         engine = create_db_engine(database_url)
         with session_factory(engine)() as session:
-            active = set(session.scalars(select(Booking.patient_id).where(Booking.status == "active")))
-            entries = set(session.scalars(select(PublishedEntry.patient_id).where(PublishedEntry.origin == "booking")))
+            active = set(
+                session.scalars(select(Booking.patient_id).where(Booking.status == "active"))
+            )
+            entries = set(
+                session.scalars(
+                    select(PublishedEntry.patient_id).where(PublishedEntry.origin == "booking")
+                )
+            )
             assert session.scalar(select(func.count()).select_from(Booking)) == len(active)
         engine.dispose()
         assert active == entries == in_plan
         # Clients that never heard back retry with the same key: a booking committed before the kill
         # is replayed as 201, never booked twice.
-        with httpx.Client(base_url=restarted.url, headers={"X-API-Key": keys["order-system"]}, timeout=60) as client:
+        with httpx.Client(
+            base_url=restarted.url, headers={"X-API-Key": keys["order-system"]}, timeout=60
+        ) as client:
             for unanswered in sorted(set(ids) - answered)[:8]:
-                retry = client.post("/v1/bookings", json=bodies[unanswered], headers={"Idempotency-Key": unanswered})
+                retry = client.post(
+                    "/v1/bookings", json=bodies[unanswered], headers={"Idempotency-Key": unanswered}
+                )
                 assert retry.status_code in (201, 409)
                 if unanswered in in_plan:
                     assert retry.status_code == 201

@@ -23,10 +23,31 @@ def _schemathesis(server: Server, key: str, report: Path) -> subprocess.Complete
     # One worker: the coverage phase of schemathesis is not thread-safe on CPython 3.11.7 (an AST
     # recursion-depth SystemError inside hypothesis when two workers build strategies at once).
     return subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json", "-H", f"X-API-Key: {key}",
-         "--checks", CHECKS, "--max-examples", "30", "--workers", "1", "--seed", "1",
-         "--report", "junit", "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=600, cwd=report.parent,  # its cache stays out of the checkout
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{server.url}/openapi.json",
+            "-H",
+            f"X-API-Key: {key}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "30",
+            "--workers",
+            "1",
+            "--seed",
+            "1",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=report.parent,  # its cache stays out of the checkout
     )
 
 
@@ -38,5 +59,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(
     solve_and_publish(coordinator, booking_site(patients=[planned]))
     for role in ("coordinator", "order-system"):
         run = _schemathesis(server, keys[role], tmp_path / role)
-        assert run.returncode == 0, f"schemathesis with the {role} key:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
+        assert run.returncode == 0, (
+            f"schemathesis with the {role} key:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
+        )
         assert "Runtime Error" not in run.stdout

@@ -28,7 +28,10 @@ from models.workbook import write_instance
 from tests.service.support import HORIZON_START, Server, booking_site, new_patient
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-ARTIFACTS = Path(os.environ.get("CART_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "web"
+ARTIFACTS = (
+    Path(os.environ.get("CART_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+    / "web"
+)
 
 
 @pytest.fixture
@@ -36,11 +39,22 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
     """Headless Chromium as root: no sandbox, no GPU, no background network, a fresh profile."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,1100"):
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1400,1100",
+    ):
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads")})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(tmp_path / "downloads")}
+    )
     driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"), options=options)
     try:
         yield driver
@@ -60,8 +74,14 @@ def _wait(browser: WebDriver, seconds: float = 30) -> WebDriverWait[WebDriver]:
 def _workbooks(tmp_path: Path) -> tuple[Path, Path]:
     """A good planning workbook and the same with a typo in the patients sheet."""
     wednesday = HORIZON_START + timedelta(days=2)
-    site = booking_site(patients=[new_patient("H1" if i % 2 else "H2", wednesday, wednesday + timedelta(days=3), id=f"P{i}")
-                                  for i in range(6)])
+    site = booking_site(
+        patients=[
+            new_patient(
+                "H1" if i % 2 else "H2", wednesday, wednesday + timedelta(days=3), id=f"P{i}"
+            )
+            for i in range(6)
+        ]
+    )
     good = write_instance(load_instance(site), tmp_path / "week.xlsx")
     book = openpyxl.load_workbook(good)
     header = [cell.value for cell in book["patients"][1]]
@@ -92,8 +112,10 @@ def test_a_coordinator_uploads_solves_reads_downloads_and_publishes(
     browser.find_element(By.ID, "workbook").send_keys(str(bad))
     browser.find_element(By.ID, "check-workbook").click()
     _wait(browser).until(ready.visibility_of_element_located((By.ID, "upload-errors")))
-    rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-            for row in browser.find_elements(By.CSS_SELECTOR, "#upload-errors tbody tr")]
+    rows = [
+        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#upload-errors tbody tr")
+    ]
     assert any(row[:3] == ["patients", "4", "hospital"] and "H99" in row[3] for row in rows), rows
     assert not browser.find_element(By.ID, "solve-form").is_displayed()
     _shot(browser, "03-workbook-errors")
@@ -113,8 +135,13 @@ def test_a_coordinator_uploads_solves_reads_downloads_and_publishes(
     _wait(browser).until(ready.presence_of_element_located((By.CSS_SELECTOR, "#gantt .main-svg")))
     _wait(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#kpis tr")) > 3)
     assert browser.find_element(By.ID, "plan-status").text == "done"
-    assert browser.find_element(By.ID, "result-summary").text.startswith("OPTIMAL: scheduled_weight 6")
-    labels = [row.find_element(By.TAG_NAME, "td").text for row in browser.find_elements(By.CSS_SELECTOR, "#kpis tr")]
+    assert browser.find_element(By.ID, "result-summary").text.startswith(
+        "OPTIMAL: scheduled_weight 6"
+    )
+    labels = [
+        row.find_element(By.TAG_NAME, "td").text
+        for row in browser.find_elements(By.CSS_SELECTOR, "#kpis tr")
+    ]
     assert any("utilisation" in label.lower() for label in labels)
     _shot(browser, "05-result-kpis-gantt")
 
@@ -128,7 +155,11 @@ def test_a_coordinator_uploads_solves_reads_downloads_and_publishes(
     assert "patients" in openpyxl.load_workbook(io.BytesIO(downloaded.read_bytes())).sheetnames
 
     browser.find_element(By.ID, "publish").click()
-    _wait(browser).until(ready.text_to_be_present_in_element((By.ID, "publish-result"), "Published (version 1)"))
+    _wait(browser).until(
+        ready.text_to_be_present_in_element((By.ID, "publish-result"), "Published (version 1)")
+    )
     _shot(browser, "06-published")
-    published = httpx.get(server.url + "/v1/published", headers={"X-API-Key": keys["coordinator"]}).json()
+    published = httpx.get(
+        server.url + "/v1/published", headers={"X-API-Key": keys["coordinator"]}
+    ).json()
     assert len(published["schedule"]["assignments"]) == 6

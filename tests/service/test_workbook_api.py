@@ -23,19 +23,30 @@ def _workbook(instance_doc: dict[str, object], folder: Path) -> bytes:
 
 def _site() -> dict[str, object]:
     wednesday = HORIZON_START + timedelta(days=2)
-    return booking_site(patients=[new_patient("H1", wednesday, wednesday + timedelta(days=2), id=f"P{i}") for i in range(3)])
+    return booking_site(
+        patients=[
+            new_patient("H1", wednesday, wednesday + timedelta(days=2), id=f"P{i}")
+            for i in range(3)
+        ]
+    )
 
 
-def test_an_uploaded_workbook_becomes_the_instance_it_was_written_from(coordinator: httpx.Client, tmp_path: Path) -> None:
+def test_an_uploaded_workbook_becomes_the_instance_it_was_written_from(
+    coordinator: httpx.Client, tmp_path: Path
+) -> None:
     """Instance → workbook → upload gives back the same instance, with a summary for the page."""
     site = _site()
-    answer = coordinator.post("/v1/workbooks", files={"file": ("plan.xlsx", _workbook(site, tmp_path))})
+    answer = coordinator.post(
+        "/v1/workbooks", files={"file": ("plan.xlsx", _workbook(site, tmp_path))}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["summary"]["patients"] == 3
     assert load_instance(answer.json()["instance"]) == load_instance(site)
 
 
-def test_a_workbook_with_mistakes_is_422_naming_sheet_row_and_column(coordinator: httpx.Client, tmp_path: Path) -> None:
+def test_a_workbook_with_mistakes_is_422_naming_sheet_row_and_column(
+    coordinator: httpx.Client, tmp_path: Path
+) -> None:
     """An unknown hospital typed in the patients sheet is reported where it was typed."""
     book = openpyxl.load_workbook(io.BytesIO(_workbook(_site(), tmp_path)))
     patients = book["patients"]
@@ -48,7 +59,9 @@ def test_a_workbook_with_mistakes_is_422_naming_sheet_row_and_column(coordinator
     [problem] = [p for p in answer.json()["problems"] if "H99" in p["message"]]
     assert (problem["sheet"], problem["row"], problem["column"]) == ("patients", 3, "hospital")
     garbage = coordinator.post("/v1/workbooks", files={"file": ("plan.xlsx", b"not a workbook")})
-    assert garbage.status_code == 422 and garbage.json()["problems"]  # says it cannot be read as a workbook
+    assert (
+        garbage.status_code == 422 and garbage.json()["problems"]
+    )  # says it cannot be read as a workbook
 
 
 def test_a_solved_plan_has_kpis_a_gantt_figure_and_a_workbook(coordinator: httpx.Client) -> None:
@@ -58,7 +71,9 @@ def test_a_solved_plan_has_kpis_a_gantt_figure_and_a_workbook(coordinator: httpx
     assert kpis["kpis"]["scheduled"] == 3 and kpis["kpis"]["unscheduled"] == 0
     assert any("utilisation" in label.lower() for label, _ in kpis["table"])
     figure = coordinator.get(f"/v1/plans/{plan_id}/gantt").json()
-    hover = " ".join(str(trace.get("hovertext") or trace.get("text") or "") for trace in figure["data"])
+    hover = " ".join(
+        str(trace.get("hovertext") or trace.get("text") or "") for trace in figure["data"]
+    )
     assert all(f"P{i}" in hover for i in range(3))
     workbook = coordinator.get(f"/v1/plans/{plan_id}/workbook")
     assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
