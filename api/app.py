@@ -55,18 +55,18 @@ from models import InputError, Instance, Problem, load_instance, load_schedule, 
 from models.io import json_path
 from models.orders import BookingRequest, ProspectivePatient
 from models.workbook import read_instance
-from scheduler.analyze import analyze as analyze_plan
-from scheduler.export import write_schedule
-from scheduler.gantt import build_figure
-from scheduler.kpis import compute_kpis, format_kpis
+from scheduler.reporting.gantt import build_figure
+from scheduler.reporting.kpis import compute_kpis, format_kpis
+from scheduler.reporting.plan_workbook import write_schedule
+from scheduler.workflows.analyze import analyze as analyze_plan
 
 log = logging.getLogger("cart_scheduler.api")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_WORKBOOK_BYTES = 20_000_000
 STATIC = Path(__file__).parent / "static"
-PLOTLY_JS = (
-    Path(str(importlib.util.find_spec("plotly").origin)).parent / "package_data" / "plotly.min.js"
-)  # type: ignore[union-attr]
+_PLOTLY_SPEC = importlib.util.find_spec("plotly")
+assert _PLOTLY_SPEC is not None and _PLOTLY_SPEC.origin is not None  # a declared dependency
+PLOTLY_JS = Path(_PLOTLY_SPEC.origin).parent / "package_data" / "plotly.min.js"
 
 API_KEY = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="A key from `cart-schedule keys create`"

@@ -21,8 +21,9 @@ from sqlalchemy import select, update
 from api.db import AuditEntry, Plan, create_db_engine, session_factory, utc_now
 from models import Schedule, load_instance, load_schedule, to_json
 from models.events import load_events
-from scheduler.replan import replan_with_instance
-from scheduler.solve import Progress, SolveOptions, solve
+from scheduler.search.outcome import Progress, SolveOptions
+from scheduler.workflows.replan import replan_with_instance
+from scheduler.workflows.solve import solve
 
 log = logging.getLogger("cart_scheduler.jobs")
 PROGRESS_EVERY_SECONDS = 0.5

@@ -48,10 +48,10 @@ from models import (
 from models.events import load_events
 from models.orders import BookingRequest, ProspectivePatient
 from models.scenarios import apply_scenario, parse_scenario
-from scheduler.booking import PublishedPlan
-from scheduler.kpis import compare_plans
-from scheduler.replan import apply_events, resolve_as_of
-from scheduler.suggest import out_of_reach, suggest_changes
+from scheduler.reporting.kpis import compare_plans
+from scheduler.workflows.booking import PublishedPlan
+from scheduler.workflows.replan import apply_events, resolve_as_of
+from scheduler.workflows.suggest import out_of_reach, suggest_changes
 from validator import compute_objective
 
 ROLES = ("coordinator", "order-system")

@@ -40,7 +40,7 @@ from sections import write_section  # noqa: E402
 
 from api.db import create_db_engine, migrate  # noqa: E402
 from api.service import create_key  # noqa: E402
-from scheduler.generate import generate_instance  # noqa: E402
+from generator import generate_instance  # noqa: E402
 from tests.service.support import Server, solve_and_publish  # noqa: E402
 
 SECTION_START, SECTION_END = "<!-- section:api -->", "<!-- /section:api -->"

@@ -53,9 +53,10 @@ def run_method(
     """Generate, solve with one method, validate; the figures as a JSON-ready dict."""
     from benchmarks.greedy_baseline import greedy_schedule
     from benchmarks.milp import solve_milp
+    from generator import generate_instance
     from models import load_instance
-    from scheduler.generate import generate_instance
-    from scheduler.solve import SolveOptions, solve
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve
     from validator import validate
 
     instance = load_instance(generate_instance(size, seed, scenario))

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 
 from models import Instance, Schedule
-from scheduler.extract import assign_positions
-from scheduler.greedy import GreedyPlanner
-from scheduler.options import PatientOptions, StartOption
-from scheduler.report import build_schedule, commitment_conflicts
-from scheduler.solve import PlanningProblem, SearchOutcome, prepare
+from scheduler.explain.commitments import commitment_conflicts
+from scheduler.explain.schedule_document import build_schedule
+from scheduler.problem.batches import assign_positions
+from scheduler.problem.first_come import GreedyPlanner
+from scheduler.problem.options import PatientOptions, StartOption
+from scheduler.problem.planning import PlanningProblem, prepare
+from scheduler.search.outcome import SearchOutcome
 
 
 class CoordinatorPlanner(GreedyPlanner):

@@ -39,16 +39,18 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from models import Instance, Operator, Schedule, load_instance, to_json
 from models.instance import Step
 from models.timeutil import weekday_name
-from scheduler.extract import (
+from scheduler.explain.commitments import commitment_conflicts
+from scheduler.explain.schedule_document import build_schedule
+from scheduler.problem.batches import (
     Batch,
     PlannedAssay,
     PlannedStep,
     assign_positions,
     set_release_and_delivery,
 )
-from scheduler.objective import MAXIMISED
-from scheduler.report import build_schedule, commitment_conflicts
-from scheduler.solve import LevelOutcome, PlanningProblem, SearchOutcome, prepare
+from scheduler.problem.measures import MAXIMISED
+from scheduler.problem.planning import PlanningProblem, prepare
+from scheduler.search.outcome import LevelOutcome, SearchOutcome
 
 HOURS_SCALE = 100  # hours in hundredths: integer rows, like the CP-SAT model
 

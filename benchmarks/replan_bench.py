@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.sections import write_section  # noqa: E402
+from generator import generate_instance  # noqa: E402
 from models import Instance, Schedule, load_instance  # noqa: E402
 from models.events import Events, load_events  # noqa: E402
-from scheduler.generate import generate_instance  # noqa: E402
-from scheduler.replan import apply_events, replan_with_instance  # noqa: E402
-from scheduler.solve import SolveOptions, solve  # noqa: E402
+from scheduler.search.outcome import SolveOptions  # noqa: E402
+from scheduler.workflows.replan import apply_events, replan_with_instance  # noqa: E402
+from scheduler.workflows.solve import solve  # noqa: E402
 from validator import validate  # noqa: E402
 
 SECTION_START, SECTION_END = "<!-- section:replan -->", "<!-- /section:replan -->"

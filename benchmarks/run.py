@@ -48,9 +48,11 @@ def worker(
 ) -> dict[str, Any]:
     """Generate, solve and validate one instance; return its figures."""
     sys.path.insert(0, str(ROOT))
-    import scheduler.solve as solve_module
+    import scheduler.search.lexicographic as search_module
+    from generator import generate_instance
     from models import load_instance
-    from scheduler.generate import generate_instance
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve
     from validator import validate
 
     record: dict[str, Any] = {
@@ -62,14 +64,14 @@ def worker(
         "solver_seed": solver_seed,
     }
     instance = load_instance(generate_instance(size, seed, scenario))
-    record["code_path"] = str(Path(solve_module.__file__).parent.parent)
+    record["code_path"] = str(Path(search_module.__file__).parents[2])
     record["patients"] = len(instance.patients)
     record["in_progress"] = len(instance.in_progress)
     record["objective_order"] = list(instance.objective_order)
 
     # Instrument build_model (the search calls it once) to read the size of the very model
     # that is solved and the moment the search can start; nothing else is changed.
-    real_build_model = solve_module.build_model
+    real_build_model = search_module.build_model
     marks: dict[str, Any] = {}
 
     def build_model(problem: Any) -> Any:
@@ -81,10 +83,10 @@ def worker(
         marks["model_ready"] = time.monotonic() - started
         return built
 
-    solve_module.build_model = build_model
-    options = solve_module.SolveOptions(time_limit=time_limit, workers=workers, seed=solver_seed)
+    search_module.build_model = build_model  # type: ignore[assignment]
+    options = SolveOptions(time_limit=time_limit, workers=workers, seed=solver_seed)
     started = time.monotonic()
-    schedule = solve_module.solve(instance, options)
+    schedule = solve(instance, options)
     record["wall_seconds"] = round(time.monotonic() - started, 3)
     record["solve_seconds"] = schedule.solve_seconds
     record["status"] = schedule.status

@@ -38,7 +38,7 @@ from models import (
 )
 
 if TYPE_CHECKING:
-    from scheduler.solve import Progress
+    from scheduler.search.outcome import Progress
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -174,7 +174,7 @@ def _summary(instance: Instance, schedule: Schedule, output: Path) -> Table:
 
 def _kpi_table(instance: Instance, schedule: Schedule) -> Table:
     """The plan's KPIs (scheduler/kpis.py) as a two-column table."""
-    from scheduler.kpis import compute_kpis, format_kpis
+    from scheduler.reporting.kpis import compute_kpis, format_kpis
 
     table = Table(title="KPIs", title_justify="left")
     table.add_column("")
@@ -195,7 +195,7 @@ def _suggestion_lines(
     instance: Instance, schedule: Schedule, patient_id: str, time_limit: float
 ) -> list[str]:
     """The verified changes (single or together) for one unscheduled patient, or why nothing is within reach."""
-    from scheduler.suggest import format_suggestions, out_of_reach, suggest_changes
+    from scheduler.workflows.suggest import format_suggestions, out_of_reach, suggest_changes
 
     found = suggest_changes(instance, schedule, patient_id, time_limit=time_limit)
     reason = None if found else out_of_reach(instance, schedule, patient_id)
@@ -260,8 +260,8 @@ def solve(
         _fail_input(error, str(instance_file))
     _check_writable(output)
 
-    from scheduler.solve import SolveOptions
-    from scheduler.solve import solve as run_solver
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve as run_solver
 
     out, err = _out(), _err()
     with _ProgressDisplay(err) as display:
@@ -354,7 +354,7 @@ def generate(
     ] = "normal",
 ) -> None:
     """Generate a random instance of a size and scenario; the same seed gives the same instance."""
-    from scheduler.generate import SCENARIOS, SIZES, generate_instance
+    from generator import SCENARIOS, SIZES, generate_instance
 
     if size not in SIZES:
         _fail(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
@@ -504,8 +504,8 @@ def export(
     ] = False,
 ) -> None:
     """Write a plan workbook: patients, suites, operators, qc, unscheduled and kpis sheets."""
-    from scheduler.export import write_schedule
-    from scheduler.suggest import out_of_reach, suggest_changes
+    from scheduler.reporting.plan_workbook import write_schedule
+    from scheduler.workflows.suggest import out_of_reach, suggest_changes
 
     instance, schedule = _load_pair(instance_file, schedule_file)
     _check_target(output)
@@ -543,8 +543,8 @@ def gantt(
     ],
 ) -> None:
     """Draw the plan: suite positions over time, operator load per shift, QC load per day."""
-    from scheduler.gantt import build_figure, write_html, write_png
-    from scheduler.plan_facts import ScheduleMismatch
+    from scheduler.reporting.gantt import build_figure, write_html, write_png
+    from scheduler.reporting.plan_facts import ScheduleMismatch
 
     if output.suffix.lower() not in (".html", ".png"):
         _fail(f"{output}: the picture must be .html (interactive) or .png (static)")
@@ -624,10 +624,10 @@ def replan(
         _fail_input(error, str(previous_file))
 
     from models.events import load_events
-    from scheduler.plan_diff import format_diff
-    from scheduler.replan import apply_events, resolve_as_of
-    from scheduler.replan import replan_with_instance as run_replan
-    from scheduler.solve import SolveOptions
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.plan_diff import format_diff
+    from scheduler.workflows.replan import apply_events, resolve_as_of
+    from scheduler.workflows.replan import replan_with_instance as run_replan
 
     try:
         events = load_events(events_file, instance)
@@ -696,8 +696,8 @@ def analyze(
     ],
 ) -> None:
     """Check a (hand-edited) plan: every rule it breaks with patients, resources and dates, and its objective (exit 1 if any)."""
-    from scheduler.analyze import analyze as analyze_plan
-    from scheduler.analyze import format_analysis
+    from scheduler.workflows.analyze import analyze as analyze_plan
+    from scheduler.workflows.analyze import format_analysis
 
     instance, schedule = _load_pair(instance_file, schedule_file)
     analysis = analyze_plan(instance, schedule)
@@ -769,9 +769,9 @@ def whatif(
 ) -> None:
     """What if: solve the plan with changed inputs and show objective and KPIs side by side with the plan."""
     from models.scenarios import ScenarioError, apply_scenario, parse_scenario
-    from scheduler.kpis import compare_plans
-    from scheduler.solve import SolveOptions
-    from scheduler.solve import solve as run_solver
+    from scheduler.reporting.kpis import compare_plans
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve as run_solver
 
     try:
         instance = load_instance(instance_file)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from models import Instance, Schedule, load_instance, load_schedule
-from scheduler.analyze import analyze, format_analysis
-from scheduler.solve import SolveOptions, solve
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.analyze import analyze, format_analysis
+from scheduler.workflows.solve import solve
 from validator import compute_objective
 from validator.violation import Resource
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from models import ObjectiveValues, Patient, Schedule, load_instance
-from scheduler.booking import PublishedPlan
+from scheduler.workflows.booking import PublishedPlan
 from tests.service.support import booking_site, new_patient
 from validator import compute_objective, validate
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from generator import generate_instance
 from models import InputError, InstanceError, load_instance
 from models.events import (
     BatchFailed,
@@ -18,7 +19,6 @@ from models.events import (
     load_events,
     parse_events,
 )
-from scheduler.generate import generate_instance
 
 INSTANCE = load_instance(generate_instance("xs", 1, "normal"))
 PATIENT = INSTANCE.patients[0].id

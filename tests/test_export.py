@@ -16,11 +16,12 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
+from generator import generate_instance
 from models import Instance, Schedule, load_instance, write_json
 from scheduler.cli import app
-from scheduler.export import basic_kpis, write_schedule
-from scheduler.generate import generate_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.reporting.plan_workbook import basic_kpis, write_schedule
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
 
 SHEETS = ["patients", "suites", "operators", "qc", "unscheduled", "kpis"]
 runner = CliRunner()
@@ -183,12 +184,12 @@ def test_unscheduled_sheet_has_one_row_per_reason_with_its_rule(
 def test_kpis_sheet_uses_compute_kpis_when_scheduler_kpis_exists(
     downtime_plan: tuple[Instance, Schedule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = types.ModuleType("scheduler.kpis")
+    fake = types.ModuleType("scheduler.reporting.kpis")
     fake.compute_kpis = lambda instance, schedule: {
         "qc_load": {"overall": {"ratio": 0.25}},
         "patients": 6,
     }  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "scheduler.kpis", fake)
+    monkeypatch.setitem(sys.modules, "scheduler.reporting.kpis", fake)
     write_schedule(*downtime_plan, tmp_path / "plan.xlsx")
     kpis = {row["kpi"]: row["value"] for row in rows(load_workbook(tmp_path / "plan.xlsx")["kpis"])}
     assert kpis == {"qc_load.overall.ratio": 0.25, "patients": 6}
@@ -198,7 +199,7 @@ def test_kpis_sheet_falls_back_to_counts_without_scheduler_kpis(
     downtime_plan: tuple[Instance, Schedule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     instance, schedule = downtime_plan
-    monkeypatch.setitem(sys.modules, "scheduler.kpis", None)  # importing it now fails
+    monkeypatch.setitem(sys.modules, "scheduler.reporting.kpis", None)  # importing it now fails
     write_schedule(instance, schedule, tmp_path / "plan.xlsx")
     kpis = {row["kpi"]: row["value"] for row in rows(load_workbook(tmp_path / "plan.xlsx")["kpis"])}
     assert kpis == basic_kpis(instance, schedule)

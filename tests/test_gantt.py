@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from models import load_instance, load_schedule
-from scheduler.gantt import (
+from scheduler.reporting.gantt import (
     ASSIGNED,
     CAPACITY,
     CHANGEOVER,

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from generator import SCENARIOS, SIZES, generate_instance
 from models import Instance, Schedule, load_instance
 from models.instance import MEASURES
-from scheduler.generate import SCENARIOS, SIZES, generate_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
 from validator import validate
 
 Doc = dict[str, Any]

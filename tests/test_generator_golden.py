@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.generate import SCENARIOS, SIZES, generate_instance, ghent_week, write_instance
+from generator import SCENARIOS, SIZES, generate_instance, ghent_week, write_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = json.loads((ROOT / "tests" / "data" / "generator-golden.json").read_text(encoding="utf-8"))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from generator import generate_instance
 from models import load_instance, load_schedule
-from scheduler.generate import generate_instance
-from scheduler.kpis import (
+from scheduler.reporting.kpis import (
     compute_kpis,
     day_stats,
     format_kpis,
@@ -22,7 +22,7 @@ from scheduler.kpis import (
     ready_to_delivery_days,
     rule_of,
 )
-from scheduler.plan_facts import ScheduleMismatch
+from scheduler.reporting.plan_facts import ScheduleMismatch
 from tests.plan_examples import TINY, _schedule, checked, one_batch_two_positions, ward_week
 
 DATA = Path(__file__).parent / "data"
@@ -222,7 +222,8 @@ def test_kpis_of_a_schedule_read_from_a_file() -> None:
 
 def test_kpis_of_a_solved_overloaded_week_are_consistent() -> None:
     """A generated overload week solved for real: shares in [0, 1], parts add up to wholes."""
-    from scheduler.solve import SolveOptions, solve
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve
     from validator.objective import compute_objective
 
     instance = load_instance(generate_instance("xs", 1, "overload"))

@@ -12,9 +12,10 @@ pytest.importorskip("highspy")
 
 from benchmarks.greedy_baseline import greedy_schedule
 from benchmarks.milp import solve_milp, teams_from_shares
+from generator import generate_instance
 from models import load_instance
-from scheduler.generate import generate_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
 from validator import validate
 
 CASES = [

@@ -31,7 +31,7 @@ def test_instance_and_schedule_round_trip_unchanged() -> None:
 
 def test_generated_instances_round_trip() -> None:
     """A generated instance of every size survives a dump and reload unchanged."""
-    from scheduler.generate import generate_instance
+    from generator import generate_instance
 
     for size in ("xs", "s", "m", "l", "xl"):
         document = generate_instance(size, 1, "normal")

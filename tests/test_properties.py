@@ -29,10 +29,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator import SCENARIOS, generate_instance
 from models import Instance, Schedule, load_instance
 from models.instance import MEASURES
-from scheduler.generate import SCENARIOS, generate_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
 from validator import validate
 
 Doc = dict[str, Any]

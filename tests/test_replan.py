@@ -17,12 +17,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from generator import generate_instance
 from models import Assignment, Instance, Schedule, load_instance, load_schedule, to_json
 from models.events import Events, load_events
 from scheduler.cli import app
-from scheduler.generate import generate_instance
-from scheduler.replan import ReplanError, Replanned, apply_events, replan, replan_with_instance
-from scheduler.solve import SolveOptions, solve
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.replan import (
+    ReplanError,
+    Replanned,
+    apply_events,
+    replan,
+    replan_with_instance,
+)
+from scheduler.workflows.solve import solve
 from validator import validate
 
 OPTIONS = SolveOptions(time_limit=30, workers=2, seed=0)

@@ -30,8 +30,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Assignment, Instance, Schedule, load_instance
-from scheduler.constraints.operators import _closed_skill_sets
-from scheduler.solve import SolveOptions, build_model, prepare, solve
+from scheduler.model.build import build_model
+from scheduler.model.c06_operator_staffing import _closed_skill_sets
+from scheduler.problem.planning import prepare
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
 from validator import validate
 
 Doc = dict[str, Any]

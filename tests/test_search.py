@@ -7,12 +7,14 @@ import time
 
 import pytest
 
+from generator import generate_instance
 from models import load_instance, to_json
-from scheduler.extract import assign_positions
-from scheduler.generate import generate_instance
-from scheduler.greedy import greedy_batches
-from scheduler.report import build_schedule
-from scheduler.solve import Progress, SearchOutcome, SolveOptions, prepare, solve
+from scheduler.explain.schedule_document import build_schedule
+from scheduler.problem.batches import assign_positions
+from scheduler.problem.first_come import greedy_batches
+from scheduler.problem.planning import prepare
+from scheduler.search.outcome import Progress, SearchOutcome, SolveOptions
+from scheduler.workflows.solve import solve
 from validator import validate
 
 
@@ -85,7 +87,7 @@ def test_measures_weighted_together_keep_the_lexicographic_order(order: list[str
 
     from ortools.sat.python import cp_model
 
-    from scheduler.solve import _objective
+    from scheduler.search.stages import staged_objective as _objective
 
     model = cp_model.CpModel()
     weight, changes, wait = (
@@ -171,7 +173,7 @@ def test_the_first_measure_alone_first_reaches_the_same_lexicographic_optimum(
     (its search climbs faster that way); the plan is the same lexicographic optimum as the one
     weighted together, every level proven. Shown here on a small overloaded site by lowering the
     size from which the search splits."""
-    import scheduler.solve as solve_module
+    from scheduler.search import parameters as solve_module
 
     instance = load_instance(generate_instance("s", 2, "overload"))
     together = solve(instance, SolveOptions(time_limit=60, workers=2))

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
+from generator import generate_instance
 from models import Instance, ObjectiveValues, Schedule, load_instance
-from scheduler.generate import generate_instance
-from scheduler.solve import SolveOptions, solve
-from scheduler.suggest import (
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.solve import solve
+from scheduler.workflows.suggest import (
     PLAN,
     Change,
     Suggestion,

@@ -48,7 +48,8 @@ TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
 def _solve(name: str) -> tuple[Instance, Schedule]:
     """Load a tiny instance, solve it and check the schedule is valid and proven optimal."""
     # Imported here so that this file collects even while the solver is being written.
-    from scheduler.solve import SolveOptions, solve
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve
     from validator import validate
 
     instance = load_instance(TINY / f"{name}.json")

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from generator import generate_instance
 from models import Instance, load_instance, to_json
 from models.workbook import (
     TABLES,
@@ -22,7 +23,6 @@ from models.workbook import (
     write_template,
 )
 from scheduler.cli import app
-from scheduler.generate import generate_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 GHENT_WEEK = ROOT / "instances" / "ghent-week.json"

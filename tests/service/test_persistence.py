@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from api.db import Base, create_db_engine, migrate
-from scheduler.generate import generate_instance
+from generator import generate_instance
 from tests.service.support import (
     HORIZON_START,
     Server,

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import httpx
 
+from generator import generate_instance
 from models import load_instance, load_schedule
-from scheduler.generate import generate_instance
 from tests.service.support import (
     HORIZON_START,
     booking_site,

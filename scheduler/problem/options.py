@@ -1,0 +1,537 @@
+"""Per-patient candidate (apheresis date, start shift) options and the fixed in-progress work.
+
+Everything that can be decided for one batch alone is decided here, before the CP-SAT model
+is built: windows, chairs open at all, shelf-life (C3), start shifts (C4), suites free of
+downtime (C5), steps that some rostered team could staff (C6), assays that some lab day could
+start (C7) and the earliest possible delivery (C8–C10). What survives is small, and every
+candidate dropped leaves a reason a coordinator can act on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from models import InProgress, Instance, Patient, Product
+from models.instance import Hospital, QcAssay, Step
+from models.timeutil import add_hours, at_clock, weekday_name
+from scheduler.problem.calendar import ShiftSlot, SiteCalendar
+from scheduler.problem.roster import Roster
+
+
+@dataclass(frozen=True)
+class SuiteClass:
+    """Suite positions that are interchangeable: same type, same downtime (pooled capacity)."""
+
+    index: int
+    suite_type: str
+    members: tuple[tuple[str, int], ...]  # (suite id, position), in suite order
+    unavailable: tuple[tuple[datetime, datetime], ...]  # aware, half-open
+
+    @property
+    def capacity(self) -> int:
+        """How many batches the class can hold at once."""
+        return len(self.members)
+
+    def free_during(self, start: datetime, until: datetime) -> bool:
+        """Whether `[start, until)` touches no downtime of this class."""
+        return all(
+            until <= down_start or start >= down_end for down_start, down_end in self.unavailable
+        )
+
+
+@dataclass(frozen=True)
+class StartOption:
+    """One way to start a patient's manufacturing: a shift slot, its suites and its QC days."""
+
+    slot: ShiftSlot
+    end: datetime
+    occupied_until: datetime
+    end_day: int  # day index of the local date of manufacturing_end
+    apheresis_dates: tuple[date, ...]
+    classes: tuple[int, ...]
+    assay_days: tuple[tuple[int, ...], ...]  # per product assay: allowed start day indices
+    earliest_delivery: int  # day index: every assay on its first allowed day (C8, C9)
+
+
+@dataclass(frozen=True)
+class _SlotFacts:
+    """What starting one product in one shift slot implies, whoever the patient."""
+
+    end: datetime
+    occupied_until: datetime
+    end_day: int
+    classes: tuple[int, ...]
+    assay_days: tuple[tuple[int, ...], ...]
+    release: int  # the earliest release day: every assay on its first allowed day
+
+
+@dataclass
+class PatientOptions:
+    """The candidate starts of one new patient, or why there are none."""
+
+    patient: Patient
+    product: Product
+    hospital: Hospital
+    starts: list[StartOption]
+    rejections: Counter[str] = field(default_factory=Counter)
+
+    def assay_never_decides_delivery(self, assay_index: int) -> bool:
+        """Whether the assay ends in time on its last possible day for every start (C8, C9).
+
+        Then its day never moves the delivery: only the lab's capacity cares which day it is.
+        """
+        assay = self.product.qc_assays[assay_index]
+        after_release = self.product.qp_release_days + self.hospital.return_transit_days
+        return all(
+            option.assay_days[assay_index][-1] + assay.duration_days + after_release
+            <= option.earliest_delivery
+            for option in self.starts
+        )
+
+    @property
+    def uses_chair(self) -> bool:
+        """Whether the collection still has to happen (and so needs a chair, C2)."""
+        return self.patient.collected_on is None
+
+    @property
+    def apheresis_dates(self) -> list[date]:
+        """Apheresis dates compatible with at least one candidate start."""
+        return sorted({day for option in self.starts for day in option.apheresis_dates})
+
+
+@dataclass(frozen=True)
+class RemainingStep:
+    """A step of an in-progress batch still to be done inside the horizon."""
+
+    step: Step
+    date: date
+    day: int
+    fixed_shift: str | None  # day-0 steps are done in the start shift
+
+
+@dataclass(frozen=True)
+class RemainingAssay:
+    """An assay of an in-progress batch: already started (before the horizon) or still to start."""
+
+    assay: QcAssay
+    sample_date: date
+    started_before_horizon: bool
+    allowed_days: tuple[int, ...]
+
+
+@dataclass
+class Commitment:
+    """An in-progress batch (C11): fixed suite position and start, remaining work to plan."""
+
+    batch: InProgress
+    product: Product
+    hospital: Hospital
+    start: datetime
+    end: datetime
+    occupied_until: datetime
+    end_day: int
+    class_index: int
+    steps: list[RemainingStep]
+    assays: list[RemainingAssay]
+    problems: list[str]
+
+
+def build_suite_classes(instance: Instance, calendar: SiteCalendar) -> list[SuiteClass]:
+    """Group suite positions into pooled classes; suites with a batch starting inside the horizon stay per position."""
+    pinned_suites = {
+        batch.suite
+        for batch in instance.in_progress
+        if calendar.local(batch.manufacturing_start) >= calendar.horizon_start
+    }
+    groups: dict[tuple[object, ...], list[tuple[str, int]]] = {}
+    downtime: dict[tuple[object, ...], tuple[tuple[datetime, datetime], ...]] = {}
+    for suite in instance.suites:
+        periods = tuple(
+            sorted((calendar.local(p.start), calendar.local(p.end)) for p in suite.unavailable)
+        )
+        for position in range(1, suite.positions + 1):
+            # Pooling is exact only when every fixed batch starts before every new one (then a
+            # greedy colouring in start order always finds a free position); otherwise keep apart.
+            key: tuple[object, ...] = (suite.type, periods)
+            if suite.id in pinned_suites:
+                key = (suite.type, periods, suite.id, position)
+            groups.setdefault(key, []).append((suite.id, position))
+            downtime[key] = periods
+    return [
+        SuiteClass(index, str(key[0]), tuple(members), downtime[key])
+        for index, (key, members) in enumerate(groups.items())
+    ]
+
+
+def class_of_position(classes: list[SuiteClass], suite_id: str, position: int) -> int:
+    """The class holding one suite position."""
+    return next(c.index for c in classes if (suite_id, position) in c.members)
+
+
+class OptionBuilder:
+    """Enumerates candidate options for new patients and the remaining work of in-progress batches."""
+
+    def __init__(self, instance: Instance, calendar: SiteCalendar, roster: Roster) -> None:
+        self.instance = instance
+        self.calendar = calendar
+        self.roster = roster
+        self.classes = build_suite_classes(instance, calendar)
+        self._lab_days = self._qc_lab_open_days()
+        self._slot_cache: dict[tuple[str, ShiftSlot], _SlotFacts | str] = {}
+
+    # ----- shared pieces -------------------------------------------------------------------
+
+    def _qc_lab_open_days(self) -> set[int]:
+        lab = self.instance.qc_lab
+        closed = set(lab.closed_dates)
+        return {
+            day
+            for day in range(self.calendar.days)
+            if weekday_name(self.calendar.date(day)) in lab.working_days
+            and self.calendar.date(day) not in closed
+        }
+
+    def assay_start_days(self, assay: QcAssay, sample_day: int) -> tuple[int, ...]:
+        """Lab days an assay sampled on `sample_day` may start on, ending inside the horizon (C7, C10), earliest first."""
+        lab = self.instance.qc_lab
+        if lab.capacity.get(assay.id, 0) <= 0 and not lab.capacity_by_date:
+            return ()
+        return tuple(
+            day
+            for day in range(max(sample_day, 0), sample_day + assay.max_wait_days + 1)
+            if day in self._lab_days
+            and day + assay.duration_days < self.calendar.days
+            and lab.capacity_on(assay.id, self.calendar.date(day)) > 0
+        )
+
+    def step_shifts(self, step: Step, day: date) -> list[str]:
+        """Site shifts on `day` in which a team for `step` is rostered (C6, static part)."""
+        return [
+            shift.id
+            for shift in self.instance.site.shifts
+            if step.hours <= shift.hours
+            and self.roster.can_staff(day, shift.id, step.skill, step.operators)
+        ]
+
+    def _manufacturing_end_day(self, end: datetime) -> int:
+        return self.calendar.day(end.astimezone(self.calendar.zone).date())
+
+    # ----- new patients --------------------------------------------------------------------
+
+    def patient_options(self, patient: Patient) -> PatientOptions:
+        """Every feasible-in-isolation start of one new patient, with reasons for the rest."""
+        product = self.instance.product_by_id[patient.product]
+        hospital = self.instance.hospital_by_id[patient.hospital]
+        options = PatientOptions(patient, product, hospital, [])
+        apheresis_dates = self._apheresis_candidates(patient, hospital, options.rejections)
+        starts: dict[ShiftSlot, list[date]] = {}
+        for apheresis_date in apheresis_dates:
+            slots = self._material_slots(patient, product, hospital, apheresis_date)
+            if not slots:
+                options.rejections[
+                    self._material_reason(patient, product, hospital, apheresis_date)
+                ] += 1
+            for slot in slots:
+                starts.setdefault(slot, []).append(apheresis_date)
+        for slot in sorted(starts, key=lambda s: s.start):
+            option = self._start_option(
+                patient, product, hospital, slot, starts[slot], options.rejections
+            )
+            if option is not None:
+                options.starts.append(option)
+        return options
+
+    def _apheresis_candidates(
+        self, patient: Patient, hospital: Hospital, reasons: Counter[str]
+    ) -> list[date]:
+        if patient.collected_on is not None:
+            return [patient.collected_on]
+        window = patient.apheresis_window
+        if patient.locked:
+            assert patient.previous_apheresis_date is not None  # checked when loading
+            days = [patient.previous_apheresis_date]
+        else:
+            days = [
+                window.earliest + timedelta(days=i)
+                for i in range((window.latest - window.earliest).days + 1)
+            ]
+        candidates = []
+        for day in days:
+            reason = self._chair_reason(patient, hospital, day)
+            if reason:
+                reasons[reason] += 1
+            else:
+                candidates.append(day)
+        return candidates
+
+    def _chair_reason(self, patient: Patient, hospital: Hospital, day: date) -> str | None:
+        window = patient.apheresis_window
+        where = f"{hospital.id} ({hospital.name})"
+        if not window.earliest <= day <= window.latest:
+            return f"C2 apheresis: locked date {day:%a %Y-%m-%d} is outside the apheresis window {window.earliest}..{window.latest}"
+        if not self.calendar.in_horizon(day):
+            return f"C10 horizon: apheresis on {day:%a %Y-%m-%d} is outside the horizon {self.calendar.start_date}..{self.calendar.date(self.calendar.days - 1)}"
+        if day in hospital.closed_dates:
+            return f"C2 apheresis: {where} is closed on {day:%a %Y-%m-%d}"
+        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+        if chairs <= 0:
+            return f"C2 apheresis: {where} collects no patients on {day:%A}s ({day:%Y-%m-%d})"
+        booked = hospital.booked_elsewhere.get(day, 0)
+        if booked >= chairs:
+            return f"C2 apheresis: all {chairs} chair(s) of {where} on {day:%a %Y-%m-%d} are booked outside this plan"
+        return None
+
+    def _material_window(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> tuple[datetime, datetime | None]:
+        zone = self.calendar.zone
+        collected = at_clock(apheresis_date, hospital.collection_end_time, zone)
+        arrival = add_hours(collected, hospital.transit_hours, zone)
+        earliest = add_hours(arrival, product.receipt_hours, zone)
+        latest = (
+            add_hours(collected, product.fresh_shelf_life_hours, zone)
+            if patient.material == "fresh"
+            else None
+        )
+        return earliest, latest
+
+    def _material_slots(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> list[ShiftSlot]:
+        earliest, latest = self._material_window(patient, product, hospital, apheresis_date)
+        return [
+            slot
+            for slot in self.calendar.slots
+            if slot.start >= earliest and (latest is None or slot.start <= latest)
+        ]
+
+    def _material_reason(
+        self, patient: Patient, product: Product, hospital: Hospital, apheresis_date: date
+    ) -> str:
+        earliest, latest = self._material_window(patient, product, hospital, apheresis_date)
+        if latest is not None and latest < earliest:
+            return f"C3 material: fresh material collected {apheresis_date:%a %Y-%m-%d} expires ({latest:%a %Y-%m-%d %H:%M}) before it can be received ({earliest:%a %Y-%m-%d %H:%M})"
+        if latest is not None:
+            return f"C3 material: no site shift starts between receipt {earliest:%a %Y-%m-%d %H:%M} and shelf-life end {latest:%a %Y-%m-%d %H:%M} of material collected {apheresis_date:%a %Y-%m-%d} (or it is outside the horizon)"
+        return f"C10 horizon: material collected {apheresis_date:%a %Y-%m-%d} arrives {earliest:%a %Y-%m-%d %H:%M}, after the last shift of the horizon"
+
+    def _start_option(
+        self,
+        patient: Patient,
+        product: Product,
+        hospital: Hospital,
+        slot: ShiftSlot,
+        apheresis_dates: list[date],
+        reasons: Counter[str],
+    ) -> StartOption | None:
+        facts = self._slot_facts(product, slot)
+        if isinstance(facts, str):
+            reasons[facts] += 1
+            return None
+        window = patient.infusion_window
+        delivery = max(
+            facts.release + hospital.return_transit_days, self.calendar.day(window.earliest)
+        )
+        start_text = f"a start on {slot.label}"
+        if window.latest is not None and delivery > self.calendar.day(window.latest):
+            reasons[
+                f"C9 delivery: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"
+            ] += 1
+            return None
+        if delivery >= self.calendar.days:
+            reasons[
+                f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"
+            ] += 1
+            return None
+        return StartOption(
+            slot,
+            facts.end,
+            facts.occupied_until,
+            facts.end_day,
+            tuple(apheresis_dates),
+            facts.classes,
+            facts.assay_days,
+            delivery,
+        )
+
+    def _slot_facts(self, product: Product, slot: ShiftSlot) -> _SlotFacts | str:
+        """What a start of `product` in `slot` implies for any patient, or why no patient can start there."""
+        key = (product.id, slot)
+        if key not in self._slot_cache:  # patients of one product share these: computed once
+            self._slot_cache[key] = self._compute_slot_facts(product, slot)
+        return self._slot_cache[key]
+
+    def _compute_slot_facts(self, product: Product, slot: ShiftSlot) -> _SlotFacts | str:
+        zone = self.calendar.zone
+        start_text = f"a start on {slot.label}"
+        end = add_hours(slot.start, product.manufacturing_hours, zone)
+        if end > self.calendar.horizon_end:
+            return f"C10 horizon: manufacturing from {start_text} would end {end:%a %Y-%m-%d %H:%M}, after the horizon end {self.calendar.end_date}"
+        max_starts = self.instance.site.max_starts_per_day
+        if max_starts is not None and max_starts <= 0:
+            return (
+                "C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"
+            )
+        occupied_until = add_hours(end, product.changeover_hours, zone)
+        classes = tuple(
+            c.index
+            for c in self.classes
+            if c.suite_type in product.suite_types and c.free_during(slot.start, occupied_until)
+        )
+        if not classes:
+            return f"C5 suite: every {'/'.join(product.suite_types)} suite is unavailable at some time between {slot.start:%a %Y-%m-%d %H:%M} and {occupied_until:%a %Y-%m-%d %H:%M} ({start_text})"
+        step_reason = self._step_reason(product, slot, start_text)
+        if step_reason:
+            return step_reason
+        assay_days: list[tuple[int, ...]] = []
+        for assay in product.qc_assays:
+            sample_day = slot.day + assay.sample_day_offset
+            days = self.assay_start_days(assay, sample_day)
+            if not days:
+                sample = self.calendar.date(sample_day)
+                return f"C7 qc: no QC-lab day to start {assay.id!r} sampled {sample:%a %Y-%m-%d} within {assay.max_wait_days} day(s) and end inside the horizon ({start_text})"
+            assay_days.append(days)
+        end_day = self._manufacturing_end_day(end)
+        release = (
+            max(
+                [end_day]
+                + [
+                    days[0] + a.duration_days
+                    for a, days in zip(product.qc_assays, assay_days, strict=True)
+                ]
+            )
+            + product.qp_release_days
+        )
+        return _SlotFacts(end, occupied_until, end_day, classes, tuple(assay_days), release)
+
+    def _step_reason(self, product: Product, slot: ShiftSlot, start_text: str) -> str | None:
+        for step in product.steps:
+            day = slot.date + timedelta(days=step.day_offset)
+            if not self.calendar.in_horizon(day):
+                return f"C10 horizon: step {step.id!r} on {day:%a %Y-%m-%d} (day {step.day_offset} of {start_text}) is after the horizon end"
+            shifts = [slot.shift.id] if step.day_offset == 0 else self.step_shifts(step, day)
+            if step.day_offset == 0 and not (
+                step.hours <= slot.shift.hours
+                and self.roster.can_staff(day, slot.shift.id, step.skill, step.operators)
+            ):
+                shifts = []
+            if not shifts:
+                where = (
+                    f"shift {slot.shift.id} on {day:%a %Y-%m-%d}"
+                    if step.day_offset == 0
+                    else f"any shift on {day:%a %Y-%m-%d}"
+                )
+                return f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) rostered in {where}, day {step.day_offset} ({step.id}) of {start_text}"
+        return None
+
+    # ----- in-progress batches -------------------------------------------------------------
+
+    def commitment(self, batch: InProgress) -> Commitment:
+        """The fixed and remaining work of one in-progress batch, with what makes it impossible."""
+        product = self.instance.product_by_id[batch.product]
+        hospital = self.instance.hospital_by_id[batch.hospital]
+        zone = self.calendar.zone
+        start = self.calendar.local(batch.manufacturing_start)
+        end = add_hours(start, product.manufacturing_hours, zone)
+        occupied_until = add_hours(end, product.changeover_hours, zone)
+        start_date = start.date()
+        problems: list[str] = []
+        suite = self.instance.suite_by_id[batch.suite]
+        if suite.type not in product.suite_types:
+            problems.append(
+                f"C5 suite: in-progress {batch.patient} is in {suite.id} of type {suite.type!r}, not one of {product.suite_types}"
+            )
+        class_index = class_of_position(self.classes, batch.suite, batch.position)
+        suite_class = self.classes[class_index]
+        if not suite_class.free_during(start, occupied_until):
+            problems.append(
+                f"C5 suite: in-progress {batch.patient} occupies {batch.suite} position {batch.position} until {occupied_until:%a %Y-%m-%d %H:%M}, overlapping the suite's unavailable period"
+            )
+        start_shift = next(
+            (
+                s.id
+                for s in self.instance.site.shifts
+                if at_clock(start_date, s.start_time, zone) == start
+            ),
+            None,
+        )
+        steps: list[RemainingStep] = []
+        for step in product.steps:
+            day = start_date + timedelta(days=step.day_offset)
+            if day < self.calendar.start_date:
+                continue  # done before the horizon
+            fixed = start_shift if step.day_offset == 0 else None
+            remaining = RemainingStep(step, day, self.calendar.day(day), fixed)
+            steps.append(remaining)
+            if not self.calendar.in_horizon(day):
+                problems.append(
+                    f"C10 horizon: in-progress {batch.patient} step {step.id!r} on {day} is after the horizon end"
+                )
+            elif step.day_offset == 0 and start_shift is None:
+                problems.append(
+                    f"C4 start: in-progress {batch.patient} starts at {start:%H:%M}, not at a site shift start, so its day-0 step {step.id!r} has no shift"
+                )
+            elif not (
+                self.step_shifts(step, day)
+                if fixed is None
+                else [fixed]
+                if self.roster.can_staff(day, fixed, step.skill, step.operators)
+                and step.hours <= self.instance.shift_by_id[fixed].hours
+                else []
+            ):
+                problems.append(
+                    f"C6 steps: in-progress {batch.patient} step {step.id!r} on {day:%a %Y-%m-%d} needs {step.operators} {step.skill!r} operator(s) and no shift has them rostered"
+                )
+        assays: list[RemainingAssay] = []
+        start_day = self.calendar.day(start_date)
+        for assay in product.qc_assays:
+            sample_day = start_day + assay.sample_day_offset
+            sample = self.calendar.date(sample_day)
+            if sample_day < 0:
+                assays.append(RemainingAssay(assay, sample, True, (sample_day,)))
+                if sample_day + assay.duration_days >= self.calendar.days:
+                    problems.append(
+                        f"C10 horizon: in-progress {batch.patient} assay {assay.id!r} ends after the horizon"
+                    )
+                continue
+            days = self.assay_start_days(assay, sample_day)
+            assays.append(RemainingAssay(assay, sample, False, days))
+            if not days:
+                problems.append(
+                    f"C7 qc: in-progress {batch.patient} assay {assay.id!r} sampled {sample:%a %Y-%m-%d} has no QC-lab day within {assay.max_wait_days} day(s) inside the horizon"
+                )
+        end_day = self._manufacturing_end_day(end)
+        # The earliest release: every assay on its first allowed day (assays with none are reported above).
+        assay_ends = [a.allowed_days[0] + a.assay.duration_days for a in assays if a.allowed_days]
+        release = max([end_day, *assay_ends]) + product.qp_release_days
+        delivery = release + hospital.return_transit_days
+        window = batch.infusion_window
+        if window is not None:
+            delivery = max(delivery, self.calendar.day(window.earliest))
+            if window.latest is not None and delivery > self.calendar.day(window.latest):
+                problems.append(
+                    f"C9 delivery: in-progress {batch.patient} reaches {hospital.id} at the earliest on {self.calendar.date(delivery)}, after its infusion window closes on {window.latest}"
+                )
+        if delivery >= self.calendar.days:
+            problems.append(
+                f"C10 horizon: in-progress {batch.patient} is delivered at the earliest on {self.calendar.date(delivery)}, after the horizon end {self.calendar.end_date}"
+            )
+        if release < 0:
+            problems.append(
+                f"C10 horizon: in-progress {batch.patient} is released on {self.calendar.date(release)}, before the horizon starts on {self.calendar.start_date}: it is no longer in progress"
+            )
+        return Commitment(
+            batch,
+            product,
+            hospital,
+            start,
+            end,
+            occupied_until,
+            end_day,
+            class_index,
+            steps,
+            assays,
+            problems,
+        )

@@ -1,0 +1,427 @@
+"""The lexicographic search over one model: levels, the starting plan as floor, team checks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from ortools.sat.python import cp_model
+
+from scheduler.model.build import build_model
+from scheduler.model.c06_operator_staffing import (
+    add_exact_shift_team,
+)
+from scheduler.model.decode import batch_values, read_batches
+from scheduler.problem.batches import Batch
+from scheduler.problem.first_come import greedy_batches
+from scheduler.problem.measures import MAXIMISED, measure_values
+from scheduler.problem.planning import PlanningProblem
+from scheduler.problem.teams import assign_operators, drop_unstaffable
+from scheduler.search import parameters
+from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
+from scheduler.search.progress import ProgressReporter, run_solver
+from scheduler.search.solver_values import all_values, complete_values, set_hint, solve_fixed
+from scheduler.search.stages import StagedObjective, objective_stages
+
+
+def _level_budget(
+    remaining: float, levels_left: int, have_schedule: bool, first_alone: bool
+) -> float:
+    # An unproven level must not starve the ones after it; without any schedule yet, take it all.
+    if levels_left == 1 or not have_schedule:
+        return remaining
+    return remaining * (parameters.FIRST_MEASURE_SHARE if first_alone else 0.5)
+
+
+def better_plan(problem: PlanningProblem, first: list[Batch], second: list[Batch]) -> bool:
+    """Whether one plan beats another lexicographically on the instance's measures."""
+    a, b = measure_values(problem, first), measure_values(problem, second)
+    for measure in problem.instance.objective_order:
+        if a[measure] != b[measure]:
+            return (a[measure] > b[measure]) == (measure in MAXIMISED)
+    return False
+
+
+@dataclass
+class _Level:
+    """The state of the search on one stage of the objective."""
+
+    objective: StagedObjective
+    started: float
+    budget: float
+    first_solution: float | None = None
+    provisional: list[Batch] | None = (
+        None  # the best valid plan met so far: a checked incumbent or a repair
+    )
+    known_bound: float | None = None  # proven before a team repair, so still valid after it
+    repairs: int = 0
+    checked_valid: bool = False  # an incumbent passed the team check during the search
+    interrupted: bool = False  # the last solve was stopped early by a rejected incumbent
+
+
+@dataclass
+class _Solved:
+    """A solution that passed the exact team check."""
+
+    objective: float
+    status: int
+    batches: list[Batch]
+    values: dict[int, int]  # every model variable
+    measured: list[int]  # each expression of the level's objective
+
+
+class _Search:
+    """The lexicographic search over one model (see `search`)."""
+
+    def __init__(self, problem: PlanningProblem, options: SolveOptions, started: float) -> None:
+        self.problem, self.options, self.started = problem, options, started
+        self.plan, self.measures, self.shift_loads = build_model(problem)
+        self.model = self.plan.model
+        # The model's size as built (team repairs add a little): what the size-dependent choices go by.
+        self.size = len(self.model.proto.variables)
+        self.exact: set[tuple[date, str]] = set()
+        batches_count = len(problem.patients) + len(problem.commitments)
+        # Kept back for checking teams, building the schedule and its explanations afterwards.
+        self.search_limit = options.time_limit * 0.97 - 0.2 - 0.005 * batches_count
+        # A solve too short to get through presolve of a large model only wastes the time.
+        self.too_short = min(2.0, 0.05 + 0.002 * batches_count)
+        self.outcome = SearchOutcome("UNKNOWN")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def stopped(self) -> bool:
+        return self.options.stop_event is not None and self.options.stop_event.is_set()
+
+    def start_plan(self) -> list[Batch] | None:
+        """The greedy plan, or the caller's starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
+        greedy = greedy_batches(self.problem)
+        start = (
+            self.options.start_batches(self.problem)
+            if self.options.start_batches is not None
+            else None
+        )
+        if start is None or (greedy is not None and better_plan(self.problem, greedy, start)):
+            return greedy
+        return start
+
+    def run(self) -> SearchOutcome:
+        greedy = self.start_plan()
+        if greedy is not None:
+            self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
+            if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
+                decisions = batch_values(self.plan, greedy, self.problem.calendar)
+                completed = complete_values(
+                    self.model, decisions, max(1.0, self.options.time_limit * 0.1)
+                )
+                if completed is not None:
+                    set_hint(self.model, completed)
+        scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
+        first_alone = self.size >= parameters.FIRST_MEASURE_ALONE_FROM
+        stages = objective_stages(
+            list(self.problem.instance.objective_order),
+            self.model,
+            self.measures,
+            scales,
+            first_alone,
+        )
+        for position, objective in enumerate(stages):
+            self.model.minimize(objective.expression)
+            budget = _level_budget(
+                self.search_limit - self.elapsed(),
+                len(stages) - position,
+                self.outcome.status == "SOLVED",
+                first_alone and len(stages) == 2,
+            )
+            level = _Level(objective, time.monotonic(), budget)
+            solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
+            if solved is None:
+                return self.outcome
+            self._fix_level(level, solved)
+        return self.outcome
+
+    def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
+        """Solve until a solution passes the exact team check; None when time runs out first."""
+        while True:
+            remaining = level.budget - (time.monotonic() - level.started)
+            if remaining <= 0.05:
+                # Out of this level's share (a team repair ate the time): its best valid plan
+                # leaves the later measures their time; without one they could not start anyway.
+                if (
+                    not last
+                    and (kept := self._plan_as_solved(level, level.provisional)) is not None
+                ):
+                    return kept
+                remaining = self.search_limit - self.elapsed()
+            too_short = self.too_short if self.outcome.status == "SOLVED" else 0.05
+            if remaining <= too_short or self.stopped():
+                self._keep_provisional(level)
+                return None
+            solver, status = self._solve_once(level, remaining)
+            if status == cp_model.INFEASIBLE and not self.outcome.levels:
+                self.outcome = SearchOutcome("INFEASIBLE")
+                return None
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                continue  # nothing yet within this level's share: go on with what is left
+            if (
+                status != cp_model.OPTIMAL
+                and first
+                and not level.interrupted
+                and (start := self._start_plan_if_better(level, solver))
+            ):
+                return start  # out of time (not stopped by a team check) on a plan worse than the start
+            batches = read_batches(self.plan, solver, self.problem.calendar)
+            failed = assign_operators(batches, self.problem.instance, self.problem.roster)
+            if not failed:
+                return self._solved(level, solver, status, batches, solver)
+            self._repair_teams(level, solver, batches, failed, first)
+            if level.interrupted and status != cp_model.OPTIMAL:
+                # Stopped early with time left: the search goes on, now with those shifts exact.
+                level.interrupted = False
+                continue
+            repaired = self._repair_nearby(level, solver, batches, failed)
+            if repaired is not None:
+                return self._solved(level, solver, status, *repaired)
+
+    def _start_plan_if_better(self, level: _Level, solver: cp_model.CpSolver) -> _Solved | None:
+        """The starting plan (or a better valid one met in the search) when time ran out on a worse solution.
+
+        Small models are searched without the starting plan as a hint, so an unfinished search
+        may hold a worse plan than the greedy (or previous) one; the schedule never is.
+        """
+        start = self.outcome.batches
+        if level.provisional is not None and (
+            not start or better_plan(self.problem, level.provisional, start)
+        ):
+            start = level.provisional
+        if (
+            not start
+            or self.outcome.levels
+            or not better_plan(
+                self.problem, start, read_batches(self.plan, solver, self.problem.calendar)
+            )
+        ):
+            return None
+        return self._plan_as_solved(level, start)
+
+    def _plan_as_solved(self, level: _Level, batches: list[Batch] | None) -> _Solved | None:
+        """A valid plan (teams assigned) as an unproven result of the level."""
+        if batches is None:
+            return None
+        fixed = solve_fixed(
+            self.model, batch_values(self.plan, batches, self.problem.calendar), 3.0
+        )
+        if fixed is None:
+            return None
+        measured = [round(fixed.value(expression)) for expression in level.objective.expressions]
+        objective = sum(f * v for f, v in zip(level.objective.factors, measured, strict=True))
+        return _Solved(objective, int(cp_model.FEASIBLE), batches, all_values(fixed), measured)
+
+    def _solved(
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        status: int,
+        batches: list[Batch],
+        valid: cp_model.CpSolver,
+    ) -> _Solved:
+        """The level's result: the objective and status of `solver`, reached by the valid solution `valid`."""
+        measured = [round(valid.value(expression)) for expression in level.objective.expressions]
+        return _Solved(solver.objective_value, status, batches, all_values(valid), measured)
+
+    def _repair_nearby(
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        batches: list[Batch],
+        failed: list[tuple[date, str]],
+    ) -> tuple[list[Batch], cp_model.CpSolver] | None:
+        """The rejected solution made staffable by changing little of it, at the same objective value.
+
+        First only the shifts of flexible steps move (every other choice kept); then the patients
+        working on the dates of the unstaffable shifts, and those not scheduled, may change too.
+        The measure stays at the rejected solution's value, so the proof of the level still holds.
+        """
+        days = {day for day, _ in failed}
+        touching = {
+            b.patient_id
+            for b in batches
+            if not b.in_progress and any(s.date in days for s in b.steps)
+        }
+        unscheduled = {p for p, v in self.plan.scheduled.items() if not solver.value(v)}
+        for free in (set(), touching | unscheduled):
+            for _ in range(3):  # a move may overload another shift: model it exactly and try again
+                moved = self._solve_around(level, solver, free)
+                if moved is None:
+                    break
+                batches = read_batches(self.plan, moved, self.problem.calendar)
+                failed = assign_operators(batches, self.problem.instance, self.problem.roster)
+                if not failed:
+                    return batches, moved
+                self._model_shifts_exactly(level, failed)
+        return None
+
+    def _solve_around(
+        self, level: _Level, solver: cp_model.CpSolver, free: set[str]
+    ) -> cp_model.CpSolver | None:
+        """A solution keeping every choice of `solver` but those of the `free` patients and the step shifts."""
+        plan = self.plan
+        kept: list[cp_model.IntVar] = [plan.scheduled[p] for p in plan.scheduled if p not in free]
+        kept += [v for (p, _, _), v in plan.start_in_class.items() if p not in free]
+        kept += [v for (p, _), v in plan.apheresis_on.items() if p not in free]
+        kept += [v for p, v in plan.delivery_day.items() if p not in free]
+        kept += [
+            c
+            for (p, _), days in plan.assay_start.items()
+            if p not in free
+            for c in days.values()
+            if isinstance(c, cp_model.IntVar)
+        ]
+        seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
+        same = level.objective.expression <= round(solver.objective_value)
+        return solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds, same)
+
+    def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.options.workers
+        solver.parameters.random_seed = self.options.seed
+        solver.parameters.extra_subsolvers.append("max_lp")  # first pick with 2 workers
+        if self.size < parameters.PROBING_PAYS_FROM:
+            solver.parameters.cp_model_probing_level = 0
+        if self.size < parameters.FURTHER_PRESOLVE_PAYS_FROM:
+            solver.parameters.max_presolve_iterations = 1
+        reporter = ProgressReporter(
+            level.objective,
+            self.started,
+            self.options,
+            level.known_bound,
+            lambda incumbent: self._incumbent_staffable(level, incumbent),
+        )
+        status = run_solver(solver, self.model, reporter, self.options.stop_event)
+        level.interrupted = reporter.rejected
+        if level.first_solution is None:
+            level.first_solution = reporter.first_solution
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            bound = solver.best_objective_bound
+            if level.known_bound is not None:
+                bound = max(bound, level.known_bound)
+            level.known_bound = bound
+            if round(solver.objective_value) == round(bound):
+                status = int(cp_model.OPTIMAL)
+        return solver, status
+
+    def _incumbent_staffable(
+        self, level: _Level, incumbent: cp_model.CpSolverSolutionCallback
+    ) -> bool | None:
+        """Check a solution met during the search (C6): kept as a fallback if valid.
+
+        False (stop and repair) for an unstaffable one while none valid was seen in this
+        level, None (search on) once one was.
+        """
+        batches = read_batches(self.plan, incumbent, self.problem.calendar)
+        if assign_operators(batches, self.problem.instance, self.problem.roster):
+            return None if level.checked_valid else False
+        level.checked_valid = True
+        self._offer_provisional(level, batches)
+        return True
+
+    def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
+        """Keep a valid plan for the level if it beats the one kept so far."""
+        if level.provisional is None or better_plan(self.problem, batches, level.provisional):
+            level.provisional = batches
+
+    def _repair_teams(
+        self,
+        level: _Level,
+        solver: cp_model.CpSolver,
+        batches: list[Batch],
+        failed: list[tuple[date, str]],
+        first: bool,
+    ) -> None:
+        """Model the shifts no team could staff exactly, and search again from the rejected solution."""
+        variables_before = len(self.model.proto.variables)
+        if first:
+            # Until the level is solved again, a plan without the patients no team can take
+            # is a valid fallback, usually far better than the first-come-first-served one.
+            repaired = drop_unstaffable(batches, failed, self.problem.instance, self.problem.roster)
+            if repaired is not None:
+                self._offer_provisional(level, repaired)
+        self._model_shifts_exactly(level, failed)
+        if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
+            # The rejected solution is one shift away from valid: the best place to search from.
+            set_hint(
+                self.model, {i: v for i, v in all_values(solver).items() if i < variables_before}
+            )
+        else:
+            self.model.clear_hints()  # type: ignore[no-untyped-call]  # small models: faster from scratch, as above
+
+    def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
+        """C6 exactly (per operator) on shifts no team could staff."""
+        for slot in failed:
+            if slot not in self.exact:
+                self.exact.add(slot)
+                level.repairs += 1
+                add_exact_shift_team(
+                    self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance
+                )
+
+    def _keep_provisional(self, level: _Level) -> None:
+        """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
+        provisional, outcome = level.provisional, self.outcome
+        if provisional is None or (
+            outcome.batches and not better_plan(self.problem, provisional, outcome.batches)
+        ):
+            return
+        objective = level.objective
+        measure = objective.measures[0]
+        value = measure_values(self.problem, provisional)[measure]
+        bound = value
+        if level.known_bound is not None:  # the first measure's bound needs no values of the others
+            bound = objective.reported(
+                0, objective.bounds([0] * len(objective.measures), level.known_bound)[0]
+            )
+        outcome.levels.append(LevelOutcome(measure, value, bound, False))
+        outcome.status, outcome.batches = "SOLVED", provisional
+
+    def _fix_level(self, level: _Level, solved: _Solved) -> None:
+        """Record the level's measures and constrain later levels to schedules at least this good on them."""
+        set_hint(self.model, solved.values)
+        objective = level.objective
+        bound = (
+            solved.objective
+            if solved.status == cp_model.OPTIMAL or level.known_bound is None
+            else level.known_bound
+        )
+        bounds = objective.bounds(solved.measured, bound)
+        seconds = time.monotonic() - level.started
+        for i, measure in enumerate(objective.measures):
+            self.outcome.levels.append(
+                LevelOutcome(
+                    measure,
+                    objective.reported(i, solved.measured[i]),
+                    objective.reported(i, bounds[i]),
+                    bounds[i] == solved.measured[i],
+                    seconds if i == 0 else 0.0,
+                    level.first_solution,
+                    level.repairs if i == 0 else 0,
+                )
+            )
+        self.outcome.status, self.outcome.batches = "SOLVED", solved.batches
+        if self.outcome.first_schedule_seconds is None:
+            self.outcome.first_schedule_seconds = self.elapsed()
+        self.model.add(objective.expression <= round(solved.objective))
+
+
+def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
+    """Optimise the measures in `objective.order`, weighted lexicographically into one objective.
+
+    On the largest models the first measure is optimised alone first, then the others with it
+    held. The first-come-first-served plan is the floor (the answer if the search finds nothing
+    better in time) and, from 10 k model variables, the starting point. After every solve the
+    teams are assigned exactly; a shift the aggregate bound let through without a possible team
+    is modelled exactly and the level is solved again, so a level is fixed only at a value a
+    valid schedule reaches.
+    """
+    return _Search(problem, options, started).run()

@@ -1,0 +1,35 @@
+"""The solver parameter policy: which CP-SAT settings pay off at which model size."""
+
+from __future__ import annotations
+
+# Below this many model variables CP-SAT's presolve probing costs more than it saves: on every
+# m, l and xl normal/holidays model measured it took 20-70 % of the time to prove all levels;
+# on the xl overload sites (about 40 k variables) it pays for itself (docs/PERFORMANCE.md).
+PROBING_PAYS_FROM = 30_000
+
+
+# Below this many model variables (the m sites) one presolve round finds nearly all a second
+# would, and the search is short enough for the second round to be a quarter of the solve.
+FURTHER_PRESOLVE_PAYS_FROM = 10_000
+
+
+# From this many model variables the search starts from the greedy plan, and a search again
+# after a team repair from the rejected solution (solution hints). Below it, CP-SAT's
+# LP-guided search reaches the optimum 10-60 % sooner without one: a hint draws its first
+# descent and its neighbourhoods towards the hinted plan (docs/PERFORMANCE.md).
+GREEDY_HINT_PAYS_FROM = 10_000
+
+
+# From this many model variables (the overloaded xl sites) the first measure is optimised alone
+# before the others, with this share of the search time unless proven sooner: its neighbourhood
+# search climbs several times faster without the later measures in the objective (xl overload
+# seed 1: 426 scheduled weight at 79 s against 413 at 115 s weighted together; docs/PERFORMANCE.md).
+FIRST_MEASURE_ALONE_FROM = 30_000
+
+
+FIRST_MEASURE_SHARE = 0.7
+
+
+# Seconds into a solve before its incumbent's teams are first checked (then every quarter of
+# the time run so far): quicker solves are checked once, when they end.
+FIRST_TEAM_CHECK = 3.0
