@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
 
 from ortools.sat.python import cp_model
 
 from scheduler.model.build import build_model
-from scheduler.model.c06_operator_staffing import (
-    add_exact_shift_team,
-)
 from scheduler.model.decode import batch_values, read_batches
 from scheduler.problem.batches import Batch
 from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.measures import MAXIMISED, measure_values
 from scheduler.problem.planning import PlanningProblem
-from scheduler.problem.teams import assign_operators, drop_unstaffable
 from scheduler.search import parameters
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
 from scheduler.search.progress import ProgressReporter, run_solver
 from scheduler.search.solver_values import all_values, complete_values, set_hint, solve_fixed
 from scheduler.search.stages import StagedObjective, objective_stages
+from scheduler.search.team_repair import TeamRepair
 
 
 def _level_budget(
@@ -55,7 +51,7 @@ class _Level:
         None  # the best valid plan met so far: a checked incumbent or a repair
     )
     known_bound: float | None = None  # proven before a team repair, so still valid after it
-    repairs: int = 0
+    exact_shifts_before: int = 0  # shifts modelled exactly before this level started
     checked_valid: bool = False  # an incumbent passed the team check during the search
     interrupted: bool = False  # the last solve was stopped early by a rejected incumbent
 
@@ -80,7 +76,12 @@ class _Search:
         self.model = self.plan.model
         # The model's size as built (team repairs add a little): what the size-dependent choices go by.
         self.size = len(self.model.proto.variables)
-        self.exact: set[tuple[date, str]] = set()
+        self.teams = TeamRepair(
+            problem,
+            self.plan,
+            self.shift_loads,
+            hint_from_rejected=self.size >= parameters.GREEDY_HINT_PAYS_FROM,
+        )
         batches_count = len(problem.patients) + len(problem.commitments)
         # Kept back for checking teams, building the schedule and its explanations afterwards.
         self.search_limit = options.time_limit * 0.97 - 0.2 - 0.005 * batches_count
@@ -90,6 +91,10 @@ class _Search:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def _repair_seconds(self) -> float:
+        # A repair solve is small: a few seconds, never more than the search has left.
+        return min(5.0, max(0.5, self.search_limit - self.elapsed()))
 
     def stopped(self) -> bool:
         return self.options.stop_event is not None and self.options.stop_event.is_set()
@@ -135,6 +140,7 @@ class _Search:
                 first_alone and len(stages) == 2,
             )
             level = _Level(objective, time.monotonic(), budget)
+            level.exact_shifts_before = len(self.teams.exact)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
                 return self.outcome
@@ -172,15 +178,23 @@ class _Search:
             ):
                 return start  # out of time (not stopped by a team check) on a plan worse than the start
             batches = read_batches(self.plan, solver, self.problem.calendar)
-            failed = assign_operators(batches, self.problem.instance, self.problem.roster)
+            failed = self.teams.unstaffable(batches)
             if not failed:
                 return self._solved(level, solver, status, batches, solver)
-            self._repair_teams(level, solver, batches, failed, first)
+            if first:
+                # Until the level is solved again, a plan without the patients no team can take
+                # is a valid fallback, usually far better than the first-come-first-served one.
+                fallback = self.teams.without_unstaffable(batches, failed)
+                if fallback is not None:
+                    self._offer_provisional(level, fallback)
+            self.teams.search_again_from(solver, failed)
             if level.interrupted and status != cp_model.OPTIMAL:
                 # Stopped early with time left: the search goes on, now with those shifts exact.
                 level.interrupted = False
                 continue
-            repaired = self._repair_nearby(level, solver, batches, failed)
+            repaired = self.teams.nearby(
+                level.objective.expression, solver, batches, failed, self._repair_seconds
+            )
             if repaired is not None:
                 return self._solved(level, solver, status, *repaired)
 
@@ -230,58 +244,6 @@ class _Search:
         measured = [round(valid.value(expression)) for expression in level.objective.expressions]
         return _Solved(solver.objective_value, status, batches, all_values(valid), measured)
 
-    def _repair_nearby(
-        self,
-        level: _Level,
-        solver: cp_model.CpSolver,
-        batches: list[Batch],
-        failed: list[tuple[date, str]],
-    ) -> tuple[list[Batch], cp_model.CpSolver] | None:
-        """The rejected solution made staffable by changing little of it, at the same objective value.
-
-        First only the shifts of flexible steps move (every other choice kept); then the patients
-        working on the dates of the unstaffable shifts, and those not scheduled, may change too.
-        The measure stays at the rejected solution's value, so the proof of the level still holds.
-        """
-        days = {day for day, _ in failed}
-        touching = {
-            b.patient_id
-            for b in batches
-            if not b.in_progress and any(s.date in days for s in b.steps)
-        }
-        unscheduled = {p for p, v in self.plan.scheduled.items() if not solver.value(v)}
-        for free in (set(), touching | unscheduled):
-            for _ in range(3):  # a move may overload another shift: model it exactly and try again
-                moved = self._solve_around(level, solver, free)
-                if moved is None:
-                    break
-                batches = read_batches(self.plan, moved, self.problem.calendar)
-                failed = assign_operators(batches, self.problem.instance, self.problem.roster)
-                if not failed:
-                    return batches, moved
-                self._model_shifts_exactly(level, failed)
-        return None
-
-    def _solve_around(
-        self, level: _Level, solver: cp_model.CpSolver, free: set[str]
-    ) -> cp_model.CpSolver | None:
-        """A solution keeping every choice of `solver` but those of the `free` patients and the step shifts."""
-        plan = self.plan
-        kept: list[cp_model.IntVar] = [plan.scheduled[p] for p in plan.scheduled if p not in free]
-        kept += [v for (p, _, _), v in plan.start_in_class.items() if p not in free]
-        kept += [v for (p, _), v in plan.apheresis_on.items() if p not in free]
-        kept += [v for p, v in plan.delivery_day.items() if p not in free]
-        kept += [
-            c
-            for (p, _), days in plan.assay_start.items()
-            if p not in free
-            for c in days.values()
-            if isinstance(c, cp_model.IntVar)
-        ]
-        seconds = min(5.0, max(0.5, self.search_limit - self.elapsed()))
-        same = level.objective.expression <= round(solver.objective_value)
-        return solve_fixed(self.model, {v.index: solver.value(v) for v in kept}, seconds, same)
-
     def _solve_once(self, level: _Level, seconds: float) -> tuple[cp_model.CpSolver, int]:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = seconds
@@ -321,7 +283,7 @@ class _Search:
         level, None (search on) once one was.
         """
         batches = read_batches(self.plan, incumbent, self.problem.calendar)
-        if assign_operators(batches, self.problem.instance, self.problem.roster):
+        if self.teams.unstaffable(batches):
             return None if level.checked_valid else False
         level.checked_valid = True
         self._offer_provisional(level, batches)
@@ -331,41 +293,6 @@ class _Search:
         """Keep a valid plan for the level if it beats the one kept so far."""
         if level.provisional is None or better_plan(self.problem, batches, level.provisional):
             level.provisional = batches
-
-    def _repair_teams(
-        self,
-        level: _Level,
-        solver: cp_model.CpSolver,
-        batches: list[Batch],
-        failed: list[tuple[date, str]],
-        first: bool,
-    ) -> None:
-        """Model the shifts no team could staff exactly, and search again from the rejected solution."""
-        variables_before = len(self.model.proto.variables)
-        if first:
-            # Until the level is solved again, a plan without the patients no team can take
-            # is a valid fallback, usually far better than the first-come-first-served one.
-            repaired = drop_unstaffable(batches, failed, self.problem.instance, self.problem.roster)
-            if repaired is not None:
-                self._offer_provisional(level, repaired)
-        self._model_shifts_exactly(level, failed)
-        if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
-            # The rejected solution is one shift away from valid: the best place to search from.
-            set_hint(
-                self.model, {i: v for i, v in all_values(solver).items() if i < variables_before}
-            )
-        else:
-            self.model.clear_hints()  # type: ignore[no-untyped-call]  # small models: faster from scratch, as above
-
-    def _model_shifts_exactly(self, level: _Level, failed: list[tuple[date, str]]) -> None:
-        """C6 exactly (per operator) on shifts no team could staff."""
-        for slot in failed:
-            if slot not in self.exact:
-                self.exact.add(slot)
-                level.repairs += 1
-                add_exact_shift_team(
-                    self.model, self.shift_loads[slot], self.problem.roster, self.problem.instance
-                )
 
     def _keep_provisional(self, level: _Level) -> None:
         """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
@@ -405,7 +332,7 @@ class _Search:
                     bounds[i] == solved.measured[i],
                     seconds if i == 0 else 0.0,
                     level.first_solution,
-                    level.repairs if i == 0 else 0,
+                    len(self.teams.exact) - level.exact_shifts_before if i == 0 else 0,
                 )
             )
         self.outcome.status, self.outcome.batches = "SOLVED", solved.batches
