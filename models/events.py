@@ -9,7 +9,6 @@ instance, it is rejected with every problem at once, each with its JSON path
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -376,11 +375,6 @@ def _check_event(path: str, event: Any, known: _References) -> list[Problem]:
                 )
             )
     return problems
-
-
-def event_time(value: datetime) -> str:
-    """A local date-time as events write it (`2026-12-03T12:00`)."""
-    return value.strftime("%Y-%m-%dT%H:%M")
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from pydantic import (
     PlainSerializer,
 )
 
-from models.timeutil import parse_clock
+from models.timeutil import parse_clock, weekday_name
 
 INSTANCE_FORMAT = "cart-schedule-instance/1"
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -191,6 +191,10 @@ class QcLab(SpecModel):
         on_day = self.capacity_by_date.get(day, {})
         return on_day[assay_id] if assay_id in on_day else self.capacity.get(assay_id, 0)
 
+    def is_open(self, day: date) -> bool:
+        """Whether assays may start on `day`: a working weekday that is not a closed date (C7)."""
+        return weekday_name(day) in self.working_days and day not in self.closed_dates
+
 
 class Hospital(SpecModel):
     """A treatment centre that collects (apheresis) and receives the product."""
@@ -203,6 +207,15 @@ class Hospital(SpecModel):
     apheresis_capacity: dict[Weekday, Count] = {}
     closed_dates: list[LocalDate] = []
     booked_elsewhere: dict[LocalDate, Count] = {}
+
+    def chairs_on(self, day: date) -> int:
+        """Apheresis chairs the hospital has on `day`'s weekday (C2), before other bookings."""
+        chairs: int = self.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+        return chairs
+
+    def free_chairs_on(self, day: date) -> int:
+        """Chairs left for this plan on `day`: the weekday's chairs minus `booked_elsewhere` (C2)."""
+        return self.chairs_on(day) - self.booked_elsewhere.get(day, 0)
 
     @property
     def collection_end_time(self) -> time:

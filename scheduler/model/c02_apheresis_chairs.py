@@ -8,7 +8,6 @@ from datetime import date
 from ortools.sat.python import cp_model
 
 from models import Instance
-from models.timeutil import weekday_name
 from scheduler.model.variables import PlanVariables
 
 
@@ -22,7 +21,6 @@ def add_apheresis_chairs(plan: PlanVariables, instance: Instance) -> None:
             )
     for (hospital_id, day), literals in collections.items():
         hospital = instance.hospital_by_id[hospital_id]
-        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-        free = chairs - hospital.booked_elsewhere.get(day, 0)
+        free = hospital.free_chairs_on(day)
         if len(literals) > free:
             plan.model.add(sum(literals) <= free)

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models.instance import Operator, Step
-from models.timeutil import weekday_name
 from scheduler.problem.batches import Batch, PlannedAssay, PlannedStep, set_release_and_delivery
 from scheduler.problem.options import Commitment, PatientOptions, StartOption
 
@@ -229,8 +228,7 @@ class GreedyPlanner:
         hospital = options.hospital
         previous = options.patient.previous_apheresis_date
         for day in sorted(option.apheresis_dates, key=lambda d: (d != previous, d)):
-            chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-            if self.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) < chairs:
+            if self.chairs[(hospital.id, day)] < hospital.free_chairs_on(day):
                 return day
         return None
 

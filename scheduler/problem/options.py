@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from models import InProgress, Instance, Patient, Product
 from models.instance import Hospital, QcAssay, Step
-from models.timeutil import add_hours, at_clock, weekday_name
+from models.timeutil import add_hours, at_clock
 from scheduler.problem.calendar import ShiftSlot, SiteCalendar
 from scheduler.problem.roster import Roster
 
@@ -185,13 +185,7 @@ class OptionBuilder:
 
     def _qc_lab_open_days(self) -> set[int]:
         lab = self.instance.qc_lab
-        closed = set(lab.closed_dates)
-        return {
-            day
-            for day in range(self.calendar.days)
-            if weekday_name(self.calendar.date(day)) in lab.working_days
-            and self.calendar.date(day) not in closed
-        }
+        return {day for day in range(self.calendar.days) if lab.is_open(self.calendar.date(day))}
 
     def assay_start_days(self, assay: QcAssay, sample_day: int) -> tuple[int, ...]:
         """Lab days an assay sampled on `sample_day` may start on, ending inside the horizon (C7, C10), earliest first."""
@@ -275,7 +269,7 @@ class OptionBuilder:
             return f"C10 horizon: apheresis on {day:%a %Y-%m-%d} is outside the horizon {self.calendar.start_date}..{self.calendar.date(self.calendar.days - 1)}"
         if day in hospital.closed_dates:
             return f"C2 apheresis: {where} is closed on {day:%a %Y-%m-%d}"
-        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+        chairs = hospital.chairs_on(day)
         if chairs <= 0:
             return f"C2 apheresis: {where} collects no patients on {day:%A}s ({day:%Y-%m-%d})"
         booked = hospital.booked_elsewhere.get(day, 0)

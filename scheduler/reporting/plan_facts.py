@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from models import Assignment, Instance, Product, Schedule
 from models.instance import Shift, Step
-from models.timeutil import add_hours, at_clock, hours_between, local_instant, weekday_name
+from models.timeutil import add_hours, at_clock, hours_between, local_instant
 
 MIDNIGHT = time(0, 0)
 
@@ -257,12 +257,6 @@ def _shift_load(
     return ShiftLoad(day, shift, start, assigned, operators * shift.hours, operators, tuple(steps))
 
 
-def lab_open(instance: Instance, day: date) -> bool:
-    """Whether the QC lab may start assays on a date (working weekday, not closed)."""
-    lab = instance.qc_lab
-    return weekday_name(day) in lab.working_days and day not in lab.closed_dates
-
-
 def lab_days(instance: Instance, schedule: Schedule) -> list[LabDay]:
     """Assay starts and capacity on every horizon date.
 
@@ -279,7 +273,7 @@ def lab_days(instance: Instance, schedule: Schedule) -> list[LabDay]:
                 labels[assay.start_date].append(f"{assignment.patient} {assay.assay}")
     days = []
     for day in horizon.dates:
-        open_today = lab_open(instance, day)
+        open_today = instance.qc_lab.is_open(day)
         capacity = {
             assay: (instance.qc_lab.capacity_on(assay, day) if open_today else 0)
             for assay in instance.qc_lab.capacity

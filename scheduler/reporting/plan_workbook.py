@@ -259,7 +259,7 @@ def qc_table(instance: Instance, schedule: Schedule) -> Table:
     lab = instance.qc_lab
     table = Table("qc", list(QC_COLUMNS), formats={"load": PERCENT})
     for day in _horizon_dates(instance):
-        is_open = weekday_name(day) in lab.working_days and day not in lab.closed_dates
+        is_open = lab.is_open(day)
         for assay, capacity in lab.capacity.items():
             patients = starts.get((day, assay), [])
             if not is_open and not patients:

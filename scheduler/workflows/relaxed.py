@@ -39,7 +39,6 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from models import Instance, Patient
-from models.timeutil import weekday_name
 from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.options import OptionBuilder, StartOption
 from scheduler.problem.roster import Roster
@@ -252,10 +251,7 @@ class RelaxedModel:
                     edge="later",
                 )
             )
-        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-        missing = (
-            plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) + 1 - chairs
-        )
+        missing = plan.chairs[(hospital.id, day)] + 1 - hospital.free_chairs_on(day)
         if missing > 0:
             changes.append(Change("chair", hospital.id, (day,), amount=missing))
         return changes

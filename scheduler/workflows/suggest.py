@@ -313,8 +313,7 @@ def _chairs(
     for day in reach.apheresis_dates:
         if day in hospital.closed_dates:
             continue
-        chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
-        if plan.chairs[(hospital.id, day)] + hospital.booked_elsewhere.get(day, 0) >= chairs:
+        if plan.chairs[(hospital.id, day)] >= hospital.free_chairs_on(day):
             yield Change("chair", hospital.id, (day,))
 
 
@@ -363,7 +362,7 @@ def _qc_starts(
         day = first + timedelta(days=assay.sample_day_offset)
         latest = last + timedelta(days=assay.sample_day_offset + assay.max_wait_days)
         while day <= latest:
-            open_day = weekday_name(day) in lab.working_days and day not in lab.closed_dates
+            open_day = lab.is_open(day)
             used = plan.qc_starts[(plan.calendar.day(day), assay.id)]
             if (
                 open_day
@@ -739,7 +738,7 @@ def _chair_text(
 ) -> str:
     hospital = instance.hospital_by_id[change.resource]
     (day,) = change.dates
-    chairs = hospital.apheresis_capacity.get(weekday_name(day), 0)  # type: ignore[call-overload]
+    chairs = hospital.chairs_on(day)
     now = f"it has {chairs}, all taken" if chairs else f"it collects nobody on {day:%A}s"
     return f"{_more(change.amount, 'apheresis chair', 'apheresis chairs')} at {hospital.id} ({hospital.name}) on {_day(day)} ({now})"
 
