@@ -17,7 +17,7 @@ from models.timeutil import add_hours
 from scheduler.explain.unscheduled import explain_unscheduled
 from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
-from scheduler.problem.measures import compact_number, measure_values
+from scheduler.problem.measures import compact_number
 
 if TYPE_CHECKING:
     from scheduler.problem.planning import PlanningProblem
@@ -70,7 +70,7 @@ def build_schedule(
             schedule.infeasibility = infeasibility  # type: ignore[attr-defined]
         return schedule
     batches = outcome.batches
-    values = measure_values(problem, batches)
+    values = problem.measure_values(batches)
     bounds = _trivial_bounds(problem)
     for level in outcome.levels:
         if level.proven:

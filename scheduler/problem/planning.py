@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Instance
+from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
-from scheduler.problem.measures import weight_scale
+from scheduler.problem.measures import MAXIMISED, compact_number, weight_scale
 from scheduler.problem.options import Commitment, OptionBuilder, PatientOptions
 from scheduler.problem.roster import Roster
 
@@ -22,6 +23,34 @@ class PlanningProblem:
     patients: list[PatientOptions]
     commitments: list[Commitment]
     scale: int
+
+    def measure_values(self, batches: list[Batch]) -> dict[str, float]:
+        """The three measures of SPEC section 4, recomputed from the batches themselves."""
+        patients = {p.patient.id: p.patient for p in self.patients}
+        weight = changes = wait = 0.0
+        for batch in batches:
+            if batch.in_progress:
+                continue
+            patient = patients[batch.patient_id]
+            weight += patient.weight
+            previous = patient.previous_apheresis_date
+            if previous is not None and batch.apheresis_date != previous:
+                changes += 1
+            delivery = self.calendar.date(batch.delivery_day)
+            wait += patient.weight * (delivery - patient.apheresis_window.earliest).days
+        return {
+            "scheduled_weight": compact_number(weight),
+            "plan_changes": compact_number(changes),
+            "wait_days": compact_number(wait),
+        }
+
+    def better(self, first: list[Batch], second: list[Batch]) -> bool:
+        """Whether one plan beats another lexicographically on the instance's measures."""
+        a, b = self.measure_values(first), self.measure_values(second)
+        for measure in self.instance.objective_order:
+            if a[measure] != b[measure]:
+                return (a[measure] > b[measure]) == (measure in MAXIMISED)
+        return False
 
 
 def prepare(instance: Instance) -> PlanningProblem:

@@ -11,7 +11,6 @@ from scheduler.model.build import build_model
 from scheduler.model.decode import batch_values, read_batches
 from scheduler.problem.batches import Batch
 from scheduler.problem.first_come import greedy_batches
-from scheduler.problem.measures import MAXIMISED, measure_values
 from scheduler.problem.planning import PlanningProblem
 from scheduler.search import parameters
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
@@ -28,15 +27,6 @@ def _level_budget(
     if levels_left == 1 or not have_schedule:
         return remaining
     return remaining * (parameters.FIRST_MEASURE_SHARE if first_alone else 0.5)
-
-
-def better_plan(problem: PlanningProblem, first: list[Batch], second: list[Batch]) -> bool:
-    """Whether one plan beats another lexicographically on the instance's measures."""
-    a, b = measure_values(problem, first), measure_values(problem, second)
-    for measure in problem.instance.objective_order:
-        if a[measure] != b[measure]:
-            return (a[measure] > b[measure]) == (measure in MAXIMISED)
-    return False
 
 
 @dataclass
@@ -107,7 +97,7 @@ class _Search:
             if self.options.start_batches is not None
             else None
         )
-        if start is None or (greedy is not None and better_plan(self.problem, greedy, start)):
+        if start is None or (greedy is not None and self.problem.better(greedy, start)):
             return greedy
         return start
 
@@ -206,14 +196,14 @@ class _Search:
         """
         start = self.outcome.batches
         if level.provisional is not None and (
-            not start or better_plan(self.problem, level.provisional, start)
+            not start or self.problem.better(level.provisional, start)
         ):
             start = level.provisional
         if (
             not start
             or self.outcome.levels
-            or not better_plan(
-                self.problem, start, read_batches(self.plan, solver, self.problem.calendar)
+            or not self.problem.better(
+                start, read_batches(self.plan, solver, self.problem.calendar)
             )
         ):
             return None
@@ -291,19 +281,19 @@ class _Search:
 
     def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
         """Keep a valid plan for the level if it beats the one kept so far."""
-        if level.provisional is None or better_plan(self.problem, batches, level.provisional):
+        if level.provisional is None or self.problem.better(batches, level.provisional):
             level.provisional = batches
 
     def _keep_provisional(self, level: _Level) -> None:
         """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
         provisional, outcome = level.provisional, self.outcome
         if provisional is None or (
-            outcome.batches and not better_plan(self.problem, provisional, outcome.batches)
+            outcome.batches and not self.problem.better(provisional, outcome.batches)
         ):
             return
         objective = level.objective
         measure = objective.measures[0]
-        value = measure_values(self.problem, provisional)[measure]
+        value = self.problem.measure_values(provisional)[measure]
         bound = value
         if level.known_bound is not None:  # the first measure's bound needs no values of the others
             bound = objective.reported(
