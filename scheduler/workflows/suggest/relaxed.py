@@ -43,7 +43,7 @@ from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.options import OptionBuilder, StartOption
 from scheduler.problem.roster import Roster
 from scheduler.workflows.booking import PublishedPlan
-from scheduler.workflows.changes import MAX_WIDENING_DAYS, Change, operators_to_roster
+from scheduler.workflows.suggest.changes import MAX_WIDENING_DAYS, Change, operators_to_roster
 
 HOURS_EPSILON = 1e-9
 # How many of the most frequent reasons an out-of-reach explanation quotes.
