@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import date
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
+from scheduler.problem import reasons
 from scheduler.problem.options import Commitment
 
 if TYPE_CHECKING:
@@ -15,14 +18,6 @@ if TYPE_CHECKING:
 
 # Rule families that in-progress batches share with each other (the rest concern one batch alone
 # and are caught directly by `commitment_conflicts`).
-from datetime import date
-from itertools import combinations
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from scheduler.problem.planning import PlanningProblem
-
-
 SHARED_RULES = ("C4", "C6", "C7")
 
 
@@ -41,13 +36,12 @@ def diagnose_commitments(problem: PlanningProblem, seconds: float) -> list[str]:
         if _feasible(problem, rest, frozenset(), per_solve) is False:
             conflict = rest
     names = ", ".join(c.batch.patient for c in conflict)
-    reasons = []
-    for rule in SHARED_RULES:
-        if _feasible(problem, conflict, frozenset({rule}), per_solve):
-            reasons.append(_describe(problem, rule, conflict, names))
-    return reasons or [
-        f"C11 in progress: in-progress {names} cannot all be completed inside the horizon together"
+    broken = [
+        _describe(problem, rule, conflict, names)
+        for rule in SHARED_RULES
+        if _feasible(problem, conflict, frozenset({rule}), per_solve)
     ]
+    return broken or [reasons.in_progress_cannot_complete_together(names)]
 
 
 def _feasible(
@@ -78,10 +72,7 @@ def _describe(problem: PlanningProblem, rule: str, conflict: list[Commitment], n
             for remaining in commitment.steps:
                 days[f"{remaining.date:%a %Y-%m-%d}"] += 1
                 skills.add(remaining.step.skill)
-        return (
-            f"C6 steps: in-progress {names} need more {'/'.join(sorted(skills))} operator hours than are "
-            f"rostered on {_shared_days(days)}"
-        )
+        return reasons.in_progress_operator_hours_short(names, skills, _shared_days(days))
     if rule == "C7":
         days = Counter()
         assays: set[str] = set()
@@ -90,14 +81,10 @@ def _describe(problem: PlanningProblem, rule: str, conflict: list[Commitment], n
                 if not pending.started_before_horizon:
                     days[f"{pending.sample_date:%a %Y-%m-%d}"] += 1
                     assays.add(pending.assay.id)
-        return (
-            f"C7 qc: in-progress {names} need more {'/'.join(sorted(assays))} starts than the QC lab has "
-            f"around {_shared_days(days)}"
-        )
+        return reasons.in_progress_qc_starts_short(names, assays, _shared_days(days))
     starts = Counter(f"{c.start:%a %Y-%m-%d}" for c in conflict)
-    return (
-        f"C4 start: in-progress {names} start on {_shared_days(starts)}, more than the site's "
-        f"{problem.instance.site.max_starts_per_day} starts per day"
+    return reasons.in_progress_starts_over_limit(
+        names, _shared_days(starts), problem.instance.site.max_starts_per_day
     )
 
 
@@ -112,10 +99,7 @@ def commitment_conflicts(problem: PlanningProblem) -> list[str]:
                 starting.setdefault(commitment.start.date(), []).append(commitment.batch.patient)
         for day, batches in sorted(starting.items()):
             if len(batches) > limit:
-                conflicts.append(
-                    f"C4 start: in-progress {', '.join(batches)} all started on {day:%a %Y-%m-%d}, "
-                    f"more than max_starts_per_day {limit}"
-                )
+                conflicts.append(reasons.in_progress_started_same_day(batches, day, limit))
     for first, second in combinations(problem.commitments, 2):
         same_position = (first.batch.suite, first.batch.position) == (
             second.batch.suite,
@@ -127,9 +111,11 @@ def commitment_conflicts(problem: PlanningProblem) -> list[str]:
             and second.start < first.occupied_until
         ):
             conflicts.append(
-                f"C5 suite: in-progress {first.batch.patient} and {second.batch.patient} both occupy "
-                f"{first.batch.suite} position {first.batch.position} "
-                f"({first.start:%Y-%m-%d %H:%M}..{first.occupied_until:%Y-%m-%d %H:%M} and "
-                f"{second.start:%Y-%m-%d %H:%M}..{second.occupied_until:%Y-%m-%d %H:%M})"
+                reasons.in_progress_share_position(
+                    (first.batch.patient, second.batch.patient),
+                    first.batch.suite,
+                    first.batch.position,
+                    ((first.start, first.occupied_until), (second.start, second.occupied_until)),
+                )
             )
     return conflicts

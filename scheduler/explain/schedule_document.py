@@ -15,6 +15,7 @@ from models import (
 )
 from models.timeutil import add_hours
 from scheduler.explain.unscheduled import explain_unscheduled
+from scheduler.problem import reasons
 from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.measures import compact_number
@@ -49,13 +50,10 @@ def build_schedule(
             else "UNKNOWN"
         )
         if status == "INFEASIBLE":
-            infeasibility = infeasibility or [
-                "C11 in progress: the in-progress batches cannot all be completed inside the horizon "
-                "with the rostered operators, QC capacity and daily start limit"
-            ]
-            reason = f"C11 in progress: no plan is possible until the in-progress commitments are fixed ({infeasibility[0]})"
+            infeasibility = infeasibility or [reasons.in_progress_cannot_complete()]
+            reason = reasons.no_plan_until_commitments_fixed(infeasibility[0])
         else:
-            reason = "C1 coverage: no schedule was found within the time limit"
+            reason = reasons.no_schedule_in_time_limit()
         schedule = Schedule(
             format="cart-schedule/1",
             instance=instance.name,
@@ -81,9 +79,9 @@ def build_schedule(
     proven = {level.measure for level in outcome.levels if level.proven}
     status = "OPTIMAL" if all(m in proven for m in instance.objective_order) else "FEASIBLE"
     scheduled = {batch.patient_id for batch in batches}
-    reasons = explain_unscheduled(problem, batches)
+    explained = explain_unscheduled(problem, batches)
     unscheduled = [
-        Unscheduled(patient=options.patient.id, reasons=reasons[options.patient.id])
+        Unscheduled(patient=options.patient.id, reasons=explained[options.patient.id])
         for options in problem.patients
         if options.patient.id not in scheduled
     ]

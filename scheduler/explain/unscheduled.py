@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from scheduler.problem import reasons
 from scheduler.problem.batches import Batch
 from scheduler.problem.first_come import GreedyPlanner
 from scheduler.problem.options import PatientOptions, StartOption
@@ -34,24 +35,23 @@ def explain_unscheduled(problem: PlanningProblem, batches: list[Batch]) -> dict[
 
 def _reasons(planner: GreedyPlanner, options: PatientOptions) -> list[str]:
     if not options.starts:
-        reasons = [reason for reason, _ in options.rejections.most_common(MAX_REASONS)]
-        return reasons or ["C2 apheresis: no apheresis date in the window can be used"]
+        dropped = [reason for reason, _ in options.rejections.most_common(MAX_REASONS)]
+        return dropped or [reasons.no_usable_apheresis_date()]
     blocked: dict[str, list[tuple[StartOption, str]]] = defaultdict(list)
     for option in options.starts:
         attempt = planner.try_option(options, option, commit=False)
         reason = (
             attempt
             if isinstance(attempt, str)
-            else (
-                f"C1 coverage: a start on {option.slot.label} fits what the plan leaves free; the search "
-                "stopped (time limit) before placing this patient, or a measure ranked first prefers the plan without them"
-            )
+            else reasons.start_fits_but_unplaced(option.slot.label)
         )
         blocked[reason.split(":", 1)[0]].append((option, reason))
-    reasons = []
+    found = []
     for group in sorted(blocked.values(), key=len, reverse=True)[:MAX_REASONS]:
         _, reason = group[0]
         if len(group) > 1:
-            reason += f"; likewise for {len(group) - 1} other candidate start(s) up to {group[-1][0].slot.label}"
-        reasons.append(reason)
-    return reasons
+            reason = reasons.likewise_for_other_starts(
+                reason, len(group) - 1, group[-1][0].slot.label
+            )
+        found.append(reason)
+    return found

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models.instance import Operator, Step
+from scheduler.problem import reasons
 from scheduler.problem.batches import Batch, PlannedAssay, PlannedStep, set_release_and_delivery
 from scheduler.problem.options import Commitment, PatientOptions, StartOption
 
@@ -129,11 +130,10 @@ class GreedyPlanner:
         where = f"a start on {option.slot.label}"
         apheresis = self._free_collection(options, option)
         if options.uses_chair and apheresis is None:
-            days = ", ".join(f"{d:%a %Y-%m-%d}" for d in option.apheresis_dates)
-            return f"C2 apheresis: every chair of {hospital.id} ({hospital.name}) is taken on {days}, the collection days that fit {where}"
+            return reasons.chairs_all_taken(hospital, option.apheresis_dates, where)
         limit = self.instance.site.max_starts_per_day
         if limit is not None and self.starts[option.slot.date] >= limit:
-            return f"C4 start: the site already has its {limit} manufacturing starts on {option.slot.date:%a %Y-%m-%d}"
+            return reasons.daily_starts_taken(limit, option.slot.date)
         suite_class = next(
             (
                 c
@@ -144,10 +144,7 @@ class GreedyPlanner:
         )
         if suite_class is None:
             types = "/".join(options.product.suite_types)
-            return (
-                f"C5 suite: no {types} position is free from {option.slot.start:%a %Y-%m-%d %H:%M} "
-                f"to {option.occupied_until:%a %Y-%m-%d %H:%M} ({where})"
-            )
+            return reasons.no_position_free(types, option.slot.start, option.occupied_until, where)
         hours: dict[tuple[date, str, str], float] = {}
         steps = []
         for step in options.product.steps:
@@ -160,20 +157,15 @@ class GreedyPlanner:
             planned = self._staff(step, day, shifts, hours)
             if planned is None:
                 in_shift = f"shift {shifts[0]}" if len(shifts) == 1 else "any shift"
-                return (
-                    f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) with {step.hours:g} h free "
-                    f"in {in_shift} on {day:%a %Y-%m-%d} for {step.id!r}, day {step.day_offset} of {where}"
-                )
+                return reasons.no_team_with_hours_free(step, in_shift, day, where)
             steps.append(planned)
         assays = []
         for index, assay in enumerate(options.product.qc_assays):
             free = [d for d in option.assay_days[index] if self._lab_free(d, assay.id)]
             if not free:
                 first = self.calendar.date(option.assay_days[index][0])
-                return (
-                    f"C7 qc: the lab's {self.instance.qc_lab.capacity[assay.id]} daily {assay.id!r} starts are "
-                    f"taken on every day it could start (from {first:%a %Y-%m-%d}) for {where}"
-                )
+                capacity = self.instance.qc_lab.capacity[assay.id]
+                return reasons.lab_starts_taken(capacity, assay.id, first, where)
             assays.append(PlannedAssay(assay, option.slot.day + assay.sample_day_offset, free[0]))
         batch = Batch(
             patient.id,
@@ -192,14 +184,10 @@ class GreedyPlanner:
         set_release_and_delivery(batch, patient.infusion_window, self.calendar)
         window = patient.infusion_window
         if window.latest is not None and batch.delivery_day > self.calendar.day(window.latest):
-            return (
-                f"C9 delivery: with the QC days still free, {where} delivers on "
-                f"{self.calendar.date(batch.delivery_day):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"
-            )
+            delivery = self.calendar.date(batch.delivery_day)
+            return reasons.delivery_after_window_with_free_qc(where, delivery, window.latest)
         if batch.delivery_day >= self.calendar.days:
-            return (
-                f"C10 horizon: with the QC days still free, {where} delivers after the horizon end"
-            )
+            return reasons.delivery_after_horizon_with_free_qc(where)
         if commit:
             self._commit(
                 batch,

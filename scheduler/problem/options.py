@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from models import InProgress, Instance, Patient, Product
 from models.instance import Hospital, QcAssay, Step
 from models.timeutil import add_hours, at_clock
+from scheduler.problem import reasons
 from scheduler.problem.calendar import ShiftSlot, SiteCalendar
 from scheduler.problem.roster import Roster
 
@@ -238,7 +239,7 @@ class OptionBuilder:
         return options
 
     def _apheresis_candidates(
-        self, patient: Patient, hospital: Hospital, reasons: Counter[str]
+        self, patient: Patient, hospital: Hospital, rejections: Counter[str]
     ) -> list[date]:
         if patient.collected_on is not None:
             return [patient.collected_on]
@@ -255,7 +256,7 @@ class OptionBuilder:
         for day in days:
             reason = self._chair_reason(patient, hospital, day)
             if reason:
-                reasons[reason] += 1
+                rejections[reason] += 1
             else:
                 candidates.append(day)
         return candidates
@@ -264,17 +265,19 @@ class OptionBuilder:
         window = patient.apheresis_window
         where = f"{hospital.id} ({hospital.name})"
         if not window.earliest <= day <= window.latest:
-            return f"C2 apheresis: locked date {day:%a %Y-%m-%d} is outside the apheresis window {window.earliest}..{window.latest}"
+            return reasons.locked_date_outside_window(day, window.earliest, window.latest)
         if not self.calendar.in_horizon(day):
-            return f"C10 horizon: apheresis on {day:%a %Y-%m-%d} is outside the horizon {self.calendar.start_date}..{self.calendar.date(self.calendar.days - 1)}"
+            return reasons.apheresis_outside_horizon(
+                day, self.calendar.start_date, self.calendar.date(self.calendar.days - 1)
+            )
         if day in hospital.closed_dates:
-            return f"C2 apheresis: {where} is closed on {day:%a %Y-%m-%d}"
+            return reasons.hospital_closed(where, day)
         chairs = hospital.chairs_on(day)
         if chairs <= 0:
-            return f"C2 apheresis: {where} collects no patients on {day:%A}s ({day:%Y-%m-%d})"
+            return reasons.no_collection_on_weekday(where, day)
         booked = hospital.booked_elsewhere.get(day, 0)
         if booked >= chairs:
-            return f"C2 apheresis: all {chairs} chair(s) of {where} on {day:%a %Y-%m-%d} are booked outside this plan"
+            return reasons.chairs_booked_elsewhere(chairs, where, day)
         return None
 
     def _material_window(
@@ -306,10 +309,10 @@ class OptionBuilder:
     ) -> str:
         earliest, latest = self._material_window(patient, product, hospital, apheresis_date)
         if latest is not None and latest < earliest:
-            return f"C3 material: fresh material collected {apheresis_date:%a %Y-%m-%d} expires ({latest:%a %Y-%m-%d %H:%M}) before it can be received ({earliest:%a %Y-%m-%d %H:%M})"
+            return reasons.fresh_material_expires(apheresis_date, latest, earliest)
         if latest is not None:
-            return f"C3 material: no site shift starts between receipt {earliest:%a %Y-%m-%d %H:%M} and shelf-life end {latest:%a %Y-%m-%d %H:%M} of material collected {apheresis_date:%a %Y-%m-%d} (or it is outside the horizon)"
-        return f"C10 horizon: material collected {apheresis_date:%a %Y-%m-%d} arrives {earliest:%a %Y-%m-%d %H:%M}, after the last shift of the horizon"
+            return reasons.no_shift_within_shelf_life(apheresis_date, earliest, latest)
+        return reasons.material_after_last_shift(apheresis_date, earliest)
 
     def _start_option(
         self,
@@ -318,11 +321,11 @@ class OptionBuilder:
         hospital: Hospital,
         slot: ShiftSlot,
         apheresis_dates: list[date],
-        reasons: Counter[str],
+        rejections: Counter[str],
     ) -> StartOption | None:
         facts = self._slot_facts(product, slot)
         if isinstance(facts, str):
-            reasons[facts] += 1
+            rejections[facts] += 1
             return None
         window = patient.infusion_window
         delivery = max(
@@ -330,13 +333,17 @@ class OptionBuilder:
         )
         start_text = f"a start on {slot.label}"
         if window.latest is not None and delivery > self.calendar.day(window.latest):
-            reasons[
-                f"C9 delivery: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, after the infusion window closes on {window.latest}"
+            rejections[
+                reasons.delivery_after_infusion_window(
+                    start_text, hospital.id, self.calendar.date(delivery), window.latest
+                )
             ] += 1
             return None
         if delivery >= self.calendar.days:
-            reasons[
-                f"C10 horizon: with {start_text} the product reaches {hospital.id} at the earliest on {self.calendar.date(delivery):%a %Y-%m-%d}, not before the horizon end {self.calendar.end_date}"
+            rejections[
+                reasons.delivery_after_horizon(
+                    start_text, hospital.id, self.calendar.date(delivery), self.calendar.end_date
+                )
             ] += 1
             return None
         return StartOption(
@@ -362,12 +369,10 @@ class OptionBuilder:
         start_text = f"a start on {slot.label}"
         end = add_hours(slot.start, product.manufacturing_hours, zone)
         if end > self.calendar.horizon_end:
-            return f"C10 horizon: manufacturing from {start_text} would end {end:%a %Y-%m-%d %H:%M}, after the horizon end {self.calendar.end_date}"
+            return reasons.manufacturing_ends_after_horizon(start_text, end, self.calendar.end_date)
         max_starts = self.instance.site.max_starts_per_day
         if max_starts is not None and max_starts <= 0:
-            return (
-                "C4 start: the site allows no manufacturing starts per day (max_starts_per_day = 0)"
-            )
+            return reasons.site_allows_no_starts()
         occupied_until = add_hours(end, product.changeover_hours, zone)
         classes = tuple(
             c.index
@@ -375,7 +380,9 @@ class OptionBuilder:
             if c.suite_type in product.suite_types and c.free_during(slot.start, occupied_until)
         )
         if not classes:
-            return f"C5 suite: every {'/'.join(product.suite_types)} suite is unavailable at some time between {slot.start:%a %Y-%m-%d %H:%M} and {occupied_until:%a %Y-%m-%d %H:%M} ({start_text})"
+            return reasons.suites_unavailable(
+                "/".join(product.suite_types), slot.start, occupied_until, start_text
+            )
         step_reason = self._step_reason(product, slot, start_text)
         if step_reason:
             return step_reason
@@ -385,7 +392,7 @@ class OptionBuilder:
             days = self.assay_start_days(assay, sample_day)
             if not days:
                 sample = self.calendar.date(sample_day)
-                return f"C7 qc: no QC-lab day to start {assay.id!r} sampled {sample:%a %Y-%m-%d} within {assay.max_wait_days} day(s) and end inside the horizon ({start_text})"
+                return reasons.no_lab_day(assay, sample, start_text)
             assay_days.append(days)
         end_day = self._manufacturing_end_day(end)
         release = (
@@ -404,7 +411,7 @@ class OptionBuilder:
         for step in product.steps:
             day = slot.date + timedelta(days=step.day_offset)
             if not self.calendar.in_horizon(day):
-                return f"C10 horizon: step {step.id!r} on {day:%a %Y-%m-%d} (day {step.day_offset} of {start_text}) is after the horizon end"
+                return reasons.step_after_horizon(step, day, start_text)
             shifts = [slot.shift.id] if step.day_offset == 0 else self.step_shifts(step, day)
             if step.day_offset == 0 and not (
                 step.hours <= slot.shift.hours
@@ -417,7 +424,7 @@ class OptionBuilder:
                     if step.day_offset == 0
                     else f"any shift on {day:%a %Y-%m-%d}"
                 )
-                return f"C6 steps: fewer than {step.operators} {step.skill!r} operator(s) rostered in {where}, day {step.day_offset} ({step.id}) of {start_text}"
+                return reasons.no_team_rostered(step, where, start_text)
         return None
 
     # ----- in-progress batches -------------------------------------------------------------
@@ -435,13 +442,17 @@ class OptionBuilder:
         suite = self.instance.suite_by_id[batch.suite]
         if suite.type not in product.suite_types:
             problems.append(
-                f"C5 suite: in-progress {batch.patient} is in {suite.id} of type {suite.type!r}, not one of {product.suite_types}"
+                reasons.in_progress_wrong_suite_type(
+                    batch.patient, suite.id, suite.type, product.suite_types
+                )
             )
         class_index = class_of_position(self.classes, batch.suite, batch.position)
         suite_class = self.classes[class_index]
         if not suite_class.free_during(start, occupied_until):
             problems.append(
-                f"C5 suite: in-progress {batch.patient} occupies {batch.suite} position {batch.position} until {occupied_until:%a %Y-%m-%d %H:%M}, overlapping the suite's unavailable period"
+                reasons.in_progress_overlaps_downtime(
+                    batch.patient, batch.suite, batch.position, occupied_until
+                )
             )
         start_shift = next(
             (
@@ -460,13 +471,9 @@ class OptionBuilder:
             remaining = RemainingStep(step, day, self.calendar.day(day), fixed)
             steps.append(remaining)
             if not self.calendar.in_horizon(day):
-                problems.append(
-                    f"C10 horizon: in-progress {batch.patient} step {step.id!r} on {day} is after the horizon end"
-                )
+                problems.append(reasons.in_progress_step_after_horizon(batch.patient, step.id, day))
             elif step.day_offset == 0 and start_shift is None:
-                problems.append(
-                    f"C4 start: in-progress {batch.patient} starts at {start:%H:%M}, not at a site shift start, so its day-0 step {step.id!r} has no shift"
-                )
+                problems.append(reasons.in_progress_start_off_shift(batch.patient, start, step.id))
             elif not (
                 self.step_shifts(step, day)
                 if fixed is None
@@ -475,9 +482,7 @@ class OptionBuilder:
                 and step.hours <= self.instance.shift_by_id[fixed].hours
                 else []
             ):
-                problems.append(
-                    f"C6 steps: in-progress {batch.patient} step {step.id!r} on {day:%a %Y-%m-%d} needs {step.operators} {step.skill!r} operator(s) and no shift has them rostered"
-                )
+                problems.append(reasons.in_progress_step_unstaffed(batch.patient, step, day))
         assays: list[RemainingAssay] = []
         start_day = self.calendar.day(start_date)
         for assay in product.qc_assays:
@@ -487,15 +492,13 @@ class OptionBuilder:
                 assays.append(RemainingAssay(assay, sample, True, (sample_day,)))
                 if sample_day + assay.duration_days >= self.calendar.days:
                     problems.append(
-                        f"C10 horizon: in-progress {batch.patient} assay {assay.id!r} ends after the horizon"
+                        reasons.in_progress_assay_after_horizon(batch.patient, assay.id)
                     )
                 continue
             days = self.assay_start_days(assay, sample_day)
             assays.append(RemainingAssay(assay, sample, False, days))
             if not days:
-                problems.append(
-                    f"C7 qc: in-progress {batch.patient} assay {assay.id!r} sampled {sample:%a %Y-%m-%d} has no QC-lab day within {assay.max_wait_days} day(s) inside the horizon"
-                )
+                problems.append(reasons.in_progress_assay_no_lab_day(batch.patient, assay, sample))
         end_day = self._manufacturing_end_day(end)
         # The earliest release: every assay on its first allowed day (assays with none are reported above).
         assay_ends = [a.allowed_days[0] + a.assay.duration_days for a in assays if a.allowed_days]
@@ -506,15 +509,21 @@ class OptionBuilder:
             delivery = max(delivery, self.calendar.day(window.earliest))
             if window.latest is not None and delivery > self.calendar.day(window.latest):
                 problems.append(
-                    f"C9 delivery: in-progress {batch.patient} reaches {hospital.id} at the earliest on {self.calendar.date(delivery)}, after its infusion window closes on {window.latest}"
+                    reasons.in_progress_delivery_after_window(
+                        batch.patient, hospital.id, self.calendar.date(delivery), window.latest
+                    )
                 )
         if delivery >= self.calendar.days:
             problems.append(
-                f"C10 horizon: in-progress {batch.patient} is delivered at the earliest on {self.calendar.date(delivery)}, after the horizon end {self.calendar.end_date}"
+                reasons.in_progress_delivery_after_horizon(
+                    batch.patient, self.calendar.date(delivery), self.calendar.end_date
+                )
             )
         if release < 0:
             problems.append(
-                f"C10 horizon: in-progress {batch.patient} is released on {self.calendar.date(release)}, before the horizon starts on {self.calendar.start_date}: it is no longer in progress"
+                reasons.in_progress_released_before_horizon(
+                    batch.patient, self.calendar.date(release), self.calendar.start_date
+                )
             )
         return Commitment(
             batch,

@@ -19,6 +19,7 @@ from models import Assignment, Instance, Patient, Schedule
 from models.instance import DateWindow
 from models.timeutil import add_hours
 from scheduler.explain.schedule_document import assignment_of
+from scheduler.problem import reasons
 from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.first_come import GreedyPlanner
@@ -91,7 +92,7 @@ class PublishedPlan(GreedyPlanner):
     def place(self, patient: Patient, apheresis_date: date) -> Assignment | str:
         """The patient's assignment with collection on `apheresis_date`, or the rule that blocks it."""
         if patient.id in self.patients:
-            return f"C1 coverage: patient {patient.id} is already in the published plan"
+            return reasons.already_in_published_plan(patient.id)
         # Only this collection date matters: enumerate the starts it allows, not the whole window's.
         that_day = patient
         if (
@@ -129,13 +130,13 @@ class PublishedPlan(GreedyPlanner):
     def _best_placement(self, options: PatientOptions, day: date) -> Batch | str:
         """The earliest-delivering start for a collection on `day`, or the first reason none fits."""
         best: Batch | None = None
-        reasons: list[str] = []
+        blocked: list[str] = []
         for option in options.starts:
             if day not in option.apheresis_dates:
                 continue
             placed = self.try_option(options, replace(option, apheresis_dates=(day,)), commit=False)
             if isinstance(placed, str):
-                reasons.append(placed)
+                blocked.append(placed)
             elif best is None or (placed.delivery_day, placed.start) < (
                 best.delivery_day,
                 best.start,
@@ -146,15 +147,12 @@ class PublishedPlan(GreedyPlanner):
             assert position is not None, "try_option only picks a class with a free position"
             best.suite, best.position = position
             return best
-        if reasons:
-            return reasons[0]
+        if blocked:
+            return blocked[0]
         stamp = f"{day:%Y-%m-%d}"
         return next(
             (reason for reason in options.rejections if stamp in reason),
-            next(
-                iter(options.rejections),
-                f"C2 apheresis: {day:%a %Y-%m-%d} leaves no feasible start for this patient",
-            ),
+            next(iter(options.rejections), reasons.collection_day_leaves_no_start(day)),
         )
 
     def _class_free(self, class_index: int, start: datetime, until: datetime) -> bool:
