@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from scheduler.problem import reasons
-from scheduler.problem.options import Commitment
+from scheduler.problem.in_progress import Commitment
 
 if TYPE_CHECKING:
     from scheduler.problem.planning import PlanningProblem

@@ -7,7 +7,8 @@ from datetime import date
 
 from ortools.sat.python import cp_model
 
-from scheduler.problem.options import Commitment, PatientOptions, SuiteClass
+from scheduler.problem.in_progress import Commitment
+from scheduler.problem.options import PatientOptions, SuiteClass
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from models.instance import Operator, Step
 from scheduler.problem import reasons
 from scheduler.problem.batches import Batch, PlannedAssay, PlannedStep, set_release_and_delivery
-from scheduler.problem.options import Commitment, PatientOptions, StartOption
+from scheduler.problem.in_progress import Commitment
+from scheduler.problem.options import PatientOptions, StartOption
 
 if TYPE_CHECKING:
     from scheduler.problem.planning import PlanningProblem

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from models import Instance
 from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
+from scheduler.problem.in_progress import Commitment, commitment_of
 from scheduler.problem.measures import MAXIMISED, compact_number, weight_scale
-from scheduler.problem.options import Commitment, OptionBuilder, PatientOptions
+from scheduler.problem.options import OptionBuilder, PatientOptions
 from scheduler.problem.roster import Roster
 
 
@@ -59,6 +60,6 @@ def prepare(instance: Instance) -> PlanningProblem:
     roster = Roster(instance)
     builder = OptionBuilder(instance, calendar, roster)
     patients = [builder.patient_options(patient) for patient in instance.patients]
-    commitments = [builder.commitment(batch) for batch in instance.in_progress]
+    commitments = [commitment_of(builder, batch) for batch in instance.in_progress]
     scale = weight_scale([patient.weight for patient in instance.patients])
     return PlanningProblem(instance, calendar, roster, builder, patients, commitments, scale)
