@@ -1,4 +1,6 @@
-"""Per-patient candidate (apheresis date, start shift) options and the fixed in-progress work.
+"""Per-patient candidate (apheresis date, start shift) options: the option filter.
+
+In-progress batches become commitments in `in_progress.py`, with the same builder.
 
 Everything that can be decided for one batch alone is decided here, before the CP-SAT model
 is built: windows, chairs open at all, shelf-life (C3), start shifts (C4), suites free of
