@@ -1,4 +1,4 @@
-"""Benchmark the service over loopback: availability and booking latency, booking throughput (issue 3).
+"""Benchmark the service over loopback: availability and booking latency, booking throughput.
 
 It starts `cart-schedule serve` on a fresh database, publishes a solved plan of a generated
 instance (size l by default), then measures, over real HTTP:

@@ -413,7 +413,7 @@ def shortfall_table(analysis: dict[str, Any]) -> list[str]:
 
 
 def targets(analysis: dict[str, Any]) -> list[str]:
-    """Each target of issue 6, MET or MISSED, with its figure."""
+    """Each target of the method comparison, MET or MISSED, with its figure."""
     compared, never = analysis["compared"], analysis["never_worse"]
     strictly_share = analysis["strictly"] / compared if compared else 0.0
     m_ratios = analysis["ratios"].get("m", [])

@@ -1,4 +1,4 @@
-"""The coordinator's first-come-first-served plan, in the order issue 6 describes.
+"""The coordinator's first-come-first-served plan, in the order a coordinator follows by hand.
 
 `scheduler.greedy.GreedyPlanner` (the solver's first hint) takes the heaviest patients first;
 a coordinator filling a spreadsheet goes by date: locked patients first, then by earliest

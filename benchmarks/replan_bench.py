@@ -1,4 +1,4 @@
-"""Re-planning speed (issue 5): solve a size-l plan, then one event, re-plan from the previous plan.
+"""Re-planning speed: solve a size-l plan, then one event, re-plan from the previous plan.
 
 Targets: a valid new schedule in <= 5 s and every level proven in <= 30 s. The figures go into
 the `replan` section of benchmarks/RESULTS.md (other sections are kept).

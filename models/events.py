@@ -1,4 +1,4 @@
-"""Events that disrupt a plan (issue 5): the document `cart-schedule-events/1` and its checks.
+"""Events that disrupt a plan: the document `cart-schedule-events/1` and its checks.
 
 An events document is a JSON list of events, or an object
 `{"format": "cart-schedule-events/1", "as_of": "2026-12-03T12:00", "events": [...]}`. Like an

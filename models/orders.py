@@ -1,4 +1,4 @@
-"""What the hospital order system sends: a prospective patient, and a booking of one date (issue 3)."""
+"""What the hospital order system sends: a prospective patient, and a booking of one date."""
 
 from __future__ import annotations
 

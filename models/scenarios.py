@@ -1,4 +1,4 @@
-"""What-if scenarios: a plan's instance with changed inputs (issue 5, what-if).
+"""What-if scenarios: a plan's instance with changed inputs.
 
 A scenario is a list of changes a coordinator would try — two more operators on weekends, one
 suite less, more QC capacity, another chair — applied to a copy of an instance document. The

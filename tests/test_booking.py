@@ -1,4 +1,4 @@
-"""One more patient into a published plan without moving anyone (scheduler/booking.py, issue 3)."""
+"""One more patient into a published plan without moving anyone (scheduler/workflows/booking.py)."""
 
 from __future__ import annotations
 

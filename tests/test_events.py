@@ -1,4 +1,4 @@
-"""The events document (issue 5): both forms, every problem at once with its JSON path."""
+"""The events document: both forms, every problem at once with its JSON path."""
 
 from __future__ import annotations
 

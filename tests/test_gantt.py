@@ -1,4 +1,4 @@
-"""Pictures of a plan (issue 4, item 5), checked by content: traces, bars, hover texts, labels.
+"""Pictures of a plan, checked by content: traces, bars, hover texts, labels.
 
 The plans are in tests/plan_examples.py. `ward_week` has 3 assignments (IP1 in progress on
 S1/2, P1 on S1/1, P2 on S2/1), S1 (2 positions) closed twice and S2 (1 position) once:

@@ -1,4 +1,4 @@
-"""KPIs of a plan (issue 4, item 6): every expected value below is worked out by hand.
+"""KPIs of a plan: every expected value below is worked out by hand.
 
 The plans are in tests/plan_examples.py (each passes the validator); its docstring has the
 shared base: horizon 2027-01-04 + 21 days = 504 real hours, batches of 48 h + 24 h changeover.

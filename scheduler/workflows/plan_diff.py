@@ -1,4 +1,4 @@
-"""What a re-plan changed, patient by patient, and which event caused it (issue 5, the diff report).
+"""What a re-plan changed, patient by patient, and which event caused it.
 
 A change is attributed to the patient's own events (added, cancelled, delayed, failed, retest)
 and to the resource events whose resource and dates the patient's old assignment used: a

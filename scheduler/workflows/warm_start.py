@@ -1,4 +1,4 @@
-"""The previous plan as the starting point of a re-plan's search (issue 5: "the previous schedule is the warm start").
+"""The previous plan as the starting point of a re-plan's search.
 
 The previous schedule cannot be hinted as it stands: its instance was different (events, work
 started since). So the first-come-first-served planner places every patient at the start the
