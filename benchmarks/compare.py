@@ -4,7 +4,8 @@ For every (size, seed, scenario) each method runs in a fresh child process (so `
 its own peak memory) with the same time limit and 2 workers/threads; the child generates the
 instance, solves it, validates the schedule with `validator.validate` and prints one JSON line.
 The parent writes the raw figures to benchmarks/compare.json, the scaling plot to
-benchmarks/compare_scaling.png and the `compare` section of benchmarks/RESULTS.md (issue 6).
+benchmarks/compare_scaling.png and the `compare` section of benchmarks/RESULTS.md. One script
+(over 500 lines) so that parent and child run from one file: `python benchmarks/compare.py`.
 
     python benchmarks/compare.py                     # the full matrix: xs..xl, seeds 1-5, 4 scenarios
     python benchmarks/compare.py --sizes xs s m --seeds 1 2 --time-limit 60
@@ -540,7 +541,7 @@ def render(data: dict[str, Any]) -> str:
         f"- Every schedule of every method was checked with `validator.validate`: {violations} violations in all"
         f"{'; failed children: ' + ', '.join(r['method'] + ' ' + r['size'] + ' s' + str(r['seed']) + ' ' + r['scenario'] + ' ' + r['status'] for r in crashed) if crashed else ''}.",
         "",
-        "Methods: **cp-sat** is `scheduler.solve.solve` (lexicographic; starts from the solver's own greedy hint). "
+        "Methods: **cp-sat** is `scheduler.workflows.solve.solve` (lexicographic; starts from the solver's own greedy hint). "
         "**milp** is `benchmarks/milp.py`: a time-indexed MILP over the same candidate starts (`OptionBuilder.patient_options`), "
         "binary start/collection/assay-day columns, integer step counts per shift and, where a shift's largest possible load could "
         "exceed its team, exact integer operator shares per (operator, date, shift, step kind); HiGHS with `mip_rel_gap` 0 and an "

@@ -1,6 +1,6 @@
 """The coordinator's first-come-first-served plan, in the order a coordinator follows by hand.
 
-`scheduler.greedy.GreedyPlanner` (the solver's first hint) takes the heaviest patients first;
+`scheduler.problem.first_come.GreedyPlanner` (the solver's first hint) takes the heaviest patients first;
 a coordinator filling a spreadsheet goes by date: locked patients first, then by earliest
 collection date, then by weight. Each patient takes the earliest feasible start (its
 communicated apheresis date when that still works), the first free suite position, the

@@ -1,6 +1,9 @@
 """A time-indexed MILP of the same SPEC, solved with HiGHS: the model an OR team would write.
 
-Same candidates as CP-SAT (`scheduler.options.OptionBuilder.patient_options`): one binary per
+One file on purpose (over 500 lines): it is a second, independent model of the whole SPEC, read
+top to bottom beside `scheduler/model/`, and nothing in the product imports it.
+
+Same candidates as CP-SAT (`scheduler.problem.options.OptionBuilder.patient_options`): one binary per
 (patient, start shift slot, pooled suite class), one per (patient, apheresis date), one per
 (batch, assay, lab day), an integer per (date, shift, product, flexible step) count and an
 integer delivery day per patient. Rules as rows:

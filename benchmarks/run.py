@@ -3,7 +3,8 @@
 Every (size, seed, scenario) is solved in a fresh subprocess, so the peak memory reported
 is that instance's own. The child generates the instance, solves it, validates the schedule
 with the independent validator and prints one JSON line; the parent collects the lines,
-writes the raw figures to a JSON file and renders RESULTS.md with the targets of issue 2.
+writes the raw figures to a JSON file and renders RESULTS.md with the solver targets. One
+script (over 500 lines) so that parent and child run from one file: `python benchmarks/run.py`.
 
     python benchmarks/run.py                                  # the full matrix
     python benchmarks/run.py --sizes m l --seeds 1 --scenarios normal
