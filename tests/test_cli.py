@@ -1,8 +1,9 @@
-"""The `cart-schedule` command line: exit codes, messages and files (issue 2, item 5)."""
+"""The `cart-schedule` command line: exit codes, messages and files."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from models import load_instance, load_schedule
-from scheduler.cli import app
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE_INSTANCE = DATA / "example.instance.json"
@@ -36,23 +37,49 @@ def write(path: Path, document: Any) -> Path:
     return path
 
 
+COMMANDS = (
+    "solve",
+    "validate",
+    "generate",
+    "schema",
+    "import",
+    "template",
+    "export-instance",
+    "export",
+    "gantt",
+    "replan",
+    "analyze",
+    "suggest",
+    "whatif",
+    "serve",
+    "keys",
+)
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The command names in the first column of the help's command table."""
+    return re.findall(r"^│ ([a-z][a-z-]*) ", help_text, flags=re.MULTILINE)
+
+
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0, result.output
-    for command in ("solve", "validate", "generate", "schema"):
-        assert command in result.output
+    assert listed_commands(result.stdout) == list(COMMANDS)
 
 
-def test_module_entry_point_runs() -> None:
+def test_module_entry_point_lists_every_command() -> None:
+    """`python -m cli --help` lists every command; `explain`, the old name of `suggest`, is hidden."""
     completed = subprocess.run(
-        [sys.executable, "-m", "scheduler.cli", "--help"],
+        [sys.executable, "-m", "cli", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, "COLUMNS": "100"},
     )
     assert completed.returncode == 0, completed.stderr
-    assert "solve" in completed.stdout
+    assert listed_commands(completed.stdout) == list(COMMANDS)
+    assert "explain" not in listed_commands(completed.stdout)
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -246,7 +273,7 @@ def test_solve_summary_shows_the_plans_kpis(tmp_path: Path) -> None:
     assert "Unscheduled by main rule" in result.output and "C2: 1" in result.output
 
 
-def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_reach(
+def test_suggest_names_changes_to_make_together_and_says_when_nothing_is_within_reach(
     tmp_path: Path,
 ) -> None:
     """two-changes: P1 needs a chair and an operator at once (tests/test_suggest.py); locked: P2 is
@@ -261,7 +288,7 @@ def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_
         tmp_path / "two.json",
         "--time-limit",
         "10",
-        "--explain",
+        "--suggest",
     )
     assert result.exit_code == 0, result.output
     assert (
@@ -274,12 +301,12 @@ def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_
         ).exit_code
         == 0
     )
-    explained = run("explain", tiny / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
-    assert explained.exit_code == 0, explained.output
-    assert explained.output.startswith(
+    suggested = run("suggest", tiny / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
+    assert suggested.exit_code == 0, suggested.output
+    assert suggested.output.startswith(
         "P2: nothing within reach: locked to collect on Wed 2027-01-06"
     )
-    assert "C2 apheresis: H1 (Tiny Hospital) is closed on Wed 2027-01-06" in explained.output
+    assert "C2 apheresis: H1 (Tiny Hospital) is closed on Wed 2027-01-06" in suggested.output
     workbook = tmp_path / "locked.xlsx"
     exported = run(
         "export",
@@ -288,12 +315,52 @@ def test_explain_names_changes_to_make_together_and_says_when_nothing_is_within_
         tiny / "locked.json",
         "-o",
         workbook,
-        "--explain",
+        "--suggest",
     )
     assert exported.exit_code == 0, exported.output
     rows = list(load_workbook(workbook)["suggestions"].iter_rows(values_only=True))
     assert rows[0] == ("patient", "rank", "rule", "change", "verified_by")
     assert rows[1][0] == "P2" and str(rows[1][3]).startswith("nothing within reach: ")
+
+
+def test_explain_is_the_old_name_of_suggest_with_the_same_output(tmp_path: Path) -> None:
+    """`explain` and `--explain` still work, and print (or write) exactly what `suggest` and
+    `--suggest` do."""
+    from openpyxl import load_workbook
+
+    tiny = Path("instances/tiny")
+    instance = tiny / "two-changes.json"
+    schedule = tmp_path / "two.json"
+
+    def solved(flag: str) -> list[str]:
+        result = run(
+            "solve", instance, "-o", schedule, "--time-limit", "10", "--workers", "1", flag
+        )
+        assert result.exit_code == 0, result.output
+        # the solve time is the one line that differs from run to run
+        return [line for line in result.stdout.splitlines() if "solve seconds" not in line]
+
+    with_suggest, with_explain = solved("--suggest"), solved("--explain")
+    assert with_suggest == with_explain
+    assert any(line.startswith("  C2+C6: ") for line in with_suggest)
+
+    suggested = run("suggest", instance, schedule, "-p", "P1", "--time-limit", "3")
+    explained = run("explain", instance, schedule, "-p", "P1", "--time-limit", "3")
+    assert suggested.exit_code == explained.exit_code == 0, suggested.output + explained.output
+    assert suggested.stdout == explained.stdout
+    assert suggested.stdout.startswith("P1")
+
+    sheets = []
+    for flag in ("--suggest", "--explain"):
+        workbook = tmp_path / f"plan{flag}.xlsx"
+        exported = run("export", schedule, "--instance", instance, "-o", workbook, flag)
+        assert exported.exit_code == 0, exported.output
+        sheets.append(list(load_workbook(workbook)["suggestions"].iter_rows(values_only=True)))
+    assert sheets[0] == sheets[1]
+    assert len(sheets[0]) > 1 and sheets[0][1][0] == "P1"
+
+    wrong = run("explain", instance, schedule, "-p", "P9")
+    assert wrong.exit_code == run("suggest", instance, schedule, "-p", "P9").exit_code == 2
 
 
 def test_gantt_draws_html_and_png_and_refuses_other_formats(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The plan workbook (issue 4, item 4): patients, suites, operators, qc, unscheduled and kpis
+"""The plan workbook: patients, suites, operators, qc, unscheduled and kpis
 sheets, in site-local time with typed cells."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
+from cli.main import app
 from generator import generate_instance
 from models import Instance, Schedule, load_instance, write_json
-from scheduler.cli import app
 from scheduler.reporting.plan_workbook import basic_kpis, write_schedule
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.solve import solve

@@ -1,4 +1,4 @@
-"""Re-planning under disruption (issue 5): each event kind on generated sites, from the command line too.
+"""Re-planning under disruption: each event kind on generated sites, from the command line too.
 
 Every new schedule must pass the independent validator for the new instance; work started
 before `as_of` must be unchanged; patients the event does not touch keep their dates when the
@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from generator import generate_instance
 from models import Assignment, Instance, Schedule, load_instance, load_schedule, to_json
 from models.events import Events, load_events
-from scheduler.cli import app
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.replan import (
     ReplanError,

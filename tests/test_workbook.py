@@ -1,4 +1,4 @@
-"""Planning workbooks (issue 4, items 1-3): import with errors by sheet, row and column, the
+"""Planning workbooks: import with errors by sheet, row and column, the
 template, and instance -> workbook -> instance round trips."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from cli.main import app
 from generator import generate_instance
 from models import Instance, load_instance, to_json
 from models.workbook import (
@@ -22,7 +23,6 @@ from models.workbook import (
     write_instance,
     write_template,
 )
-from scheduler.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 GHENT_WEEK = ROOT / "instances" / "ghent-week.json"

@@ -1,4 +1,4 @@
-"""`cart-schedule serve` and `cart-schedule keys …`: the service's commands, added to the solver's CLI."""
+"""The service's commands: `serve` runs the HTTP service, `keys` creates, lists and revokes API keys."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from sqlalchemy import select, update
 from api.app import create_app, database_url_from_env
 from api.db import ApiKey, create_db_engine, migrate, session_factory, utc_now
 from api.service import ROLES, create_key
-from scheduler.cli import app
 
 keys = typer.Typer(
     help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True
 )
-app.add_typer(keys, name="keys")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -29,7 +27,6 @@ DatabaseUrl = Annotated[
 ]
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -105,12 +102,3 @@ def keys_revoke(
         Console(stderr=True).print(f"error: no active key named {name!r}")
         raise typer.Exit(2)
     print(f"revoked {name}")
-
-
-def main() -> None:
-    """Entry point of the `cart-schedule` console script: the solver's commands and the service's."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

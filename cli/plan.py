@@ -1,0 +1,342 @@
+"""The planning commands: solve, validate, analyze, suggest, whatif and replan."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.common import (
+    EXIT_NO_SCHEDULE,
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    ProgressDisplay,
+    check_writable,
+    err,
+    fail,
+    fail_input,
+    load_pair,
+    number,
+    out,
+    read_instance_file,
+)
+from cli.summaries import (
+    kpi_table,
+    print_no_schedule,
+    print_suggestions,
+    print_unscheduled,
+    suggestion_lines,
+    summary,
+)
+from models import InputError, Schedule, load_instance, to_json, write_json
+
+
+def solve(
+    instance_file: Annotated[
+        Path, typer.Argument(metavar="INSTANCE.json", help="Instance (cart-schedule-instance/1).")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="SCHEDULE.json", help="Where to write the schedule."
+        ),
+    ],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", min=0, help="Random seed; with --workers 1 the result is reproducible."
+        ),
+    ] = 0,
+    suggest_changes: Annotated[
+        bool,
+        typer.Option(
+            "--suggest",
+            "--explain",
+            help="After the summary, the smallest verified change per unscheduled patient.",
+        ),
+    ] = False,
+) -> None:
+    """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
+    instance = read_instance_file(instance_file)
+    check_writable(output)
+
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve as run_solver
+
+    console = out()
+    with ProgressDisplay(err()) as display:
+        schedule = run_solver(
+            instance,
+            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+        )
+    write_json(schedule, output)
+
+    console.print(summary(instance, schedule, output))
+    if schedule.status in ("OPTIMAL", "FEASIBLE"):
+        console.print(kpi_table(instance, schedule))
+        print_unscheduled(console, schedule, output)
+        if suggest_changes:
+            print_suggestions(console, instance, schedule)
+        raise typer.Exit(EXIT_OK)
+    print_no_schedule(console, schedule, time_limit)
+    raise typer.Exit(EXIT_NO_SCHEDULE)
+
+
+def validate(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule for it (cart-schedule/1).")
+    ],
+) -> None:
+    """Check a schedule against rules C1-C11; print `RULE: message` per violation (exit 1 if any)."""
+    # A schedule of another instance is the validator's to report, as a violation.
+    instance, schedule = load_pair(instance_file, schedule_file, same_instance=False)
+
+    from validator import compute_objective
+    from validator import validate as check
+
+    console = out()
+    violations = check(instance, schedule)
+    for violation in violations:
+        console.print(str(violation), markup=False)
+    if violations:
+        err().print(f"invalid: {len(violations)} violation(s)", markup=False)
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+    objective = _as_dict(compute_objective(instance, schedule))
+    shown = ", ".join(
+        f"{measure} {number(objective.get(measure))}" for measure in instance.objective_order
+    )
+    console.print(
+        f"valid: {len(schedule.assignments)} assignments, {len(schedule.unscheduled)} unscheduled, "
+        f"objective {shown}",
+        markup=False,
+    )
+
+
+def _as_dict(values: Any) -> dict[str, Any]:
+    if isinstance(values, dict):
+        return values
+    if hasattr(values, "model_dump"):
+        dumped: dict[str, Any] = values.model_dump()
+        return dumped
+    return {
+        name: getattr(values, name, None)
+        for name in ("scheduled_weight", "plan_changes", "wait_days")
+    }
+
+
+def analyze(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule, e.g. edited by hand.")
+    ],
+) -> None:
+    """Check a (hand-edited) plan: every rule it breaks with patients, resources and dates, and its objective (exit 1 if any)."""
+    from scheduler.workflows.analyze import analyze as analyze_plan
+    from scheduler.workflows.analyze import format_analysis
+
+    instance, schedule = load_pair(instance_file, schedule_file)
+    analysis = analyze_plan(instance, schedule)
+    for line in format_analysis(analysis):
+        out().print(line, markup=False)
+    raise typer.Exit(EXIT_OK if analysis.valid else EXIT_VIOLATIONS)
+
+
+def suggest(
+    instance_file: Annotated[Path, typer.Argument(metavar="INSTANCE.json", help="The instance.")],
+    schedule_file: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", help="A schedule of it.")
+    ],
+    patient: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--patient", "-p", help="Unscheduled patient(s) to find changes for (default: all)."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds per patient.")
+    ] = 10.0,
+) -> None:
+    """For unscheduled patients, the smallest verified changes (one, or several together) that would let each be scheduled."""
+    instance, schedule = load_pair(instance_file, schedule_file)
+    unscheduled = [entry.patient for entry in schedule.unscheduled]
+    wanted = patient or unscheduled
+    for patient_id in wanted:
+        if patient_id not in unscheduled:
+            fail(f"{patient_id} is not an unscheduled patient of {schedule_file}")
+    for patient_id in wanted:
+        for line in suggestion_lines(instance, schedule, patient_id, time_limit):
+            out().print(line, markup=False)
+
+
+def whatif(
+    instance_file: Annotated[
+        Path, typer.Argument(metavar="INSTANCE.json", help="The plan's instance.")
+    ],
+    scenario_file: Annotated[
+        Path,
+        typer.Option(
+            "--scenario",
+            metavar="SCENARIO.json",
+            help='{"name": ..., "changes": [...]} (see README)',
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="SCHEDULE.json",
+            help="Where to write the scenario's schedule.",
+        ),
+    ],
+    schedule_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--schedule",
+            metavar="SCHEDULE.json",
+            help="The plan to compare with (default: solve it too).",
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds per solve.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+) -> None:
+    """What if: solve the plan with changed inputs and show objective and KPIs side by side with the plan."""
+    from models.scenarios import ScenarioError, apply_scenario, parse_scenario
+    from scheduler.reporting.kpis import compare_plans
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.solve import solve as run_solver
+
+    base: Schedule | None = None
+    if schedule_file is not None:
+        instance, base = load_pair(instance_file, schedule_file)
+    else:
+        instance = read_instance_file(instance_file)
+    try:
+        scenario = parse_scenario(json.loads(scenario_file.read_text(encoding="utf-8")))
+        changed = load_instance(apply_scenario(json.loads(to_json(instance)), scenario))
+    except ScenarioError as error:
+        fail_input(error, str(scenario_file))
+    except (OSError, ValueError) as error:
+        fail(f"{scenario_file}: {error}")
+    if base is None:
+        base = run_solver(instance, SolveOptions(time_limit=time_limit, workers=workers))
+    check_writable(output)
+    schedule = run_solver(changed, SolveOptions(time_limit=time_limit, workers=workers))
+    write_json(schedule, output)
+    instance_out = output.with_name(output.name.removesuffix(".json") + ".instance.json")
+    write_json(changed, instance_out)
+    comparison = compare_plans([(instance, base), (changed, schedule)])
+    table = Table(title=f"what if: {scenario.name}", title_justify="left")
+    for index, heading in enumerate(comparison["header"]):
+        table.add_column(heading, justify="left" if index == 0 else "right")
+    for row in comparison["rows"]:
+        table.add_row(*row)
+    out().print(table)
+    out().print(f"wrote {output} and {instance_out}", markup=False)
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        fail(f"--as-of {text!r} is not a local date-time of the form YYYY-MM-DDTHH:MM")
+
+
+def replan(
+    instance_file: Annotated[
+        Path,
+        typer.Argument(metavar="INSTANCE.json", help="The instance the previous schedule plans."),
+    ],
+    previous_file: Annotated[
+        Path, typer.Option("--previous", metavar="SCHEDULE.json", help="The previous schedule.")
+    ],
+    events_file: Annotated[
+        Path,
+        typer.Option(
+            "--events", metavar="EVENTS.json", help="What happened (cart-schedule-events/1)."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="NEW_SCHEDULE.json", help="Where to write the new schedule."
+        ),
+    ],
+    instance_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--instance-out",
+            metavar="NEW_INSTANCE.json",
+            help="Where to write the new instance (default: NEW_SCHEDULE.instance.json).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DDTHH:MM",
+            help="Local time of the re-plan: work started before it is fixed (default: the events' as_of, else the horizon start).",
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
+    ] = 60.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+) -> None:
+    """Apply events to a plan and solve again from it; print the summary and who moved (exit codes as `solve`)."""
+    moment = _parse_as_of(as_of)
+    # A previous schedule of another instance is reported with the events' problems.
+    instance, previous = load_pair(instance_file, previous_file, same_instance=False)
+
+    from models.events import load_events
+    from scheduler.search.outcome import SolveOptions
+    from scheduler.workflows.plan_diff import format_diff
+    from scheduler.workflows.replan import apply_events, resolve_as_of
+    from scheduler.workflows.replan import replan_with_instance as run_replan
+
+    try:
+        events = load_events(events_file, instance)
+        # every problem before spending time on a solve
+        apply_events(instance, previous, events, moment)
+    except InputError as error:
+        fail_input(error, str(events_file))
+    new_instance_file = instance_out or output.with_name(f"{output.stem}.instance.json")
+    check_writable(output)
+    check_writable(new_instance_file)
+    console = out()
+    with ProgressDisplay(err()) as display:
+        outcome = run_replan(
+            instance,
+            previous,
+            events,
+            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+            resolve_as_of(instance, events, moment),
+        )
+    write_json(outcome.instance, new_instance_file)
+    write_json(outcome.schedule, output)
+
+    console.print(summary(outcome.instance, outcome.schedule, output))
+    console.print(f"new instance written to {new_instance_file}", markup=False)
+    for line in format_diff(outcome.diff):
+        console.print(line, markup=False)
+    schedule = outcome.schedule
+    if schedule.status in ("OPTIMAL", "FEASIBLE"):
+        print_unscheduled(console, schedule, output)
+        raise typer.Exit(EXIT_OK)
+    print_no_schedule(console, schedule, time_limit)
+    raise typer.Exit(EXIT_NO_SCHEDULE)
