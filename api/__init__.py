@@ -1,1 +1,1 @@
-"""The HTTP service of cart-scheduler: coordinators' plans and the order system's bookings (issue 3)."""
+"""The HTTP service of cart-scheduler: coordinators' plans and the order system's bookings."""

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from models import Instance, Schedule
+
+# A JSON number kept as given: an integer stays an integer on the wire, a fraction a fraction.
+JsonNumber = int | float
 
 
 class ProblemOut(BaseModel):
@@ -52,8 +57,8 @@ class PublishOut(BaseModel):
 class PublishedOut(PublishOut):
     """The published plan: `cart-schedule-instance/1` and `cart-schedule/1` documents."""
 
-    instance: dict[str, Any]
-    schedule: dict[str, Any]
+    instance: Instance
+    schedule: Schedule
 
 
 class OfferOut(BaseModel):
@@ -131,7 +136,7 @@ class KpisOut(BaseModel):
 class WorkbookOut(BaseModel):
     """A planning workbook read as a `cart-schedule-instance/1` document, with a short summary."""
 
-    instance: dict[str, Any]
+    instance: Instance
     summary: dict[str, Any]
 
 
@@ -141,3 +146,129 @@ class ComparisonOut(BaseModel):
     plans: list[dict[str, Any]]
     header: list[str]
     rows: list[list[str]]
+
+
+class HealthOut(BaseModel):
+    """The process answers."""
+
+    status: str
+
+
+class PatientChangeOut(BaseModel):
+    """One patient's change between the plan re-planned and the re-plan, and its causes."""
+
+    patient: str
+    change: str
+    apheresis_from: str | None
+    apheresis_to: str | None
+    apheresis_days: int | None
+    start_from: str | None
+    start_to: str | None
+    start_days: int | None
+    suite_from: str | None
+    suite_to: str | None
+    caused_by: list[str]
+    reasons: list[str]
+
+
+class DiffOut(BaseModel):
+    """What a re-plan changed: who moved, from what to what, and which event caused it."""
+
+    instance_from: str
+    instance_to: str
+    as_of: str
+    counts: dict[str, int]
+    changes: list[PatientChangeOut]
+    started: list[str]
+    objective_from: dict[str, JsonNumber] | None
+    objective_to: dict[str, JsonNumber] | None
+
+
+class ChangeOut(BaseModel):
+    """One change a coordinator could arrange (the optional details only when they apply)."""
+
+    kind: str
+    resource: str
+    dates: list[str]
+    amount: int
+    shift: str | None = None
+    operator: str | None = None
+    edge: str | None = None
+    period: int | None = None
+
+
+class SuggestionOut(BaseModel):
+    """Verified changes that together let the patient be scheduled, in a coordinator's words."""
+
+    patient: str
+    rule: str
+    change: ChangeOut
+    changes: list[ChangeOut]
+    size: int
+    text: str
+    verified_by: str
+    others_moved: int
+    assignment: dict[str, Any]
+
+
+class SuggestionsOut(BaseModel):
+    """The smallest verified changes that would let an unscheduled patient in, smallest first."""
+
+    plan_id: str
+    patient: str
+    suggestions: list[SuggestionOut]
+    out_of_reach: str | None
+
+
+class ResourceOut(BaseModel):
+    """A resource a violation involves: hospital, suite position, operator, shift or assay."""
+
+    kind: str
+    id: str
+
+
+class ViolationOut(BaseModel):
+    """One broken rule: the message, the patients, resources and dates involved."""
+
+    rule: str
+    message: str
+    patients: list[str]
+    resources: list[ResourceOut]
+    dates: list[str]
+
+
+class RuleBreachesOut(BaseModel):
+    """Every violation of one rule, and the patients involved."""
+
+    rule: str
+    name: str
+    patients: list[str]
+    violations: list[ViolationOut]
+
+
+class AnalysisObjectiveOut(BaseModel):
+    """The objective recomputed from the assignments, the one the schedule reports, and whether they agree."""
+
+    recomputed: dict[str, JsonNumber]
+    reported: dict[str, JsonNumber] | None
+    matches: bool
+
+
+class AnalysisOut(BaseModel):
+    """Every rule a plan breaks, grouped per rule, and its objective recomputed."""
+
+    instance: str
+    status: str
+    valid: bool
+    violation_count: int
+    rules: list[RuleBreachesOut]
+    objective: AnalysisObjectiveOut
+
+
+class FigureOut(BaseModel):
+    """A plotly figure as JSON: its traces and layout."""
+
+    # plotly may add top-level keys of its own (frames, …): they are passed through.
+    model_config = ConfigDict(extra="allow")
+    data: list[dict[str, Any]]
+    layout: dict[str, Any]

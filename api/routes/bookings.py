@@ -1,0 +1,67 @@
+"""The order system's questions: which apheresis dates can be offered, book one, cancel it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import Bookings, OrderSystem, Reader
+from api.routes.responses import errors
+from api.schemas import AvailabilityOut, BookingConflictOut, BookingOut, CancelledBookingOut
+from models.orders import BookingRequest, ProspectivePatient
+
+router = APIRouter(prefix="/v1", tags=["bookings"])
+
+
+@router.post("/availability", response_model=AvailabilityOut, responses=errors(401, 403, 409, 422))
+def availability(
+    _actor: Reader, bookings: Bookings, patient: ProspectivePatient
+) -> AvailabilityOut:
+    """Apheresis dates the published plan can still offer this patient, best delivery first; reserves nothing."""
+    return bookings.availability(patient)
+
+
+@router.post(
+    "/bookings",
+    status_code=201,
+    response_model=BookingOut,
+    responses=errors(401, 403, 422)
+    | {409: {"model": BookingConflictOut, "description": "the date can no longer be offered"}},
+)
+def book(
+    actor: OrderSystem,
+    bookings: Bookings,
+    booking: BookingRequest,
+    response: Response,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="the same key again returns the same answer and books nothing",
+        ),
+    ],
+) -> BookingOut | JSONResponse:
+    """Book a patient on one of the offered apheresis dates."""
+    status, body = bookings.book(actor, idempotency_key, booking)
+    if status != 201:
+        # A 409 (or its replay) is the stored answer, sent as it was first given.
+        return JSONResponse(body, status_code=status)
+    response.status_code = status
+    return BookingOut.model_validate(body)
+
+
+@router.get("/bookings/{patient_id}", response_model=BookingOut, responses=errors(401, 403, 404))
+def get_booking(_actor: Reader, bookings: Bookings, patient_id: str) -> BookingOut:
+    """A booked patient's assignment."""
+    return bookings.booking(patient_id)
+
+
+@router.delete(
+    "/bookings/{patient_id}", response_model=CancelledBookingOut, responses=errors(401, 403, 404)
+)
+def cancel_booking(actor: OrderSystem, bookings: Bookings, patient_id: str) -> CancelledBookingOut:
+    """Cancel a booking: the chair, suite position, operators' hours and QC slots are free again."""
+    return bookings.cancel(actor, patient_id)

@@ -1,0 +1,46 @@
+"""What the service does, independent of HTTP, one module per resource around one `Store`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from api.services.audit import AuditService
+from api.services.bookings import BookingService
+from api.services.health import HealthService
+from api.services.keys import KeyService
+from api.services.plans import PlanService
+from api.services.published import PublishedService
+from api.services.reports import ReportService
+from api.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service of one process, sharing one store (and so one published plan and lock)."""
+
+    store: Store
+    health: HealthService
+    keys: KeyService
+    audit: AuditService
+    plans: PlanService
+    reports: ReportService
+    published: PublishedService
+    bookings: BookingService
+
+    @classmethod
+    def over(cls, engine: Engine) -> Services:
+        """The services over one database."""
+        store = Store(engine)
+        plans = PlanService(store)
+        return cls(
+            store=store,
+            health=HealthService(store),
+            keys=KeyService(store),
+            audit=AuditService(store),
+            plans=plans,
+            reports=ReportService(plans),
+            published=PublishedService(store),
+            bookings=BookingService(store),
+        )
