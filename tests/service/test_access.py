@@ -1,4 +1,4 @@
-"""Who may call what: keys by role, shown once, stored hashed; health checks are open (issue 3, auth)."""
+"""Who may call what: keys by role, shown once, stored hashed; health checks are open."""
 
 from __future__ import annotations
 

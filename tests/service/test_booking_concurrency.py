@@ -1,4 +1,4 @@
-"""Bookings under load: never a double-booking, never a lost confirmation (issue 3, "Must hold")."""
+"""Bookings under load: never a double-booking, never a lost confirmation."""
 
 from __future__ import annotations
 

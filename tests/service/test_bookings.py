@@ -1,4 +1,4 @@
-"""The order system's questions over HTTP: which dates can be offered, book one, cancel it (issue 3)."""
+"""The order system's questions over HTTP: which dates can be offered, book one, cancel it."""
 
 from __future__ import annotations
 

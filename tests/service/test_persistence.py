@@ -1,4 +1,4 @@
-"""What survives a restart, and the schema the migrations build (issue 3, persistence)."""
+"""What survives a restart, and the schema the migrations build."""
 
 from __future__ import annotations
 

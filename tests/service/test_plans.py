@@ -1,4 +1,4 @@
-"""Coordinators' plans over HTTP: submit, watch, read, cancel, publish (issue 3, coordinator endpoints)."""
+"""Coordinators' plans over HTTP: submit, watch, read, cancel, publish."""
 
 from __future__ import annotations
 

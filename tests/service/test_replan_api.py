@@ -1,4 +1,4 @@
-"""Re-planning, explanations and analysis over HTTP (issue 5: replan, explain, analyze from the API)."""
+"""Re-planning, suggestions and analysis over HTTP: replan, suggest, analyze from the API."""
 
 from __future__ import annotations
 
@@ -115,6 +115,34 @@ def test_explain_names_the_smallest_change_for_an_unscheduled_patient(
     ]  # one change; several to make together would all be listed
     assert answer.json()["out_of_reach"] is None
     assert coordinator.get(f"/v1/plans/{plan_id}/explain/P-none").status_code == 404
+
+
+def test_suggestions_path_gives_the_same_answers_as_the_former_explain_path(
+    coordinator: httpx.Client,
+) -> None:
+    """`/suggestions/` is the name of what `/explain/` answered; the old path still answers the same."""
+    plan_id = solve_and_publish(
+        coordinator,
+        booking_site(
+            positions=4,
+            chairs=1,
+            patients=[
+                new_patient("H1", WEDNESDAY, WEDNESDAY + timedelta(days=1), id=f"P{i}")
+                for i in range(3)
+            ],
+        ),
+    )
+    schedule = coordinator.get(f"/v1/plans/{plan_id}/schedule").json()
+    [left_out] = [u["patient"] for u in schedule["unscheduled"]]
+    answers = [
+        coordinator.get(f"/v1/plans/{plan_id}/{name}/{left_out}", params={"time_limit": 10})
+        for name in ("suggestions", "explain")
+    ]
+    assert [a.status_code for a in answers] == [200, 200], answers[0].text
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["suggestions"][0]["rule"] == "C2"
+    for name in ("suggestions", "explain"):
+        assert coordinator.get(f"/v1/plans/{plan_id}/{name}/P-none").status_code == 404
 
 
 def test_analyze_reports_a_hand_edit_that_breaks_a_rule(coordinator: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""What-if over HTTP: the plan with changed inputs, solved and compared side by side (issue 5, item 5)."""
+"""What-if over HTTP: the plan with changed inputs, solved and compared side by side."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The coordinators' workbook, KPI and picture endpoints (issue 4 over the service)."""
+"""The coordinators' workbook, KPI and picture endpoints over the service."""
 
 from __future__ import annotations
 
