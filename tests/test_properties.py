@@ -30,11 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import SCENARIOS, generate_instance
-from models import Instance, Schedule, load_instance
+from models import Instance, Schedule
 from models.instance import MEASURES
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
-from validator import validate
+from tests.helpers import solve_and_validate
 
 Doc = dict[str, Any]
 
@@ -49,17 +47,6 @@ slow_settings = settings(deadline=None, suppress_health_check=[HealthCheck.too_s
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def solve_and_validate(
-    doc: Doc, *, seed: int = 0, workers: int = WORKERS
-) -> tuple[Instance, Schedule]:
-    """Solve a generated (or edited) instance and require the validator to accept the answer."""
-    instance = load_instance(doc)
-    schedule = solve(instance, SolveOptions(time_limit=TIME_LIMIT, workers=workers, seed=seed))
-    violations = validate(instance, schedule)
-    assert violations == [], f"{instance.name}: solver output breaks the rules: {violations[:5]}"
-    return instance, schedule
 
 
 def assert_every_patient_once(instance: Instance, schedule: Schedule) -> None:
@@ -95,7 +82,7 @@ def assert_bounds_on_the_right_side(schedule: Schedule) -> None:
 
 
 def assert_feasible_answer(doc: Doc) -> tuple[Instance, Schedule]:
-    instance, schedule = solve_and_validate(doc)
+    instance, schedule = solve_and_validate(doc, time_limit=TIME_LIMIT, workers=WORKERS)
     assert schedule.status in ("OPTIMAL", "FEASIBLE"), (
         f"{instance.name}: {schedule.status} {(schedule.model_extra or {}).get('infeasibility')}"
     )
@@ -105,7 +92,7 @@ def assert_feasible_answer(doc: Doc) -> tuple[Instance, Schedule]:
 
 
 def assert_infeasible_answer(doc: Doc) -> None:
-    instance, schedule = solve_and_validate(doc)
+    instance, schedule = solve_and_validate(doc, time_limit=TIME_LIMIT, workers=WORKERS)
     assert schedule.status == "INFEASIBLE", f"{instance.name}: {schedule.status}"
     explanation = (schedule.model_extra or {}).get("infeasibility")
     assert explanation and all(isinstance(line, str) and line.strip() for line in explanation)
@@ -152,8 +139,8 @@ def test_two_runs_agree_on_the_optimum(seed: int, scenario: str, other_seed: int
     optimum. A solver reporting a too-tight bound (claiming optimality too early) shows up here.
     """
     doc = generate_instance("xs", seed, scenario)
-    instance, first = solve_and_validate(doc, seed=0, workers=1)
-    _, second = solve_and_validate(doc, seed=other_seed, workers=2)
+    instance, first = solve_and_validate(doc, time_limit=TIME_LIMIT, workers=1, seed=0)
+    _, second = solve_and_validate(doc, time_limit=TIME_LIMIT, workers=2, seed=other_seed)
     assert first.status in ("OPTIMAL", "FEASIBLE") and second.status in ("OPTIMAL", "FEASIBLE")
     assert first.objective is not None and second.objective is not None
     assert first.bound is not None and second.bound is not None
@@ -468,11 +455,8 @@ def test_random_tiny_sites_give_valid_answers(doc: Doc) -> None:
     INFEASIBLE is allowed only when there are running batches (new patients can always be left
     out); a plan must satisfy the validator and the C1 and bound checks above.
     """
-    instance = load_instance(doc)
-    schedule = solve(instance, SolveOptions(time_limit=TIME_LIMIT, workers=1, seed=0))
+    instance, schedule = solve_and_validate(doc, time_limit=TIME_LIMIT)
     running = {batch.patient for batch in instance.in_progress}
-    violations = validate(instance, schedule)
-    assert violations == [], violations
     if schedule.status == "INFEASIBLE":
         assert running, "INFEASIBLE without any running batch"
         explanation = (schedule.model_extra or {}).get("infeasibility") or []

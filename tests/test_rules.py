@@ -1,8 +1,8 @@
 """Per-rule solver tests: for each SPEC rule, one plan where it shapes a valid schedule and one where it blocks.
 
-Every instance is built in code from `tiny_site()`, a minimal site (one product, one suite
-position, one hospital, one operator rostered everywhere, one patient) changed only where the
-rule under test needs it. The tests are about the rules, not about hand-computed optima (those
+Every instance is built in code from `tiny_site()` (`tests/helpers.py`), a minimal site (one
+product, one suite position, one hospital, one operator rostered everywhere, one patient)
+changed only where the rule under test needs it. The tests are about the rules, not about hand-computed optima (those
 are in `test_tiny_instances.py`): a feasible case shows the rule's quantity in the assignment
 (two patients on two chairs' dates, a start on a shift, an assay on a lab day …); an
 infeasible case shows the patient unscheduled with a reason that names the rule, or, for
@@ -23,217 +23,33 @@ delivery 01-13.
 
 from __future__ import annotations
 
-import copy
-import re
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from models import Assignment, Instance, Schedule, load_instance
 from scheduler.model.build import build_model
 from scheduler.model.c06_operator_staffing import _closed_skill_sets
 from scheduler.problem.planning import prepare
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
+from tests.helpers import (
+    EVERY_DAY,
+    SINGLE_START,
+    A,
+    Doc,
+    assert_blocked_by,
+    assigned,
+    d,
+    horizon_dates,
+    in_progress,
+    local,
+    operator,
+    patient,
+    scheduled_ids,
+    solve_and_validate,
+    solved,
+    step,
+    sterility,
+    tiny_site,
+)
 from validator import validate
-
-Doc = dict[str, Any]
-
-ZONE = ZoneInfo("Europe/Brussels")
-HORIZON_START = date(2027, 1, 4)  # a Monday
-HORIZON_DAYS = 21
-EVERY_DAY = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-A = "2027-01-05"  # the usual apheresis date (Tue)
-
-
-# --- instance builder ---------------------------------------------------------------------
-
-
-def horizon_dates(days: int = HORIZON_DAYS) -> list[str]:
-    return [(HORIZON_START + timedelta(days=i)).isoformat() for i in range(days)]
-
-
-def operator(
-    op_id: str,
-    skills: tuple[str, ...] = ("aseptic",),
-    dates: list[str] | None = None,
-    shifts: tuple[str, ...] = ("D",),
-) -> Doc:
-    """An operator rostered on `shifts` of every date in `dates` (default: every horizon date)."""
-    dates = horizon_dates() if dates is None else dates
-    return {
-        "id": op_id,
-        "skills": list(skills),
-        "roster": [{"date": day, "shift": shift} for day in dates for shift in shifts],
-    }
-
-
-def step(
-    step_id: str, day_offset: int = 0, hours: float = 4, operators: int = 1, skill: str = "aseptic"
-) -> Doc:
-    """A product step (default: the 4 h, one-operator aseptic activation on day 0)."""
-    return {
-        "id": step_id,
-        "day_offset": day_offset,
-        "hours": hours,
-        "operators": operators,
-        "skill": skill,
-    }
-
-
-def sterility(sample_day_offset: int = 2, duration_days: int = 3, max_wait_days: int = 2) -> Doc:
-    """The product's one QC assay."""
-    return {
-        "id": "sterility",
-        "sample_day_offset": sample_day_offset,
-        "duration_days": duration_days,
-        "max_wait_days": max_wait_days,
-    }
-
-
-def patient(patient_id: str, earliest: str = A, latest: str | None = None, **fields: Any) -> Doc:
-    """A new patient of H1 / tiny-cel with fresh material; the infusion window opens at `earliest`."""
-    doc: Doc = {
-        "id": patient_id,
-        "hospital": "H1",
-        "product": "tiny-cel",
-        "weight": 1,
-        "material": "fresh",
-        "apheresis_window": {"earliest": earliest, "latest": latest or earliest},
-        "infusion_window": {"earliest": earliest},
-    }
-    doc.update(fields)
-    return doc
-
-
-def in_progress(
-    patient_id: str, start: str, suite: str = "S1", position: int = 1, **fields: Any
-) -> Doc:
-    """An in-progress tiny-cel batch of H1."""
-    return {
-        "patient": patient_id,
-        "product": "tiny-cel",
-        "hospital": "H1",
-        "suite": suite,
-        "position": position,
-        "manufacturing_start": start,
-        **fields,
-    }
-
-
-def tiny_site(**overrides: Any) -> Doc:
-    """A minimal one-product, one-suite-position, one-hospital instance with one fresh patient P1.
-
-    Keyword arguments change it: `site`, `product`, `hospital`, `qc_lab` and `horizon` are merged
-    into that object (shallowly); any other key (`patients`, `suites`, `operators`,
-    `in_progress`, `objective`, ...) replaces the top-level entry.
-    """
-    doc: Doc = {
-        "format": "cart-schedule-instance/1",
-        "name": "rule-test",
-        "site": {
-            "id": "TINY",
-            "timezone": "Europe/Brussels",
-            "shifts": [{"id": "D", "start": "08:00", "hours": 8}],
-        },
-        "horizon": {"start": HORIZON_START.isoformat(), "days": HORIZON_DAYS},
-        "products": [
-            {
-                "id": "tiny-cel",
-                "fresh_shelf_life_hours": 72,
-                "receipt_hours": 4,
-                "manufacturing_hours": 48,
-                "changeover_hours": 24,
-                "suite_types": ["isolator"],
-                "steps": [step("activation")],
-                "qc_assays": [sterility()],
-                "qp_release_days": 1,
-            }
-        ],
-        "suites": [{"id": "S1", "type": "isolator", "positions": 1}],
-        "operators": [operator("OP1")],
-        "qc_lab": {"working_days": EVERY_DAY, "closed_dates": [], "capacity": {"sterility": 2}},
-        "hospitals": [
-            {
-                "id": "H1",
-                "name": "Tiny Hospital",
-                "transit_hours": 2,
-                "collection_end": "12:00",
-                "return_transit_days": 1,
-                "apheresis_capacity": dict.fromkeys(EVERY_DAY, 2),
-                "closed_dates": [],
-                "booked_elsewhere": {},
-            }
-        ],
-        "patients": [patient("P1")],
-    }
-    merged = {
-        "site": doc["site"],
-        "product": doc["products"][0],
-        "hospital": doc["hospitals"][0],
-        "qc_lab": doc["qc_lab"],
-        "horizon": doc["horizon"],
-    }
-    for key, value in overrides.items():
-        if key in merged:
-            merged[key].update(copy.deepcopy(value))
-        else:
-            doc[key] = copy.deepcopy(value)
-    return doc
-
-
-# --- solving and reading the answer -------------------------------------------------------
-
-
-def solve_and_validate(doc: Doc, time_limit: float = 20) -> tuple[Instance, Schedule]:
-    """Solve an instance document; the schedule must pass the independent validator."""
-    instance = load_instance(doc)
-    schedule = solve(instance, SolveOptions(time_limit=time_limit, workers=1, seed=0))
-    violations = validate(instance, schedule)
-    assert violations == [], f"solver output breaks the rules: {violations}"
-    return instance, schedule
-
-
-def solved(doc: Doc) -> Schedule:
-    """A validated, proven-optimal schedule of a tiny instance (they are all solved to proof)."""
-    _, schedule = solve_and_validate(doc)
-    assert schedule.status == "OPTIMAL", schedule.status
-    return schedule
-
-
-def assigned(schedule: Schedule, patient_id: str) -> Assignment:
-    assignment = schedule.assignment_of(patient_id)
-    assert assignment is not None, f"{patient_id} is not scheduled: {reasons(schedule, patient_id)}"
-    return assignment
-
-
-def reasons(schedule: Schedule, patient_id: str) -> list[str]:
-    entry = next((u for u in schedule.unscheduled if u.patient == patient_id), None)
-    return [] if entry is None else entry.reasons
-
-
-def assert_blocked_by(schedule: Schedule, patient_id: str, rule: str) -> str:
-    """The patient is unscheduled and its first (most specific) reason starts with `rule`."""
-    assert schedule.assignment_of(patient_id) is None, f"{patient_id} is scheduled"
-    found = reasons(schedule, patient_id)
-    assert found, f"{patient_id} is neither scheduled nor unscheduled with a reason"
-    assert re.match(rf"{rule}\b", found[0]), (
-        f"{patient_id}: expected a {rule} reason first, got {found}"
-    )
-    return found[0]
-
-
-def local(text: str) -> datetime:
-    """A local site time `YYYY-MM-DDTHH:MM` as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
-
-
-def d(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def scheduled_ids(schedule: Schedule) -> set[str]:
-    return {a.patient for a in schedule.assignments if not a.in_progress}
 
 
 def occupied(instance: Instance, assignment: Assignment) -> tuple[datetime, datetime]:
@@ -242,10 +58,6 @@ def occupied(instance: Instance, assignment: Assignment) -> tuple[datetime, date
     start = assignment.manufacturing_start
     until = start + timedelta(hours=product.manufacturing_hours + product.changeover_hours)
     return start, until
-
-
-# Collected A 12:00, fresh until A+1 12:00: the only start is A+1 08:00.
-SINGLE_START = {"fresh_shelf_life_hours": 24}
 
 
 # --- C1 coverage --------------------------------------------------------------------------
@@ -271,6 +83,33 @@ def test_every_patient_and_running_batch_appears_exactly_once() -> None:
     assert assigned(schedule, "X1").in_progress
     for patient_id in ("P2", "P3"):
         assert_blocked_by(schedule, patient_id, "C2")
+
+
+def test_running_batch_is_never_dropped_to_make_a_plan() -> None:
+    """C1: an in-progress batch is always assigned, so when it cannot be honoured there is no plan.
+
+    X1 started 01-04 08:00 on S1/1, which is requalified from 01-05: the batch cannot be moved
+    or left out, so the answer is INFEASIBLE with no assignments, and each new patient is still
+    listed once, unscheduled, with a reason naming a rule.
+    """
+    doc = tiny_site(
+        suites=[
+            {
+                "id": "S1",
+                "type": "isolator",
+                "positions": 1,
+                "unavailable": [{"start": "2027-01-05T00:00", "end": "2027-01-06T00:00"}],
+            }
+        ],
+        patients=[patient("P1"), patient("P2")],
+        in_progress=[in_progress("X1", "2027-01-04T08:00")],
+    )
+    _, schedule = solve_and_validate(doc)
+    assert schedule.status == "INFEASIBLE"
+    assert schedule.assignments == []
+    assert sorted(u.patient for u in schedule.unscheduled) == ["P1", "P2"]
+    for patient_id in ("P1", "P2"):
+        assert_blocked_by(schedule, patient_id, "C11")
 
 
 # --- C2 apheresis -------------------------------------------------------------------------
@@ -775,6 +614,80 @@ def test_full_lab_day_blocks_an_assay_that_cannot_wait() -> None:
     schedule = solved(doc)
     assert scheduled_ids(schedule) == {"P1"}
     assert_blocked_by(schedule, "P2", "C7")
+
+
+# --- C8 release ---------------------------------------------------------------------------
+
+# H1 on the site's campus: the product is at the hospital the day the QP releases it, so the
+# release date itself is what the infusion window's `latest` day has to meet.
+ON_CAMPUS = {"return_transit_days": 0}
+
+
+def test_release_after_the_last_assay_lands_on_the_last_infusion_day() -> None:
+    """C8: release = max(sterility end 01-11, manufacturing end 01-08) + 2 QP days = 01-13, the window's last day.
+
+    P1 is collected 01-05 and starts 01-06 08:00; manufacturing ends 01-08 08:00; sterility is
+    sampled and started 01-08 and ends 01-11; two QP days release it 01-13, and with no return
+    transit it reaches H1 the same day, when the infusion window closes: scheduled.
+    """
+    doc = tiny_site(
+        product={"qp_release_days": 2},
+        hospital=ON_CAMPUS,
+        patients=[patient("P1", infusion_window={"earliest": A, "latest": "2027-01-13"})],
+    )
+    p1 = assigned(solved(doc), "P1")
+    assert p1.manufacturing_end == local("2027-01-08T08:00")
+    assert [(q.start_date, q.end_date) for q in p1.qc] == [(d("2027-01-08"), d("2027-01-11"))]
+    assert p1.release_date == d("2027-01-13")
+    assert p1.delivery_date == d("2027-01-13")
+
+
+def test_one_more_qp_release_day_misses_the_infusion_window() -> None:
+    """C8/C9: the same patient with three QP days is released 01-14, a day after the window closes.
+
+    Every later start only releases later, so P1 is unscheduled; the reason names the delivery
+    (C8 has no text of its own: a late release shows as the delivery it delays) and the date.
+    """
+    doc = tiny_site(
+        product={"qp_release_days": 3},
+        hospital=ON_CAMPUS,
+        patients=[patient("P1", infusion_window={"earliest": A, "latest": "2027-01-13"})],
+    )
+    reason = assert_blocked_by(solved(doc), "P1", "C9")
+    assert "2027-01-14" in reason and "2027-01-13" in reason
+
+
+# 136.5 h from Wed 01-06 08:00 ends Tue 01-12 00:30 local (Mon 01-11 23:30 UTC); sterility of one
+# day, sampled and started 01-08, ends 01-09: the manufacturing end decides the release.
+LONG_RUN = {"manufacturing_hours": 136.5, "qc_assays": [sterility(duration_days=1)]}
+
+
+def test_release_waits_for_a_manufacturing_end_after_every_assay() -> None:
+    """C8: manufacturing ends 01-12 00:30 local, after sterility (ends 01-09): release 01-12 + 1 = 01-13.
+
+    The end's local calendar date counts (SPEC 8), not its UTC date 01-11; delivery 01-14.
+    """
+    doc = tiny_site(product=LONG_RUN)
+    p1 = assigned(solved(doc), "P1")
+    assert p1.manufacturing_start == local("2027-01-06T08:00")
+    assert p1.manufacturing_end == local("2027-01-12T00:30")
+    assert p1.qc[0].end_date == d("2027-01-09")
+    assert p1.release_date == d("2027-01-13")
+    assert p1.delivery_date == d("2027-01-14")
+
+
+def test_manufacturing_end_just_after_midnight_releases_a_day_too_late() -> None:
+    """C8/C9: the same batch for an infusion window closing 01-13 cannot be scheduled.
+
+    Reading the 00:30 end on its UTC date (01-11) would release 01-12 and deliver 01-13, in
+    the window; on its local date (01-12) the delivery is 01-14, a day late.
+    """
+    doc = tiny_site(
+        product=LONG_RUN,
+        patients=[patient("P1", infusion_window={"earliest": A, "latest": "2027-01-13"})],
+    )
+    reason = assert_blocked_by(solved(doc), "P1", "C9")
+    assert "2027-01-14" in reason
 
 
 # --- C9 delivery --------------------------------------------------------------------------

@@ -25,37 +25,17 @@ release max(S+5, S+2) + 1 = S+6; delivery S+7; wait = weight * (S+7 - earliest).
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from models import (
-    Assignment,
-    Instance,
-    ObjectiveValues,
-    Schedule,
-    ScheduledAssay,
-    load_instance,
-)
-
-if TYPE_CHECKING:
-    from validator.violation import Violation
-
-TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
+from models import Instance, ObjectiveValues, Schedule, ScheduledAssay
+from tests.helpers import assigned, d, first_rule, load_tiny, rules_of, solve_and_validate
+from validator import validate
 
 
 def _solve(name: str) -> tuple[Instance, Schedule]:
     """Load a tiny instance, solve it and check the schedule is valid and proven optimal."""
-    # Imported here so that this file collects even while the solver is being written.
-    from scheduler.search.outcome import SolveOptions
-    from scheduler.workflows.solve import solve
-    from validator import validate
-
-    instance = load_instance(TINY / f"{name}.json")
-    schedule = solve(instance, SolveOptions(time_limit=30, workers=1, seed=0))
-    violations = validate(instance, schedule)
-    assert violations == [], f"{name}: invalid schedule: {violations}"
+    instance, schedule = solve_and_validate(load_tiny(name), time_limit=30)
     assert schedule.status == "OPTIMAL", f"{name}: status {schedule.status}"
     assert schedule.objective is not None and schedule.bound is not None
     assert _values(schedule.bound) == _values(schedule.objective), f"{name}: bound != value"
@@ -75,30 +55,9 @@ def _check(schedule: Schedule, objective: tuple[int, int, int], scheduled: set[s
     assert new == scheduled, f"scheduled {sorted(new)} != expected {sorted(scheduled)}"
 
 
-def _rule(schedule: Schedule, patient: str) -> str:
-    """The rule id (`C1` … `C11`) the first reason of an unscheduled patient starts with."""
-    entry = next((u for u in schedule.unscheduled if u.patient == patient), None)
-    assert entry is not None, f"{patient} is not unscheduled"
-    assert entry.reasons, f"{patient} has no reason"
-    match = re.match(r"(C\d+)\b", entry.reasons[0])
-    assert match, f"{patient}: first reason does not start with a rule id: {entry.reasons[0]!r}"
-    return match.group(1)
-
-
-def _a(schedule: Schedule, patient: str) -> Assignment:
-    """The assignment of a patient or in-progress batch, which must exist."""
-    assignment = schedule.assignment_of(patient)
-    assert assignment is not None, f"{patient} has no assignment"
-    return assignment
-
-
 def _start(schedule: Schedule, patient: str) -> str:
     """The ISO text (with the local UTC offset) of a patient's manufacturing start."""
-    return _a(schedule, patient).manufacturing_start.isoformat()
-
-
-def _d(text: str) -> date:
-    return date.fromisoformat(text)
+    return assigned(schedule, patient).manufacturing_start.isoformat()
 
 
 def test_shelf_life() -> None:
@@ -122,13 +81,13 @@ def test_shelf_life() -> None:
     """
     _, schedule = _solve("shelf-life")
     _check(schedule, (2, 0, 16), {"P1", "P2"})
-    p1, p2 = _a(schedule, "P1"), _a(schedule, "P2")
-    assert p1.apheresis_date == _d("2027-01-05")
+    p1, p2 = assigned(schedule, "P1"), assigned(schedule, "P2")
+    assert p1.apheresis_date == d("2027-01-05")
     assert _start(schedule, "P1") == "2027-01-06T06:00:00+01:00"
-    assert p1.delivery_date == _d("2027-01-12")
-    assert p2.apheresis_date == _d("2027-01-04")
+    assert p1.delivery_date == d("2027-01-12")
+    assert p2.apheresis_date == d("2027-01-04")
     assert _start(schedule, "P2") == "2027-01-07T14:00:00+01:00"
-    assert p2.delivery_date == _d("2027-01-13")
+    assert p2.delivery_date == d("2027-01-13")
 
 
 def test_dst_spring_forward_shelf_life() -> None:
@@ -148,12 +107,12 @@ def test_dst_spring_forward_shelf_life() -> None:
     """
     _, schedule = _solve("dst-week")
     _check(schedule, (1, 0, 10), {"P1"})
-    p1 = _a(schedule, "P1")
-    assert p1.apheresis_date == _d("2027-03-26")
+    p1 = assigned(schedule, "P1")
+    assert p1.apheresis_date == d("2027-03-26")
     assert _start(schedule, "P1") == "2027-03-29T12:30:00+02:00"
     assert p1.manufacturing_end.isoformat() == "2027-03-31T12:30:00+02:00"
-    assert p1.release_date == _d("2027-04-04")
-    assert p1.delivery_date == _d("2027-04-05")
+    assert p1.release_date == d("2027-04-04")
+    assert p1.delivery_date == d("2027-04-05")
 
 
 def test_dst_autumn_shelf_life() -> None:
@@ -170,10 +129,10 @@ def test_dst_autumn_shelf_life() -> None:
     """
     _, schedule = _solve("dst-autumn")
     _check(schedule, (1, 0, 11), {"P1"})
-    p1 = _a(schedule, "P1")
-    assert p1.apheresis_date == _d("2026-10-26")
+    p1 = assigned(schedule, "P1")
+    assert p1.apheresis_date == d("2026-10-26")
     assert _start(schedule, "P1") == "2026-10-27T11:30:00+01:00"
-    assert p1.delivery_date == _d("2026-11-03")
+    assert p1.delivery_date == d("2026-11-03")
 
 
 def test_chair_capacity() -> None:
@@ -189,11 +148,11 @@ def test_chair_capacity() -> None:
     """
     _, schedule = _solve("chair-capacity")
     _check(schedule, (2, 0, 17), {"P2", "P3"})
-    assert _a(schedule, "P3").apheresis_date == _d("2027-01-06")
-    assert _a(schedule, "P2").apheresis_date == _d("2027-01-07")
-    assert _a(schedule, "P3").delivery_date == _d("2027-01-14")
-    assert _a(schedule, "P2").delivery_date == _d("2027-01-15")
-    assert _rule(schedule, "P1") == "C2"
+    assert assigned(schedule, "P3").apheresis_date == d("2027-01-06")
+    assert assigned(schedule, "P2").apheresis_date == d("2027-01-07")
+    assert assigned(schedule, "P3").delivery_date == d("2027-01-14")
+    assert assigned(schedule, "P2").delivery_date == d("2027-01-15")
+    assert first_rule(schedule, "P1") == "C2"
 
 
 def test_suite_changeover() -> None:
@@ -210,10 +169,10 @@ def test_suite_changeover() -> None:
     """
     _, schedule = _solve("suite-changeover")
     _check(schedule, (2, 0, 18), {"P1", "P2"})
-    assert _a(schedule, "P1").apheresis_date == _d("2027-01-05")
+    assert assigned(schedule, "P1").apheresis_date == d("2027-01-05")
     assert _start(schedule, "P1") == "2027-01-06T06:00:00+01:00"
     assert _start(schedule, "P2") == "2027-01-09T14:00:00+01:00"
-    assert _a(schedule, "P2").delivery_date == _d("2027-01-16")
+    assert assigned(schedule, "P2").delivery_date == d("2027-01-16")
 
 
 def test_suite_downtime() -> None:
@@ -231,11 +190,11 @@ def test_suite_downtime() -> None:
     """
     _, schedule = _solve("suite-downtime")
     _check(schedule, (2, 0, 20), {"P1", "P2"})
-    p1, p2 = _a(schedule, "P1"), _a(schedule, "P2")
+    p1, p2 = assigned(schedule, "P1"), assigned(schedule, "P2")
     assert (p1.suite, _start(schedule, "P1")) == ("S2", "2027-01-07T08:00:00+01:00")
     assert (p2.suite, _start(schedule, "P2")) == ("S1", "2027-01-09T08:00:00+01:00")
-    assert p1.delivery_date == _d("2027-01-14")
-    assert p2.delivery_date == _d("2027-01-16")
+    assert p1.delivery_date == d("2027-01-14")
+    assert p2.delivery_date == d("2027-01-16")
 
 
 def test_operator_hours() -> None:
@@ -249,7 +208,7 @@ def test_operator_hours() -> None:
     _, schedule = _solve("operator-hours")
     _check(schedule, (2, 0, 17), {"P1", "P2"})
     starts = sorted(a.manufacturing_start.date() for a in schedule.assignments)
-    assert starts == [_d("2027-01-06"), _d("2027-01-07")]
+    assert starts == [d("2027-01-06"), d("2027-01-07")]
 
 
 def test_qc_capacity() -> None:
@@ -263,7 +222,7 @@ def test_qc_capacity() -> None:
     _, schedule = _solve("qc-capacity")
     _check(schedule, (2, 0, 17), {"P1", "P2"})
     deliveries = sorted(a.delivery_date for a in schedule.assignments)
-    assert deliveries == [_d("2027-01-13"), _d("2027-01-14")]
+    assert deliveries == [d("2027-01-13"), d("2027-01-14")]
     qc_starts = [q.start_date for a in schedule.assignments for q in a.qc]
     assert len(set(qc_starts)) == 2
 
@@ -282,11 +241,11 @@ def test_lab_closure() -> None:
     """
     _, schedule = _solve("lab-closure")
     _check(schedule, (1, 0, 11), {"P1"})
-    p1 = _a(schedule, "P1")
+    p1 = assigned(schedule, "P1")
     assert _start(schedule, "P1") == "2027-01-08T08:00:00+01:00"
-    assert [q.start_date for q in p1.qc] == [_d("2027-01-11")]
-    assert p1.delivery_date == _d("2027-01-16")
-    assert _rule(schedule, "P2") == "C7"
+    assert [q.start_date for q in p1.qc] == [d("2027-01-11")]
+    assert p1.delivery_date == d("2027-01-16")
+    assert first_rule(schedule, "P2") == "C7"
 
 
 def test_infusion_window() -> None:
@@ -301,10 +260,10 @@ def test_infusion_window() -> None:
     """
     _, schedule = _solve("infusion-window")
     _check(schedule, (2, 0, 21), {"P1", "P3"})
-    assert _a(schedule, "P1").delivery_date == _d("2027-01-18")
-    assert _a(schedule, "P3").delivery_date == _d("2027-01-13")
+    assert assigned(schedule, "P1").delivery_date == d("2027-01-18")
+    assert assigned(schedule, "P3").delivery_date == d("2027-01-13")
     assert _start(schedule, "P3") == "2027-01-06T08:00:00+01:00"
-    assert _rule(schedule, "P2") == "C9"
+    assert first_rule(schedule, "P2") == "C9"
 
 
 def test_in_progress() -> None:
@@ -325,18 +284,18 @@ def test_in_progress() -> None:
     """
     _, schedule = _solve("in-progress")
     _check(schedule, (1, 0, 10), {"P1"})
-    p1 = _a(schedule, "P1")
-    assert p1.manufacturing_start.date() == _d("2027-01-06")
-    assert p1.delivery_date == _d("2027-01-14")
-    ip = _a(schedule, "IP1")
+    p1 = assigned(schedule, "P1")
+    assert p1.manufacturing_start.date() == d("2027-01-06")
+    assert p1.delivery_date == d("2027-01-14")
+    ip = assigned(schedule, "IP1")
     assert ip is not None and ip.in_progress and ip.apheresis_date is None
     assert (ip.suite, ip.position) == ("S1", 1)
     assert ip.manufacturing_start.isoformat() == "2027-01-02T06:00:00+01:00"
     assert [(s.step, s.date, s.shift, s.operators) for s in ip.steps] == [
-        ("harvest", _d("2027-01-05"), "L", ["OP1"])
+        ("harvest", d("2027-01-05"), "L", ["OP1"])
     ]
     assert [q.assay for q in ip.qc] == ["sterility"]
-    assert _d("2027-01-05") <= ip.qc[0].start_date <= _d("2027-01-07")
+    assert d("2027-01-05") <= ip.qc[0].start_date <= d("2027-01-07")
 
 
 def test_locked() -> None:
@@ -350,11 +309,11 @@ def test_locked() -> None:
     """
     _, schedule = _solve("locked")
     _check(schedule, (1, 0, 10), {"P1"})
-    p1 = _a(schedule, "P1")
-    assert p1.apheresis_date == _d("2027-01-07")
+    p1 = assigned(schedule, "P1")
+    assert p1.apheresis_date == d("2027-01-07")
     assert _start(schedule, "P1") == "2027-01-08T08:00:00+01:00"
-    assert p1.delivery_date == _d("2027-01-15")
-    assert _rule(schedule, "P2") == "C2"
+    assert p1.delivery_date == d("2027-01-15")
+    assert first_rule(schedule, "P2") == "C2"
 
 
 def test_cryopreserved() -> None:
@@ -371,11 +330,11 @@ def test_cryopreserved() -> None:
     """
     _, schedule = _solve("cryopreserved")
     _check(schedule, (1, 0, 21), {"P1"})
-    p1 = _a(schedule, "P1")
-    assert p1.apheresis_date == _d("2026-12-30")
+    p1 = assigned(schedule, "P1")
+    assert p1.apheresis_date == d("2026-12-30")
     assert _start(schedule, "P1") == "2027-01-04T08:00:00+01:00"
-    assert p1.delivery_date == _d("2027-01-11")
-    assert _rule(schedule, "P2") in {"C3", "C10"}
+    assert p1.delivery_date == d("2027-01-11")
+    assert first_rule(schedule, "P2") in {"C3", "C10"}
 
 
 def test_plan_changes() -> None:
@@ -406,8 +365,8 @@ def test_weight() -> None:
     _, schedule = _solve("weight")
     _check(schedule, (3, 0, 24), {"P2"})
     assert _start(schedule, "P2") == "2027-01-06T08:00:00+01:00"
-    assert _a(schedule, "P2").delivery_date == _d("2027-01-13")
-    assert _rule(schedule, "P1") in {"C5", "C3"}
+    assert assigned(schedule, "P2").delivery_date == d("2027-01-13")
+    assert first_rule(schedule, "P1") in {"C5", "C3"}
 
 
 def test_horizon() -> None:
@@ -425,10 +384,10 @@ def test_horizon() -> None:
     _, schedule = _solve("horizon")
     _check(schedule, (2, 0, 16), {"P2", "P4"})
     assert _start(schedule, "P4") == "2027-01-17T08:00:00+01:00"
-    assert _a(schedule, "P4").delivery_date == _d("2027-01-24")
-    assert _a(schedule, "P2").delivery_date == _d("2027-01-13")
-    assert _rule(schedule, "P1") in {"C9", "C10"}
-    assert _rule(schedule, "P3") in {"C10", "C9"}
+    assert assigned(schedule, "P4").delivery_date == d("2027-01-24")
+    assert assigned(schedule, "P2").delivery_date == d("2027-01-13")
+    assert first_rule(schedule, "P1") in {"C9", "C10"}
+    assert first_rule(schedule, "P3") in {"C10", "C9"}
 
 
 # The validator side of the two shelf-life instances: the "wrong" plan each derivation
@@ -444,10 +403,6 @@ def _moved(schedule: Schedule, patient: str, **fields: Any) -> Schedule:
     return schedule.model_copy(update={"assignments": assignments})
 
 
-def _rules(violations: list[Violation]) -> set[str]:
-    return {v.rule for v in violations}
-
-
 def test_dst_autumn_calendar_arithmetic_plan_is_rejected() -> None:
     """dst-autumn: A 10-23 with a start Mon 10-26 11:30 CET is 73.5 real hours after collection.
 
@@ -455,29 +410,25 @@ def test_dst_autumn_calendar_arithmetic_plan_is_rejected() -> None:
     10-26 11:30, end 10-28 11:30, sterility 10-28..10-31, release 11-01, delivery 11-02.
     Everything else is consistent, so the validator must report C3 (shelf-life 72 h).
     """
-    from validator import validate
-
     instance, schedule = _solve("dst-autumn")
-    p1 = _a(schedule, "P1")
+    p1 = assigned(schedule, "P1")
     wrong = _moved(
         schedule,
         "P1",
-        apheresis_date=_d("2026-10-23"),
+        apheresis_date=d("2026-10-23"),
         manufacturing_start=datetime.fromisoformat("2026-10-26T11:30:00+01:00"),
         manufacturing_end=datetime.fromisoformat("2026-10-28T11:30:00+01:00"),
-        steps=[s.model_copy(update={"date": _d("2026-10-26")}) for s in p1.steps],
+        steps=[s.model_copy(update={"date": d("2026-10-26")}) for s in p1.steps],
         qc=[
-            ScheduledAssay(
-                assay="sterility", start_date=_d("2026-10-28"), end_date=_d("2026-10-31")
-            )
+            ScheduledAssay(assay="sterility", start_date=d("2026-10-28"), end_date=d("2026-10-31"))
         ],
-        release_date=_d("2026-11-01"),
-        delivery_date=_d("2026-11-02"),
+        release_date=d("2026-11-01"),
+        delivery_date=d("2026-11-02"),
     )
     values = ObjectiveValues(scheduled_weight=1, plan_changes=0, wait_days=10)
     wrong = wrong.model_copy(update={"objective": values, "bound": values})
     violations = validate(instance, wrong)
-    assert _rules(violations) == {"C3"}, violations
+    assert rules_of(violations) == {"C3"}, violations
 
 
 def test_shelf_life_late_shift_plan_is_rejected() -> None:
@@ -488,10 +439,8 @@ def test_shelf_life_late_shift_plan_is_rejected() -> None:
     delivery 01-11; P1 start 01-06 14:00, end 01-07 14:00, sterility 01-07..01-10, release
     01-11, delivery 01-12. The only broken rule is C3 for P1.
     """
-    from validator import validate
-
     instance, schedule = _solve("shelf-life")
-    p1, p2 = _a(schedule, "P1"), _a(schedule, "P2")
+    p1, p2 = assigned(schedule, "P1"), assigned(schedule, "P2")
     wrong = _moved(
         schedule,
         "P1",
@@ -507,21 +456,19 @@ def test_shelf_life_late_shift_plan_is_rejected() -> None:
         manufacturing_start=datetime.fromisoformat("2027-01-05T06:00:00+01:00"),
         manufacturing_end=datetime.fromisoformat("2027-01-06T06:00:00+01:00"),
         steps=[
-            s.model_copy(update={"date": _d("2027-01-05"), "shift": "E", "operators": ["OP1"]})
+            s.model_copy(update={"date": d("2027-01-05"), "shift": "E", "operators": ["OP1"]})
             for s in p2.steps
         ],
         qc=[
-            ScheduledAssay(
-                assay="sterility", start_date=_d("2027-01-06"), end_date=_d("2027-01-09")
-            )
+            ScheduledAssay(assay="sterility", start_date=d("2027-01-06"), end_date=d("2027-01-09"))
         ],
-        release_date=_d("2027-01-10"),
-        delivery_date=_d("2027-01-11"),
+        release_date=d("2027-01-10"),
+        delivery_date=d("2027-01-11"),
     )
     values = ObjectiveValues(scheduled_weight=2, plan_changes=0, wait_days=14)
     wrong = wrong.model_copy(update={"objective": values, "bound": values})
     violations = validate(instance, wrong)
-    assert _rules(violations) == {"C3"}, violations
+    assert rules_of(violations) == {"C3"}, violations
     assert all("P1" in v.message for v in violations), violations
 
 
@@ -537,5 +484,5 @@ def test_two_changes() -> None:
     _, schedule = _solve("two-changes")
     _check(schedule, (1, 0, 8), {"P2"})
     assert _start(schedule, "P2") == "2027-01-12T08:00:00+01:00"
-    assert _a(schedule, "P2").delivery_date == _d("2027-01-19")
-    assert _rule(schedule, "P1") == "C2"
+    assert assigned(schedule, "P2").delivery_date == d("2027-01-19")
+    assert first_rule(schedule, "P1") == "C2"
