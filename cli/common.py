@@ -93,14 +93,21 @@ def read_instance_file(instance_file: Path) -> Instance:
 
 
 def load_pair(
-    instance_file: Path, schedule_file: Path, *, same_instance: bool = True
+    instance_file: Path,
+    schedule_file: Path,
+    *,
+    same_instance: bool = True,
+    instance: Instance | None = None,
 ) -> tuple[Instance, Schedule]:
     """An instance and a schedule of it, or exit 2 naming what is wrong.
 
     With `same_instance` off the schedule may name another instance: the caller checks that
     itself (the validator reports it as a violation, a re-plan as a problem of the events).
+    A caller that has read `instance_file` already passes it as `instance`, so that its other
+    inputs can be checked between the two files in the order the command has always used.
     """
-    instance = read_instance_file(instance_file)
+    if instance is None:
+        instance = read_instance_file(instance_file)
     try:
         schedule = load_schedule(schedule_file)
     except InputError as error:

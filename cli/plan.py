@@ -32,7 +32,7 @@ from cli.summaries import (
     suggestion_lines,
     summary,
 )
-from models import InputError, Schedule, load_instance, to_json, write_json
+from models import InputError, load_instance, to_json, write_json
 
 
 def solve(
@@ -218,11 +218,7 @@ def whatif(
     from scheduler.search.outcome import SolveOptions
     from scheduler.workflows.solve import solve as run_solver
 
-    base: Schedule | None = None
-    if schedule_file is not None:
-        instance, base = load_pair(instance_file, schedule_file)
-    else:
-        instance = read_instance_file(instance_file)
+    instance = read_instance_file(instance_file)
     try:
         scenario = parse_scenario(json.loads(scenario_file.read_text(encoding="utf-8")))
         changed = load_instance(apply_scenario(json.loads(to_json(instance)), scenario))
@@ -230,7 +226,10 @@ def whatif(
         fail_input(error, str(scenario_file))
     except (OSError, ValueError) as error:
         fail(f"{scenario_file}: {error}")
-    if base is None:
+    # The scenario's problems come before the compared plan's, as they always have.
+    if schedule_file is not None:
+        _, base = load_pair(instance_file, schedule_file, instance=instance)
+    else:
         base = run_solver(instance, SolveOptions(time_limit=time_limit, workers=workers))
     check_writable(output)
     schedule = run_solver(changed, SolveOptions(time_limit=time_limit, workers=workers))

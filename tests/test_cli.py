@@ -416,3 +416,41 @@ def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
         tmp_path / "x.json",
     )
     assert refused.exit_code == 2 and "changes[0].suite" in refused.output
+
+
+def test_whatif_checks_the_scenario_before_the_plan_it_compares_with(tmp_path: Path) -> None:
+    """A bad scenario is reported first; then a --schedule of another instance or a broken one
+    exits 2 naming the file, before any solve."""
+    instance = Path("instances/tiny/suite-changeover.json")
+    good = write(
+        tmp_path / "good.json",
+        {"name": "x", "changes": [{"kind": "suite_added", "type": "isolator", "positions": 2}]},
+    )
+    bad = write(
+        tmp_path / "bad.json", {"name": "x", "changes": [{"kind": "suite_removed", "suite": "S9"}]}
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"not": json', encoding="utf-8")
+
+    def whatif(scenario: Path, schedule: Path) -> Any:
+        return run(
+            "whatif",
+            instance,
+            "--scenario",
+            scenario,
+            "--schedule",
+            schedule,
+            "-o",
+            tmp_path / "w.json",
+        )
+
+    first = whatif(bad, EXAMPLE_SCHEDULE)
+    assert first.exit_code == 2 and "changes[0].suite" in first.output
+    other = whatif(good, EXAMPLE_SCHEDULE)
+    assert other.exit_code == 2
+    assert f"{EXAMPLE_SCHEDULE} plans instance 'example-xs', not 'tiny-suite-changeover'" in (
+        other.output
+    )
+    unreadable = whatif(good, broken)
+    assert unreadable.exit_code == 2 and f"error: {broken}: 1 problem" in unreadable.output
+    assert not (tmp_path / "w.json").exists()
