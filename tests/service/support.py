@@ -139,7 +139,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "api.cli",
+                "cli",
                 "serve",
                 "--port",
                 str(self.port),
