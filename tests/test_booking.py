@@ -83,3 +83,21 @@ def test_offers_fill_the_chairs_and_every_booked_plan_stays_valid() -> None:
     assert [o.apheresis_date for o in plan.availability(_patient("P3", wednesday)).offers] == [
         wednesday
     ]
+
+
+def test_a_window_of_centuries_costs_no_more_than_the_horizon() -> None:
+    """An order system sends a window from year 503 to 2100: only the horizon's days are weighed,
+    each listed as an offer or a reason, and the answer comes as fast as for a one-week window."""
+    site = booking_site()
+    plan = PublishedPlan(load_instance(site), _plan_of(site, [])[1])
+    patient = Patient.model_validate(new_patient("H1", date(503, 1, 14), date(2100, 1, 1), id="P9"))
+    answer = plan.availability(patient)
+    listed = {offer.apheresis_date for offer in answer.offers} | set(answer.unavailable)
+    horizon = load_instance(site).horizon
+    assert min(listed) >= horizon.start and len(listed) <= horizon.days
+    assert answer.offers, "the horizon's open days are still offered"
+    before_horizon = Patient.model_validate(
+        new_patient("H1", date(503, 1, 14), date(503, 2, 1), id="P10")
+    )
+    [(day, reason)] = plan.availability(before_horizon).unavailable.items()
+    assert day == date(503, 1, 14) and reason.startswith("C10 horizon")

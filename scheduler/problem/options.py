@@ -213,10 +213,7 @@ class OptionBuilder:
             assert patient.previous_apheresis_date is not None  # checked when loading
             days = [patient.previous_apheresis_date]
         else:
-            days = [
-                window.earliest + timedelta(days=i)
-                for i in range((window.latest - window.earliest).days + 1)
-            ]
+            days = self._window_days_around_horizon(window.earliest, window.latest)
         candidates = []
         for day in days:
             reason = self._chair_reason(patient, hospital, day)
@@ -225,6 +222,21 @@ class OptionBuilder:
             else:
                 candidates.append(day)
         return candidates
+
+    def _window_days_around_horizon(self, earliest: date, latest: date) -> list[date]:
+        """The window's days inside the horizon, plus its first day before and after it.
+
+        A window may reach years past the horizon; one day on each side is enough to name
+        the C2 reason, and keeps the work bounded by the horizon, not by the window.
+        """
+        first = max(earliest, self.calendar.start_date)
+        last = min(latest, self.calendar.end_date - timedelta(days=1))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        if earliest < self.calendar.start_date:
+            days.insert(0, earliest)
+        if latest >= self.calendar.end_date:
+            days.append(max(earliest, self.calendar.end_date))
+        return days
 
     def _chair_reason(self, patient: Patient, hospital: Hospital, day: date) -> str | None:
         window = patient.apheresis_window

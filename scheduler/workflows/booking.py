@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from models import Assignment, Instance, Patient, Schedule
 from models.instance import DateWindow
@@ -72,13 +72,15 @@ class PublishedPlan(GreedyPlanner):
         options = self.problem.builder.patient_options(patient)
         offers, unavailable = [], {}
         window = patient.apheresis_window
+        # Collections happen inside the horizon (C2): a window reaching far beyond it costs no more.
+        first = max(window.earliest, self.calendar.start_date)
+        last = min(window.latest, self.calendar.end_date - timedelta(days=1))
         days = (
             [patient.collected_on]
             if patient.collected_on
-            else [
-                date.fromordinal(d)
-                for d in range(window.earliest.toordinal(), window.latest.toordinal() + 1)
-            ]
+            else [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            # A window wholly outside the horizon still gets its reason, once.
+            or [window.earliest]
         )
         for day in days:
             placed = self._best_placement(options, day)
