@@ -61,6 +61,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The hospitals an order-system key books for; None: every hospital.
+    hospitals: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Plan(Base):
