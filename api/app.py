@@ -9,11 +9,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.db import create_db_engine, migrate
+from api.gate import Gate
 from api.handlers import install_error_handlers
 from api.jobs import SolveWorker, recover_interrupted
 from api.routes import ROUTERS
+from api.routes.responses import GATE, errors
 from api.routes.web import STATIC
 from api.services import Services
+from api.services.limits import InstanceLimits
 from api.settings import Settings, database_url_from_env
 
 __all__ = ["create_app", "database_url_from_env"]
@@ -28,7 +31,10 @@ def create_app(
     )
     url = settings.database_url
     engine = create_db_engine(url)
-    services = Services.over(engine)
+    services = Services.over(
+        engine,
+        InstanceLimits(settings.max_patients, settings.max_suites, settings.max_operators),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,8 +58,10 @@ def create_app(
     app.state.settings = settings
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(Gate, settings=settings, owner=services.keys.owner)
     for router in ROUTERS:
-        app.include_router(router)
+        versioned = (router.prefix or "").startswith("/v1")
+        app.include_router(router, responses=errors(*GATE, 503) if versioned else None)
     # After the web router: its /static/plotly.min.js comes from the plotly package, not this folder.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader
 
+from api.gate import caller_of
 from api.services import Services
 from api.services.audit import AuditService
 from api.services.bookings import BookingService
 from api.services.health import HealthService
-from api.services.keys import COORDINATOR, ORDER_SYSTEM
+from api.services.keys import COORDINATOR, ORDER_SYSTEM, Caller
 from api.services.plans import PlanService
 from api.services.published import PublishedService
 from api.services.reports import ReportService
@@ -71,23 +72,45 @@ Bookings = Annotated[BookingService, Depends(_bookings)]
 Audit = Annotated[AuditService, Depends(_audit)]
 
 
-def role(*allowed: str) -> Callable[..., str]:
-    """A dependency that admits keys of the given roles and yields the key's name (for the audit trail)."""
+def _caller(
+    request: Request, services: ServicesDep, key: Annotated[str | None, Depends(API_KEY)]
+) -> Caller:
+    """Who holds the request's key: admitted by the gate already, else looked up here."""
+    caller = caller_of(request.state)
+    if caller is None:
+        caller = services.keys.owner(key) if key else None
+    if caller is None:
+        raise HTTPException(401, "a valid X-API-Key header is required")
+    return caller
 
-    def caller(services: ServicesDep, key: Annotated[str | None, Depends(API_KEY)]) -> str:
-        owner = services.keys.owner(key) if key else None
-        if owner is None:
-            raise HTTPException(401, "a valid X-API-Key header is required")
-        name, key_role = owner
-        if key_role not in allowed:
+
+def role(*allowed: str) -> Callable[..., Caller]:
+    """A dependency that admits keys of the given roles and yields their holder."""
+
+    def caller(who: Annotated[Caller, Depends(_caller)]) -> Caller:
+        if who.role not in allowed:
             raise HTTPException(
-                403, f"a {key_role} key may not do this (needs: {', '.join(allowed)})"
+                403, f"a {who.role} key may not do this (needs: {', '.join(allowed)})"
             )
-        return str(name)
+        return who
 
     return caller
 
 
-Coordinator = Annotated[str, Depends(role(COORDINATOR))]
-OrderSystem = Annotated[str, Depends(role(ORDER_SYSTEM))]
-Reader = Annotated[str, Depends(role(COORDINATOR, ORDER_SYSTEM))]
+def _name(*allowed: str) -> Callable[..., str]:
+    admitted = role(*allowed)
+
+    # A default, not an annotation: the annotation of a nested function cannot name `admitted`.
+    def name(who: Caller = Depends(admitted)) -> str:  # noqa: B008
+        return who.name
+
+    return name
+
+
+# The key's name, for the audit trail.
+Coordinator = Annotated[str, Depends(_name(COORDINATOR))]
+OrderSystem = Annotated[str, Depends(_name(ORDER_SYSTEM))]
+Reader = Annotated[str, Depends(_name(COORDINATOR, ORDER_SYSTEM))]
+# The whole caller, where its hospitals matter.
+OrderSystemCaller = Annotated[Caller, Depends(role(ORDER_SYSTEM))]
+ReaderCaller = Annotated[Caller, Depends(role(COORDINATOR, ORDER_SYSTEM))]

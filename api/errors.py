@@ -29,6 +29,12 @@ class ServiceError(Exception):
         return body | self.extra
 
 
+class Forbidden(ServiceError):
+    """The key may not act for this (e.g. another hospital's patient)."""
+
+    status_code = 403
+
+
 class NotFound(ServiceError):
     """An unknown id."""
 

@@ -26,6 +26,26 @@ class Settings(BaseSettings):
     max_workbook_bytes: int = Field(
         20_000_000, ge=1, description="the largest planning workbook an upload may be"
     )
+    max_json_bytes: int = Field(
+        10_000_000, ge=1, description="the largest JSON request body (413 beyond, while streaming)"
+    )
+    max_upload_bytes: int = Field(
+        20_000_000, ge=1, description="the largest multipart upload body (413 beyond)"
+    )
+    max_patients: int = Field(
+        5_000, ge=1, description="patients and in-progress batches of one instance (422 beyond)"
+    )
+    max_suites: int = Field(500, ge=1, description="suites of one instance (422 beyond)")
+    max_operators: int = Field(2_000, ge=1, description="operators of one instance (422 beyond)")
+    heavy_requests: int = Field(
+        2, ge=1, description="CPU-heavy requests (suggestions, analysis, …) served at once"
+    )
+    heavy_wait_seconds: float = Field(
+        10.0, gt=0, description="how long a heavy request waits for a slot before 503"
+    )
+    auth_failures_per_minute: int = Field(
+        30, ge=1, description="failed authentications per client and minute before 429"
+    )
 
 
 def database_url_from_env(explicit: str | None = None) -> str:

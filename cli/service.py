@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from api.app import create_app, database_url_from_env
 from api.db import ApiKey, create_db_engine, migrate, session_factory, utc_now
 from api.service import ROLES, create_key
+from api.services.keys import ORDER_SYSTEM
 
 keys = typer.Typer(
     help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True
@@ -48,6 +49,13 @@ def serve(
 def keys_create(
     role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
     name: Annotated[str, typer.Option(help="who holds the key (shown in the audit trail)")],
+    hospital: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="an order-system key books only for these hospitals (repeat the option)",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key and print it (once: only its hash is stored)."""
@@ -57,12 +65,15 @@ def keys_create(
     engine = create_db_engine(database_url_from_env(database_url))
     migrate(engine)
     try:
-        key = create_key(engine, name, role)
+        key = create_key(engine, name, role, hospital)
     except ValueError as error:
         Console(stderr=True).print(f"error: {error}")
         raise typer.Exit(2) from error
     finally:
         engine.dispose()
+    if role == ORDER_SYSTEM:
+        scope = f"hospitals {', '.join(sorted(set(hospital)))}" if hospital else "every hospital"
+        Console(stderr=True).print(f"this order-system key books for {scope}")
     print(key)
 
 
@@ -71,12 +82,13 @@ def keys_list(database_url: DatabaseUrl = None) -> None:
     """List the keys (names and roles; the keys themselves are not stored)."""
     engine = create_db_engine(database_url_from_env(database_url))
     migrate(engine)
-    table = Table("name", "role", "created", "revoked")
+    table = Table("name", "role", "hospitals", "created", "revoked")
     with session_factory(engine)() as session:
         for key in session.scalars(select(ApiKey).order_by(ApiKey.id)):
             table.add_row(
                 key.name,
                 key.role,
+                ", ".join(key.hospitals) if key.hospitals else "all",
                 f"{key.created_at:%Y-%m-%d %H:%M}",
                 "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}",
             )

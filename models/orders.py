@@ -10,7 +10,6 @@ from pydantic import Field
 from models.checks import Problem
 from models.instance import (
     DateWindow,
-    Identifier,
     Instance,
     LocalDate,
     Material,
@@ -21,12 +20,16 @@ from models.instance import (
     SpecModel,
 )
 
+# The service stores ids in columns of 100 characters: longer ones are refused as input.
+MAX_ID_LENGTH = 100
+StoredIdentifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+
 
 class ProspectivePatient(SpecModel):
     """A new patient the order system asks about: everything of a SPEC patient but its id."""
 
-    hospital: Identifier
-    product: Identifier
+    hospital: StoredIdentifier
+    product: StoredIdentifier
     weight: Annotated[Number, Field(ge=0)] = 1
     material: Material
     apheresis_window: DateWindow
@@ -76,7 +79,7 @@ class ProspectivePatient(SpecModel):
 class BookingRequest(ProspectivePatient):
     """A patient, with its id, and the apheresis date chosen among the offers."""
 
-    id: Identifier
+    id: StoredIdentifier
     apheresis_date: LocalDate
 
     def as_booked_patient(self) -> Patient:

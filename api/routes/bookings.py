@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import Bookings, OrderSystem, Reader
+from api.deps import Bookings, OrderSystemCaller, ReaderCaller
 from api.routes.responses import errors
 from api.schemas import AvailabilityOut, BookingConflictOut, BookingOut, CancelledBookingOut
 from models.orders import BookingRequest, ProspectivePatient
@@ -17,10 +17,10 @@ router = APIRouter(prefix="/v1", tags=["bookings"])
 
 @router.post("/availability", response_model=AvailabilityOut, responses=errors(401, 403, 409, 422))
 def availability(
-    _actor: Reader, bookings: Bookings, patient: ProspectivePatient
+    caller: ReaderCaller, bookings: Bookings, patient: ProspectivePatient
 ) -> AvailabilityOut:
     """Apheresis dates the published plan can still offer this patient, best delivery first; reserves nothing."""
-    return bookings.availability(patient)
+    return bookings.availability(caller, patient)
 
 
 @router.post(
@@ -31,7 +31,7 @@ def availability(
     | {409: {"model": BookingConflictOut, "description": "the date can no longer be offered"}},
 )
 def book(
-    actor: OrderSystem,
+    caller: OrderSystemCaller,
     bookings: Bookings,
     booking: BookingRequest,
     response: Response,
@@ -45,7 +45,7 @@ def book(
     ],
 ) -> BookingOut | JSONResponse:
     """Book a patient on one of the offered apheresis dates."""
-    status, body = bookings.book(actor, idempotency_key, booking)
+    status, body = bookings.book(caller, idempotency_key, booking)
     if status != 201:
         # A 409 (or its replay) is the stored answer, sent as it was first given.
         return JSONResponse(body, status_code=status)
@@ -54,14 +54,16 @@ def book(
 
 
 @router.get("/bookings/{patient_id}", response_model=BookingOut, responses=errors(401, 403, 404))
-def get_booking(_actor: Reader, bookings: Bookings, patient_id: str) -> BookingOut:
-    """A booked patient's assignment."""
-    return bookings.booking(patient_id)
+def get_booking(caller: ReaderCaller, bookings: Bookings, patient_id: str) -> BookingOut:
+    """A booked patient's assignment (404 for another hospital's patient, as for an unknown one)."""
+    return bookings.booking(caller, patient_id)
 
 
 @router.delete(
     "/bookings/{patient_id}", response_model=CancelledBookingOut, responses=errors(401, 403, 404)
 )
-def cancel_booking(actor: OrderSystem, bookings: Bookings, patient_id: str) -> CancelledBookingOut:
+def cancel_booking(
+    caller: OrderSystemCaller, bookings: Bookings, patient_id: str
+) -> CancelledBookingOut:
     """Cancel a booking: the chair, suite position, operators' hours and QC slots are free again."""
-    return bookings.cancel(actor, patient_id)
+    return bookings.cancel(caller, patient_id)

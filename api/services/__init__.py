@@ -10,6 +10,7 @@ from api.services.audit import AuditService
 from api.services.bookings import BookingService
 from api.services.health import HealthService
 from api.services.keys import KeyService
+from api.services.limits import InstanceLimits
 from api.services.plans import PlanService
 from api.services.published import PublishedService
 from api.services.reports import ReportService
@@ -30,10 +31,10 @@ class Services:
     bookings: BookingService
 
     @classmethod
-    def over(cls, engine: Engine) -> Services:
+    def over(cls, engine: Engine, limits: InstanceLimits | None = None) -> Services:
         """The services over one database."""
         store = Store(engine)
-        plans = PlanService(store)
+        plans = PlanService(store, limits)
         return cls(
             store=store,
             health=HealthService(store),

@@ -17,9 +17,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from api.db import Booking, IdempotentResponse, PublishedEntry, utc_now
-from api.errors import Conflict, NotFound, ServiceError, Unprocessable
+from api.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
 from api.schemas import AvailabilityOut, BookingOut, CancelledBookingOut, OfferOut, UnavailableOut
 from api.services.audit import record
+from api.services.keys import Caller
 from api.store import NOTHING_PUBLISHED, Entry, PublishedState, Store, assignment_json, model_json
 from models import Assignment, Patient
 from models.orders import BookingRequest, ProspectivePatient
@@ -48,8 +49,9 @@ class BookingService:
         self._pending: list[_PendingBooking] = []  # bookings waiting for the next group commit
         self._pending_lock = threading.Lock()
 
-    def availability(self, prospective: ProspectivePatient) -> AvailabilityOut:
+    def availability(self, caller: Caller, prospective: ProspectivePatient) -> AvailabilityOut:
         """Every apheresis date the published plan can still offer this patient, best delivery first."""
+        _check_serves(caller, prospective.hospital)
         with self.store.lock:
             state = self.store.required()
             problems = prospective.problems(state.site)
@@ -77,13 +79,15 @@ class BookingService:
                 ],
             )
 
-    def book(self, actor: str, idempotency_key: str, request: BookingRequest) -> Answer:
+    def book(self, caller: Caller, idempotency_key: str, request: BookingRequest) -> Answer:
         """Book a patient on a date: 201 with its assignment, or 409 with the reason; replayed per Idempotency-Key.
 
         Bookings that arrive while another is being written are written together, in one
         transaction (group commit): each is still placed against everything booked before it,
         and no answer is given before the transaction holding it has committed.
         """
+        _check_serves(caller, request.hospital)
+        actor = caller.name
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
         # A retry need not wait for the lock.
         replay = self._replay(actor, idempotency_key, request_hash)
@@ -241,12 +245,12 @@ class BookingService:
         )
         return status, body
 
-    def booking(self, patient_id: str) -> BookingOut:
+    def booking(self, caller: Caller, patient_id: str) -> BookingOut:
         """A booked patient's assignment in the published plan."""
         with self.store.lock:
             state = self.store.current()
             entry = None if state is None else state.entries.get(patient_id)
-            if state is None or entry is None or entry.origin != "booking":
+            if state is None or entry is None or not _booked_for(caller, entry):
                 raise NotFound(f"no booking for patient {patient_id!r}")
             assert entry.assignment is not None  # a booking always has its assignment
             return BookingOut(
@@ -256,7 +260,7 @@ class BookingService:
                 assignment=entry.assignment,
             )
 
-    def cancel(self, actor: str, patient_id: str) -> CancelledBookingOut:
+    def cancel(self, caller: Caller, patient_id: str) -> CancelledBookingOut:
         """Cancel a booking: the patient leaves the published plan and frees all it held."""
         store = self.store
         with store.lock:
@@ -264,12 +268,7 @@ class BookingService:
                 version = store.lock_published(session)
                 state = None if version is None else store.state_at(session, version - 1)
                 entry = None if state is None else state.entries.get(patient_id)
-                if (
-                    state is None
-                    or entry is None
-                    or entry.origin != "booking"
-                    or entry.assignment is None
-                ):
+                if state is None or entry is None or not _booked_for(caller, entry):
                     raise NotFound(f"no booking for patient {patient_id!r}")
                 session.execute(
                     delete(PublishedEntry).where(PublishedEntry.patient_id == patient_id)
@@ -281,7 +280,7 @@ class BookingService:
                 )
                 record(
                     session,
-                    actor,
+                    caller.name,
                     "booking.cancelled",
                     "booking",
                     patient_id,
@@ -293,6 +292,24 @@ class BookingService:
             del state.entries[patient_id]
             state.version = version
             return CancelledBookingOut(patient=patient_id, cancelled=True, version=version)
+
+
+def _check_serves(caller: Caller, hospital: str) -> None:
+    """Refuse a key bound to other hospitals (403 names only the key's own hospitals)."""
+    if not caller.serves(hospital):
+        assert caller.hospitals is not None
+        raise Forbidden(
+            f"this key books for {', '.join(sorted(caller.hospitals))} only, not {hospital!r}"
+        )
+
+
+def _booked_for(caller: Caller, entry: Entry) -> bool:
+    """A booking this key may see: booked, and at one of its hospitals (else as if absent)."""
+    return (
+        entry.origin == "booking"
+        and entry.assignment is not None
+        and caller.serves(str(entry.entry.get("hospital", "")))
+    )
 
 
 def _stored_answer(stored: IdempotentResponse, key: str, request_hash: str) -> Answer:

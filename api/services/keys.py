@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
@@ -12,6 +14,7 @@ from api.store import Store
 
 ROLES = ("coordinator", "order-system")
 COORDINATOR, ORDER_SYSTEM = ROLES
+MAX_KEY = 200  # ours are 46 characters
 
 
 def hash_key(key: str) -> str:
@@ -19,15 +22,48 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(engine: Engine, name: str, role: str) -> str:
-    """Create a key for a client; the key is returned once and only its hash is stored."""
+MAX_NAME = 100  # the length of `api_keys.name` and of every column that names a caller
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the key's name (for the audit trail), its role and its hospitals."""
+
+    name: str
+    role: str
+    hospitals: frozenset[str] | None = None  # None: every hospital
+
+    def serves(self, hospital: str) -> bool:
+        """Whether this key may ask, book, read and cancel for `hospital`."""
+        return self.hospitals is None or hospital in self.hospitals
+
+
+def create_key(engine: Engine, name: str, role: str, hospitals: Sequence[str] | None = None) -> str:
+    """Create a key for a client; the key is returned once and only its hash is stored.
+
+    `hospitals` binds an order-system key to those hospitals; without them it serves all.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not 1 <= len(name) <= MAX_NAME:
+        raise ValueError(f"a key's name has 1 to {MAX_NAME} characters, not {len(name)}")
+    if hospitals and role != ORDER_SYSTEM:
+        raise ValueError("only order-system keys belong to hospitals")
+    if hospitals and any(not 1 <= len(h) <= MAX_NAME for h in hospitals):
+        raise ValueError(f"a hospital id has 1 to {MAX_NAME} characters")
     key = "cs_" + secrets.token_urlsafe(32)
     with session_factory(engine)() as session, session.begin():
         if session.scalar(select(ApiKey).where(ApiKey.name == name)) is not None:
             raise ValueError(f"a key named {name!r} already exists")
-        session.add(ApiKey(name=name, role=role, key_hash=hash_key(key), created_at=utc_now()))
+        session.add(
+            ApiKey(
+                name=name,
+                role=role,
+                key_hash=hash_key(key),
+                created_at=utc_now(),
+                hospitals=sorted(set(hospitals)) if hospitals else None,
+            )
+        )
     return key
 
 
@@ -37,10 +73,15 @@ class KeyService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def owner(self, key: str) -> tuple[str, str] | None:
-        """(name, role) of a valid key."""
+    def owner(self, key: str) -> Caller | None:
+        """Who holds a valid (not revoked) key."""
+        if len(key) > MAX_KEY:  # not one of ours: no need to hash megabytes
+            return None
         with self.store.sessions() as session:
             row = session.scalar(
                 select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
             )
-            return None if row is None else (row.name, row.role)
+            if row is None:
+                return None
+            hospitals = None if row.hospitals is None else frozenset(row.hospitals)
+            return Caller(row.name, row.role, hospitals)

@@ -13,6 +13,7 @@ from api.db import Plan, utc_now
 from api.errors import Conflict, NotFound, Unprocessable
 from api.schemas import ComparisonOut, DiffOut, PlanOut, SuggestionsOut
 from api.services.audit import record
+from api.services.limits import InstanceLimits, check_instance
 from api.store import Store, header_of
 from models import Instance, Problem, Schedule, load_instance, load_schedule, to_json
 from models.events import load_events
@@ -27,12 +28,14 @@ FINISHED = ("done", "failed", "cancelled")
 class PlanService:
     """Plans and their solve jobs (the solve worker, `api.jobs`, does the solving)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, limits: InstanceLimits | None = None) -> None:
         self.store = store
+        self.limits = limits or InstanceLimits()
         self.submitted = threading.Event()  # wakes the solve worker
 
-    def _queue(self, actor: str, plan: Plan, after: dict[str, Any]) -> PlanOut:
-        """Store a new plan as queued, audit it and wake the solve worker."""
+    def _queue(self, actor: str, instance: Instance, plan: Plan, after: dict[str, Any]) -> PlanOut:
+        """Store a new plan as queued (when the service plans a site that large), audit it, wake the worker."""
+        check_instance(instance, self.limits)
         with self.store.transaction() as session:
             session.add(plan)
             record(session, actor, "plan.submitted", "plan", plan.id, None, after)
@@ -56,7 +59,7 @@ class PlanService:
             "patients": len(instance.patients),
             "time_limit": time_limit,
         }
-        return self._queue(actor, plan, summary)
+        return self._queue(actor, instance, plan, summary)
 
     def submit_scenario(self, actor: str, plan_id: str, data: Any, time_limit: float) -> PlanOut:
         """A what-if: the plan's instance with changed inputs, queued as a plan of its own."""
@@ -86,7 +89,7 @@ class PlanService:
             "scenario_of": plan_id,
             "changes": changes["changes"],
         }
-        return self._queue(actor, plan, summary)
+        return self._queue(actor, instance, plan, summary)
 
     def submit_replan(self, actor: str, plan_id: str, data: Any, time_limit: float) -> PlanOut:
         """Re-plan a solved plan after events: started work fixed, the previous schedule as warm start."""
@@ -124,7 +127,7 @@ class PlanService:
             "events": len(events.events),
             "as_of": replan_of["as_of"],
         }
-        return self._queue(actor, plan, summary)
+        return self._queue(actor, instance, plan, summary)
 
     def diff(self, plan_id: str) -> DiffOut:
         """What a re-plan changed against the plan it re-planned, and which event caused it."""
