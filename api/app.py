@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
 from api.db import create_db_engine, migrate
@@ -49,7 +50,8 @@ def create_app(
             worker.stop()
         engine.dispose()
 
-    app = FastAPI(
+    # The docs page's scripts and styles come from the fastapi-offline package, never a CDN.
+    app = FastAPIOffline(
         title="cart-scheduler",
         version="1",
         summary="CAR-T manufacturing slot scheduling: weekly plans for coordinators, apheresis bookings for the order system.",

@@ -63,6 +63,15 @@ function signOut() {
 
 // ----- upload and check -------------------------------------------------------------------------
 
+// One paragraph of text in a container: file names and server texts are never read as HTML.
+function say(containerId, cls, id, message) {
+  const paragraph = document.createElement("p");
+  paragraph.className = cls;
+  if (id) paragraph.id = id;
+  paragraph.textContent = message;
+  $(containerId).replaceChildren(paragraph);
+}
+
 async function checkWorkbook(event) {
   event.preventDefault();
   const file = $("workbook").files[0];
@@ -75,8 +84,8 @@ async function checkWorkbook(event) {
   if (answer.status === 200) {
     currentInstance = answer.data.instance;
     const s = answer.data.summary;
-    $("upload-result").innerHTML = `<p class="ok" id="upload-ok">${file.name}: ${s.patients} patients, ` +
-      `${s.in_progress} in progress, ${s.suites} suites, ${s.operators} operators — ready to solve.</p>`;
+    say("upload-result", "ok", "upload-ok", `${file.name}: ${s.patients} patients, ` +
+      `${s.in_progress} in progress, ${s.suites} suites, ${s.operators} operators — ready to solve.`);
     show("upload-errors", false);
     show("solve-form", true);
     return;
@@ -84,7 +93,7 @@ async function checkWorkbook(event) {
   currentInstance = null;
   show("solve-form", false);
   const problems = answer.data.problems || [];
-  $("upload-result").innerHTML = `<p class="error" id="upload-failed">${file.name}: ${problems.length} problem(s); nothing was submitted.</p>`;
+  say("upload-result", "error", "upload-failed", `${file.name}: ${problems.length} problem(s); nothing was submitted.`);
   for (const p of problems) {
     const row = tbody.insertRow();
     for (const value of [p.sheet, p.row, p.column, p.message]) row.insertCell().textContent = text(value);
@@ -99,7 +108,7 @@ async function startSolve(event) {
   const limit = Number($("time-limit").value) || 30;
   const answer = await api("POST", `/v1/plans?time_limit=${limit}`, currentInstance);
   if (answer.status !== 202) {
-    $("upload-result").innerHTML = `<p class="error">The plan was refused: ${answer.data.detail}</p>`;
+    say("upload-result", "error", "", `The plan was refused: ${answer.data.detail}`);
     return;
   }
   watch(answer.data.id);
@@ -175,7 +184,9 @@ async function download() {
 }
 
 async function publish() {
-  const answer = await api("POST", `/v1/plans/${currentPlan}/publish`);
+  // Publishing is signed: the reason (a fixed one if none is typed) and its meaning go into the audit trail.
+  const reason = $("publish-reason").value.trim() || "published from the web page";
+  const answer = await api("POST", `/v1/plans/${currentPlan}/publish`, { reason, meaning: "approved for production" });
   const out = $("publish-result");
   if (answer.status === 200) {
     out.className = "ok";
