@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,10 +17,12 @@ SIZE_NAMES = "xs, s, m, l, xl"
 
 
 class SchemaKind(StrEnum):
-    """The two exchange formats."""
+    """The exchange formats: instance and schedule (SPEC), events and what-if scenario."""
 
     instance = "instance"
     schedule = "schedule"
+    events = "events"
+    scenario = "scenario"
 
 
 def generate(
@@ -66,20 +68,37 @@ def generate(
     )
 
 
+def schema_document(kind: SchemaKind) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one format, as `cart-schedule schema KIND` writes it."""
+    from pydantic import TypeAdapter
+
+    from models.events import EventsDocument
+    from models.scenarios import Scenario
+
+    body: dict[str, Any]
+    if kind is SchemaKind.instance:
+        body = Instance.model_json_schema()
+    elif kind is SchemaKind.schedule:
+        body = Schedule.model_json_schema()
+    elif kind is SchemaKind.events:
+        body = TypeAdapter(EventsDocument).json_schema()
+    else:
+        body = Scenario.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
+
+
 def schema(
-    kind: Annotated[SchemaKind, typer.Argument(help="Which format: instance or schedule.")],
+    kind: Annotated[
+        SchemaKind,
+        typer.Argument(help="Which format: instance, schedule, events or scenario."),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Where to write (default: stdout)."),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of the instance or schedule format."""
-    model = Instance if kind is SchemaKind.instance else Schedule
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **model.model_json_schema(),
-    }
-    text = json.dumps(document, indent=2) + "\n"
+    """Print the JSON Schema of a format: instance, schedule, events (replan) or scenario (whatif)."""
+    text = json.dumps(schema_document(kind), indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:

@@ -161,6 +161,18 @@ class Events(SpecModel):
     events: list[Event] = Field(default_factory=list)
 
 
+# What `replan` accepts, as a JSON Schema (`cart-schedule schema events`, the OpenAPI body of a
+# re-plan): the document, or its bare list of events. Parsing is `load_events`, which reports
+# every problem with its path; this type only describes the input.
+EventsDocument = Annotated[
+    Events | list[Event],
+    Field(
+        title="cart-schedule-events/1",
+        description="An events document, or the bare list of its events.",
+    ),
+]
+
+
 def _event_problems(index: int, item: Any) -> tuple[Any, list[Problem]]:
     """One event validated on its own, so that a broken event does not hide the others' problems."""
     path = f"events[{index}]"
@@ -383,6 +395,7 @@ __all__ = [
     "BatchFailed",
     "Event",
     "Events",
+    "EventsDocument",
     "EventsError",
     "OperatorAbsent",
     "PatientAdded",

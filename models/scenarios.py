@@ -51,8 +51,12 @@ class SuiteAdded(SpecModel):
     id: Identifier | None = None
 
 
-class QcCapacityChanged(SpecModel):
-    """A new daily capacity for one assay."""
+class QcDailyCapacityChanged(SpecModel):
+    """A new daily capacity for one assay, on every date.
+
+    Named apart from the event `qc_capacity_changed` (`models.events.QcCapacityChanged`, some
+    dates only): both are schemas of one OpenAPI document.
+    """
 
     kind: Literal["qc_capacity_changed"]
     assay: Identifier
@@ -79,7 +83,7 @@ Change = Annotated[
     OperatorsAdded
     | SuiteRemoved
     | SuiteAdded
-    | QcCapacityChanged
+    | QcDailyCapacityChanged
     | ChairsChanged
     | StartsPerDayChanged,
     Field(discriminator="kind"),
@@ -154,7 +158,7 @@ def _apply(doc: dict[str, Any], change: Any, path: str, problems: list[Problem])
             problems.append(Problem(f"{path}.id", f"suite {suite_id!r} already exists"))
             return
         doc["suites"].append({"id": suite_id, "type": change.type, "positions": change.positions})
-    elif isinstance(change, QcCapacityChanged):
+    elif isinstance(change, QcDailyCapacityChanged):
         if change.assay not in doc["qc_lab"]["capacity"]:
             problems.append(Problem(f"{path}.assay", f"unknown assay {change.assay!r}"))
         else:
