@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, UploadFile
@@ -10,6 +11,9 @@ from api.deps import Coordinator, SettingsDep
 from api.routes.responses import errors
 from api.schemas import AnalysisOut, WorkbookOut
 from api.services import documents
+from api.settings import Settings
+from models.workbook import sandbox
+from models.workbook.safety import DEFAULT_LIMITS, WorkbookLimits
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
@@ -39,6 +43,23 @@ def check_workbook(
     file: Annotated[UploadFile, File(description="an XLSX planning workbook")],
 ) -> WorkbookOut:
     """Read a planning workbook (`cart-schedule template`) as an instance; every problem by sheet, row and column."""
-    # One byte over the limit is enough to know the upload is too large.
+    # One byte over the limit is enough to know the upload is too large. A plain `def`: FastAPI
+    # runs it in a worker thread, so the wait for the sandboxed reader never blocks the loop.
     data = file.file.read(settings.max_workbook_bytes + 1)
-    return documents.check_workbook(data, settings.max_workbook_bytes)
+    return documents.check_workbook(
+        data,
+        settings.max_workbook_bytes,
+        _workbook_limits(settings),
+        memory_bytes=getattr(settings, "workbook_memory_bytes", sandbox.MEMORY_BYTES),
+        seconds=getattr(settings, "workbook_seconds", sandbox.SECONDS),
+    )
+
+
+def _workbook_limits(settings: Settings) -> WorkbookLimits:
+    """The limits on one uploaded workbook: the settings' where they name one, else the defaults."""
+    return WorkbookLimits(
+        **{
+            name: getattr(settings, f"workbook_{name}", default)
+            for name, default in asdict(DEFAULT_LIMITS).items()
+        }
+    )

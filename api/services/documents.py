@@ -2,37 +2,54 @@
 
 from __future__ import annotations
 
-import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from api.errors import Unprocessable
 from api.schemas import AnalysisOut, WorkbookOut
-from models import InputError, Instance, Problem, load_instance, load_schedule, to_json
-from models.workbook import read_instance
+from models import InputError, Problem, load_instance, load_schedule
+from models.workbook import sandbox
+from models.workbook.safety import DEFAULT_LIMITS, WorkbookLimits
 from scheduler.workflows.analyze import analyze as analyze_plan
 
 WHERE = re.compile(r"^(?P<sheet>.+?)(?: row (?P<row>\d+))?(?:,? column (?P<column>.+))?$")
 
 
-def read_uploaded_workbook(data: bytes) -> Instance:
-    """An uploaded XLSX as an instance; any problem is a 422 naming sheet, row and column."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "upload.xlsx"
-        path.write_bytes(data)
-        try:
-            return read_instance(path)
-        except InputError as error:
-            raise Unprocessable(
-                "the workbook has problems",
-                extra={"problems": [_located(p) for p in error.problems]},
-            ) from error
-        except Exception as error:  # not a workbook at all (bad zip, not XLSX)
-            raise Unprocessable(
-                f"the file is not an XLSX workbook ({type(error).__name__})"
-            ) from error
+ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx starts with a zip member's local header
+
+
+def read_uploaded_workbook(
+    data: bytes,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
+    *,
+    memory_bytes: int = sandbox.MEMORY_BYTES,
+    seconds: float = sandbox.SECONDS,
+) -> dict[str, Any]:
+    """An uploaded XLSX as an instance document; any problem is a 422 naming sheet, row and column.
+
+    The bytes are parsed in a child process limited to `memory_bytes` and `seconds`
+    (`models.workbook.sandbox`), never in the serving process: a crafted file costs the child,
+    which is killed, and is answered 422 saying which limit it hit.
+    """
+    if not data.startswith(ZIP_MAGIC):
+        problem = Problem(
+            sandbox.UPLOAD_NAME,
+            "cannot read the workbook: the file is not an XLSX workbook (not a zip archive)",
+        )
+        raise Unprocessable("the workbook has problems", extra={"problems": [_located(problem)]})
+    try:
+        return sandbox.read_workbook_isolated(
+            data, limits, memory_bytes=memory_bytes, seconds=seconds
+        )
+    except sandbox.SandboxProblems as error:
+        raise Unprocessable(
+            "the workbook has problems",
+            extra={"problems": [_located(p) for p in error.problems]},
+        ) from error
+    except sandbox.UnreadableWorkbook as error:  # a malformed part the checks do not name
+        raise Unprocessable(f"the file is not an XLSX workbook ({error})") from error
+    except sandbox.SandboxFailure as error:
+        raise Unprocessable(str(error)) from error
 
 
 def _located(problem: Problem) -> dict[str, Any]:
@@ -50,23 +67,30 @@ def _located(problem: Problem) -> dict[str, Any]:
     }
 
 
-def check_workbook(data: bytes, max_bytes: int) -> WorkbookOut:
+def check_workbook(
+    data: bytes,
+    max_bytes: int,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
+    *,
+    memory_bytes: int = sandbox.MEMORY_BYTES,
+    seconds: float = sandbox.SECONDS,
+) -> WorkbookOut:
     """A planning workbook as a `cart-schedule-instance/1` document with a short summary.
 
     `data` may hold one byte more than `max_bytes`: that is how a too-large upload is told.
     """
     if len(data) > max_bytes:
         raise Unprocessable(f"the workbook is larger than {max_bytes // 1_000_000} MB")
-    instance = read_uploaded_workbook(data)
+    instance = read_uploaded_workbook(data, limits, memory_bytes=memory_bytes, seconds=seconds)
     return WorkbookOut(
-        instance=json.loads(to_json(instance)),
+        instance=instance,
         summary={
-            "name": instance.name,
-            "patients": len(instance.patients),
-            "in_progress": len(instance.in_progress),
-            "suites": len(instance.suites),
-            "operators": len(instance.operators),
-            "horizon_days": instance.horizon.days,
+            "name": instance["name"],
+            "patients": len(instance.get("patients") or []),
+            "in_progress": len(instance.get("in_progress") or []),
+            "suites": len(instance.get("suites") or []),
+            "operators": len(instance.get("operators") or []),
+            "horizon_days": instance["horizon"]["days"],
         },
     )
 

@@ -17,10 +17,13 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet  # type: ignore[import-untyped]
+from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
 from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
 from models.checks import Problem
 from models.workbook.cells import csv_text
+from models.workbook.safety import DEFAULT_LIMITS, WorkbookLimits, check_archive
 from models.workbook.sheets import TABLES, header_key
 
 # --- tables as written ------------------------------------------------------------------------
@@ -149,8 +152,15 @@ def _raw_table(name: str, label: str, grid: Iterable[Iterable[Any]]) -> RawTable
     return RawTable(name, label, header, rows)
 
 
-def read_tables(source: str | Path) -> tuple[dict[str, RawTable], list[Problem]]:
-    """The known tables of an .xlsx workbook or a CSV folder, and any problem reading them."""
+def read_tables(
+    source: str | Path, limits: WorkbookLimits = DEFAULT_LIMITS
+) -> tuple[dict[str, RawTable], list[Problem]]:
+    """The known tables of an .xlsx workbook or a CSV folder, and any problem reading them.
+
+    A workbook is checked before it is opened (`safety.check_archive`) and its sheets are read
+    cell by cell as stored, never padded to the size a sheet declares; a value beyond
+    `limits.max_rows` or `limits.max_columns` is a problem naming the sheet.
+    """
     path = Path(source)
     if path.is_dir():
         return _read_csv_folder(path)
@@ -158,22 +168,86 @@ def read_tables(source: str | Path) -> tuple[dict[str, RawTable], list[Problem]]
         return {}, [Problem(str(path), "no such file or folder")]
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return {}, [Problem(str(path), "expected an .xlsx workbook or a folder of CSV files")]
+    unsafe = check_archive(path, limits)
+    if unsafe:
+        return {}, [Problem(str(path), f"cannot read the workbook: {text}") for text in unsafe]
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+    except (
+        OSError,
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        SyntaxError,  # xml.etree's ParseError: a member is not well-formed XML
+    ) as exc:
         return {}, [Problem(str(path), f"cannot read the workbook: {exc}")]
     tables: dict[str, RawTable] = {}
+    problems: list[Problem] = []
     try:
         sheets = {header_key(name): name for name in workbook.sheetnames}
         for name in TABLES:
             if name in sheets:
-                sheet = workbook[sheets[name]]
-                tables[name] = _raw_table(
-                    name, sheets[name], sheet.iter_rows(min_row=1, values_only=True)
-                )
+                label = sheets[name]
+                try:
+                    tables[name] = _read_sheet(name, label, workbook[label], limits)
+                except SheetError as exc:
+                    problems.append(Problem(label, str(exc)))
+                except (KeyError, IndexError, TypeError, ValueError, SyntaxError) as exc:
+                    problems.append(Problem(label, f"cannot read the sheet: {exc}"))
     finally:
         workbook.close()
-    return tables, []
+    return tables, problems
+
+
+class SheetError(ValueError):
+    """A sheet that cannot be read: not a worksheet, or values beyond the limits."""
+
+
+def _read_sheet(name: str, label: str, sheet: Any, limits: WorkbookLimits) -> RawTable:
+    """A worksheet as a raw table, from the cells its XML holds.
+
+    openpyxl's `iter_rows` pads every row to the width the sheet declares (or to its last cell)
+    and fills every missing row up to the declared height: a few kilobytes declaring
+    100,000 x 16,384 cells would become billions of empty cells. So the sheet's XML is streamed
+    through openpyxl's own cell parser (same values, dates, shared strings as `iter_rows`) and
+    only non-empty cells are kept; a value beyond the limits stops the reading.
+    """
+    if not isinstance(sheet, ReadOnlyWorksheet):
+        raise SheetError(f"sheet {label!r} is not a worksheet (a chart?)")
+    workbook = sheet.parent
+    cells: dict[int, dict[int, Any]] = {}
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=workbook.data_only,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for number, row in parser.parse():
+            for cell in row:
+                value = cell["value"]
+                if _is_empty(value):
+                    continue
+                column = cell["column"]
+                if number > limits.max_rows or column > limits.max_columns:
+                    raise SheetError(
+                        f"sheet {label!r} has a value in cell {get_column_letter(column)}{number}, "
+                        f"beyond the {limits.max_rows:,} rows and {limits.max_columns} columns "
+                        "a planning sheet may have"
+                    )
+                cells.setdefault(number, {})[column] = value
+    width = max((max(row) for row in cells.values()), default=0)
+    last = max(cells, default=0)
+    grid = (
+        [cells.get(number, {}).get(column) for column in range(1, width + 1)]
+        for number in range(1, last + 1)
+    )
+    return _raw_table(name, label, grid)
 
 
 def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:

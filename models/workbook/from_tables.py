@@ -17,6 +17,7 @@ from models.io import InputError, InstanceError, load_instance
 from models.timeutil import WEEKDAYS
 from models.workbook.cells import INTEGER, TEXT, Kind, parse_date, parse_ids, parse_text
 from models.workbook.files import RawTable, Where, read_tables
+from models.workbook.safety import DEFAULT_LIMITS, WorkbookLimits
 from models.workbook.sheets import (
     ASSAYS,
     EMPTY_LIST,
@@ -379,9 +380,9 @@ def document_from_tables(tables: dict[str, RawTable]) -> tuple[Document, list[Pr
     return doc, [Problem(str(where), message) for where, message in unique]
 
 
-def read_instance(source: str | Path) -> Instance:
+def read_instance(source: str | Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> Instance:
     """Read a workbook or CSV folder as an instance; raise WorkbookError listing every problem."""
-    tables, problems = read_tables(source)
+    tables, problems = read_tables(source, limits)
     if problems:
         raise WorkbookError(problems, str(source))
     doc, problems = document_from_tables(tables)
