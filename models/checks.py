@@ -48,7 +48,7 @@ def _unique(
 ) -> None:
     counts = Counter(item.get(key) for _, item in items if isinstance(item.get(key), str))
     for index, item in items:
-        if counts.get(item.get(key), 0) > 1:
+        if isinstance(item.get(key), str) and counts[item[key]] > 1:
             problems.append(Problem(f"{path}[{index}].{key}", f"duplicate {what} id {item[key]!r}"))
 
 
@@ -198,7 +198,7 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
     new_ids = _ids(patients)
     for index, batch in batches:
         path = f"in_progress[{index}]"
-        if batch.get("patient") in new_ids:
+        if isinstance(batch.get("patient"), str) and batch["patient"] in new_ids:
             problems.append(
                 Problem(f"{path}.patient", f"{batch['patient']!r} is also a new patient's id")
             )
