@@ -5,25 +5,88 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BeforeValidator
 
 from api.deps import Coordinator, Plans
 from api.routes.responses import errors
 from api.schemas import ComparisonOut, DiffOut, PlanOut, SuggestionsOut
-from models import Schedule
+from models import Instance, Schedule
+from models.events import EventsDocument
+from models.scenarios import Scenario
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 TimeLimit = Annotated[float, Query(gt=0, le=3600)]
 
 
+def _as_sent(value: Any) -> Any:
+    return value
+
+
+# The request bodies are declared with their formats' schemas (`json_schema_input_type`: the
+# OpenAPI document and generated clients see them) but passed on as sent: the services parse them
+# with the formats' own loaders, which report every problem at once with its JSON path (a 422 of
+# `{"detail": "the document has problems", "problems": [...]}`), and look for the plan first.
+InstanceBody = Annotated[
+    dict[str, Any],
+    BeforeValidator(_as_sent, json_schema_input_type=Instance),
+    Body(description="A `cart-schedule-instance/1` document (docs/FORMATS.md)"),
+]
+ScenarioBody = Annotated[
+    dict[str, Any],
+    BeforeValidator(_as_sent, json_schema_input_type=Scenario),
+    Body(
+        description="A what-if scenario: a name and the changes to the plan's inputs",
+        openapi_examples={
+            "weekend staff, one suite less": {
+                "value": {
+                    "name": "weekend staff",
+                    "changes": [
+                        {
+                            "kind": "operators_added",
+                            "count": 2,
+                            "skills": ["aseptic"],
+                            "weekdays": ["Sat", "Sun"],
+                        },
+                        {"kind": "suite_removed", "suite": "S02"},
+                    ],
+                }
+            }
+        },
+    ),
+]
+EventsBody = Annotated[
+    Any,
+    BeforeValidator(_as_sent, json_schema_input_type=EventsDocument),
+    Body(
+        description="What happened: a `cart-schedule-events/1` document, or its bare list of events",
+        openapi_examples={
+            "a suite down and an absent operator": {
+                "value": {
+                    "format": "cart-schedule-events/1",
+                    "as_of": "2026-12-03T12:00",
+                    "events": [
+                        {
+                            "id": "ev1",
+                            "kind": "suite_down",
+                            "suite": "S01",
+                            "start": "2026-12-14T00:00",
+                            "end": "2026-12-16T00:00",
+                        },
+                        {"kind": "operator_absent", "operator": "OP01", "dates": ["2026-12-04"]},
+                    ],
+                }
+            }
+        },
+    ),
+]
+
+
 @router.post("", status_code=202, response_model=PlanOut, responses=errors(401, 403, 422))
 def submit_plan(
     actor: Coordinator,
     plans: Plans,
-    instance: Annotated[
-        dict[str, Any],
-        Body(description="A `cart-schedule-instance/1` document (SPEC section 5)"),
-    ],
+    instance: InstanceBody,
     time_limit: Annotated[
         float, Query(gt=0, le=3600, description="seconds the solver may take")
     ] = 60.0,
@@ -68,12 +131,7 @@ def submit_scenario(
     actor: Coordinator,
     plans: Plans,
     plan_id: str,
-    scenario: Annotated[
-        dict[str, Any],
-        Body(
-            description='{"name": ..., "changes": [{"kind": "operators_added" | "suite_removed" | "suite_added" | "qc_capacity_changed" | "chairs_changed" | "starts_per_day_changed", ...}]}'
-        ),
-    ],
+    scenario: ScenarioBody,
     time_limit: TimeLimit = 60.0,
 ) -> PlanOut:
     """What if: solve the plan again with changed inputs (e.g. two more operators on weekends, one suite less)."""
@@ -90,10 +148,7 @@ def submit_replan(
     actor: Coordinator,
     plans: Plans,
     plan_id: str,
-    events: Annotated[
-        Any,
-        Body(description="events: a list, or {format: cart-schedule-events/1, as_of, events}"),
-    ],
+    events: EventsBody,
     time_limit: TimeLimit = 60.0,
 ) -> PlanOut:
     """Re-plan after events (patient added/cancelled/delayed, batch failed, suite down, operator absent, QC changes)."""
