@@ -183,6 +183,7 @@ def read_tables(
         ValueError,
         SyntaxError,  # xml.etree's ParseError: a member is not well-formed XML
     ) as exc:
+        _out_of_memory(exc)
         return {}, [Problem(str(path), f"cannot read the workbook: {exc}")]
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
@@ -196,10 +197,17 @@ def read_tables(
                 except SheetError as exc:
                     problems.append(Problem(label, str(exc)))
                 except (KeyError, IndexError, TypeError, ValueError, SyntaxError) as exc:
+                    _out_of_memory(exc)
                     problems.append(Problem(label, f"cannot read the sheet: {exc}"))
     finally:
         workbook.close()
     return tables, problems
+
+
+def _out_of_memory(error: Exception) -> None:
+    """Raise MemoryError for the XML parser's way of saying it ran out of memory."""
+    if isinstance(error, SyntaxError) and "out of memory" in str(error):
+        raise MemoryError(str(error)) from error
 
 
 class SheetError(ValueError):

@@ -31,7 +31,7 @@ class WorkbookLimits:
     max_ratio: int = 100  # unpacked / packed, for members above ratio_from_bytes
     ratio_from_bytes: int = 1_000_000
     max_rows: int = 20_000  # per sheet, counting the header
-    max_columns: int = 200  # per sheet
+    max_columns: int = 1_000  # per sheet: the roster has one column per horizon day
 
 
 DEFAULT_LIMITS = WorkbookLimits()
