@@ -14,12 +14,17 @@ Modules, each importing only those above it:
 
 - `cells.py`: cell kinds, from a cell to a JSON value and back (`parse_*`, `Kind`, `TEXT`, ...).
 - `sheets.py`: the tables and their columns (`TABLES`, `Col`, `Spec`, `SITE` ... `IN_PROGRESS`).
-- `files.py`: tables in .xlsx workbooks and CSV folders (`Table`, `write_tables`, `read_tables`).
+- `safety.py`: what reading a workbook may cost (`WorkbookLimits`) and the zip checks before
+  opening one (`check_archive`).
+- `files.py`: tables in .xlsx workbooks and CSV folders (`Table`, `write_tables`, `read_tables`;
+  sheets read cell by cell as stored, never padded to their declared size).
 - `to_tables.py`: instance -> tables (`instance_tables`, the roster grid).
 - `from_tables.py`: tables -> instance document, problems by sheet, row and column
   (`document_from_tables`, `read_instance`, `WorkbookError`).
 - `template.py`: writing instances with drop-downs, and the template (`write_instance`,
   `example_instance`, `write_template`).
+- `sandbox.py`: reading an untrusted workbook in a child process limited in memory and time
+  (`read_workbook_isolated`); not imported here, the service imports it.
 """
 
 from __future__ import annotations
