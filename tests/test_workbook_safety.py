@@ -23,6 +23,7 @@ from tests.workbook_bombs import (
     PNG_BYTES,
     big_text_cell,
     dimension_bomb,
+    entity_bomb,
     far_cell,
     rewrite_member,
     sheet_member,
@@ -199,6 +200,17 @@ def test_a_sheet_that_is_no_worksheet_or_broken_xml_is_a_problem_of_that_sheet(
     _, problems = read_tables(write(tmp_path, broken))
     [problem] = problems
     assert problem.path == "suites" and problem.message.startswith("cannot read the sheet")
+
+
+def test_entities_expanding_a_billion_fold_are_refused_by_the_xml_parser(
+    template_bytes: bytes, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    _, problems = read_tables(write(tmp_path, entity_bomb(template_bytes, "suites")))
+    assert time.monotonic() - started < 5
+    [problem] = problems
+    assert problem.path == "suites"
+    assert "amplification" in problem.message  # expat's own guard against billion laughs
 
 
 # --- the sandboxed child process ----------------------------------------------------------------

@@ -94,3 +94,18 @@ def big_text_cell(data: bytes, sheet: str = "patients", megabytes: int = 40) -> 
         return xml.replace("</sheetData>", f'<row r="9999">{cell}</row></sheetData>', 1)
 
     return rewrite_member(data, member, edit)
+
+
+def entity_bomb(data: bytes, sheet: str = "suites") -> bytes:
+    """The sheet's XML with a DTD whose nested entities expand to 10^9 x "lol" (billion laughs)."""
+    member = sheet_member(data, sheet)
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">' for i in range(1, 10)
+    )
+
+    def edit(xml: str) -> str:
+        cell = '<c r="A50" t="inlineStr"><is><t>&lol9;</t></is></c>'
+        xml = xml.replace("</sheetData>", f'<row r="50">{cell}</row></sheetData>', 1)
+        return f"<!DOCTYPE worksheet [{entities}]>{xml}"
+
+    return rewrite_member(data, member, edit)
