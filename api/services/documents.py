@@ -47,9 +47,15 @@ def read_uploaded_workbook(
             extra={"problems": [_located(p) for p in error.problems]},
         ) from error
     except sandbox.UnreadableWorkbook as error:  # a malformed part the checks do not name
-        raise Unprocessable(f"the file is not an XLSX workbook ({error})") from error
+        raise _refused(f"the file is not an XLSX workbook ({error})") from error
     except sandbox.SandboxFailure as error:
-        raise Unprocessable(str(error)) from error
+        raise _refused(str(error)) from error
+
+
+def _refused(message: str) -> Unprocessable:
+    """A 422 about the whole file, also as its one problem (the page lists problems)."""
+    problem = _located(Problem(sandbox.UPLOAD_NAME, message))
+    return Unprocessable(message, extra={"problems": [problem]})
 
 
 def _located(problem: Problem) -> dict[str, Any]:
@@ -80,7 +86,7 @@ def check_workbook(
     `data` may hold one byte more than `max_bytes`: that is how a too-large upload is told.
     """
     if len(data) > max_bytes:
-        raise Unprocessable(f"the workbook is larger than {max_bytes // 1_000_000} MB")
+        raise _refused(f"the workbook is larger than {max_bytes // 1_000_000} MB")
     instance = read_uploaded_workbook(data, limits, memory_bytes=memory_bytes, seconds=seconds)
     return WorkbookOut(
         instance=instance,

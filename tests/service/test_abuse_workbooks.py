@@ -19,8 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from api.errors import Unprocessable
+from api.services import documents
 from models import load_instance
 from models.workbook import write_instance
+from models.workbook.safety import WorkbookLimits
 from tests.service.support import (
     HORIZON_START,
     Server,
@@ -28,7 +31,7 @@ from tests.service.support import (
     new_patient,
     solve_and_publish,
 )
-from tests.workbook_bombs import PNG_BYTES, dimension_bomb, far_cell, zip_bomb
+from tests.workbook_bombs import PNG_BYTES, big_text_cell, dimension_bomb, far_cell, zip_bomb
 
 WEDNESDAY = HORIZON_START + timedelta(days=2)
 MB = 1_000_000
@@ -214,3 +217,22 @@ def test_the_order_system_is_answered_while_bombs_are_being_read(
     overlapping = [a for a in asked if any(b[0] < a[0] and a[1] < b[1] for b in bomb_answers)]
     assert len(overlapping) >= 3
     assert _status_mb(server.process.pid, "VmHWM") < peak_before + 100
+
+
+def test_a_reader_out_of_memory_or_time_is_a_422_saying_which_limit(workbook: bytes) -> None:
+    """The route's service function, in process: the child's limits are parameters (the running
+    server uses the defaults, 1 GB / 30 s)."""
+    big = big_text_cell(workbook, "patients", megabytes=40)  # allowed to pack tightly here
+    loose = WorkbookLimits(max_ratio=10**9)
+    with pytest.raises(Unprocessable) as caught:
+        documents.check_workbook(big, 20 * MB, loose, memory_bytes=150 * MB)
+    message = (
+        "the workbook could not be read within 150 MB / 30 s: it needed more than 150 MB of memory"
+    )
+    assert caught.value.detail == message
+    assert [p["message"] for p in caught.value.extra["problems"]] == [message]
+    with pytest.raises(Unprocessable) as caught:
+        documents.check_workbook(workbook, 20 * MB, seconds=0.2)
+    assert caught.value.detail == (
+        "the workbook could not be read within 1 GB / 0.2 s: it took longer than 0.2 s"
+    )
