@@ -159,6 +159,26 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(100))
     before: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     after: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    # Why, for a change that undoes something (a revoke, a cancellation) or signs (a publish).
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The chain: SHA-256 of the previous entry, and of this entry's content with that link.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PublishedVersion(Base):
+    """One publication of a plan, as published: appended and never edited (like the audit trail)."""
+
+    __tablename__ = "published_versions"
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plan_id: Mapped[str] = mapped_column(String(32))
+    instance_json: Mapped[str] = mapped_column(Text)
+    schedule_json: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(String(100))  # the key's name
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    meaning: Mapped[str] = mapped_column(Text)
 
 
 def normalise_url(url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models import Instance, Schedule
 
@@ -46,12 +46,46 @@ class PlanOut(BaseModel):
     scenario: dict[str, Any] | None = None
 
 
+class PublishIn(BaseModel):
+    """Why a plan is published and what publishing it means: the coordinator's signature."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="why this plan is published")
+    meaning: str = Field(
+        default="approved for production",
+        min_length=1,
+        max_length=500,
+        description="what the coordinator's publishing signifies",
+    )
+
+
 class PublishOut(BaseModel):
     """The plan now published."""
 
     plan_id: str
     version: int
     published_at: str
+    n: int | None = Field(
+        default=None, description="this publication's number in /v1/published/versions"
+    )
+
+
+class PublishedVersionSummaryOut(BaseModel):
+    """One publication: which plan, who published it, when, why and with what meaning."""
+
+    n: int
+    plan_id: str
+    published_by: str
+    published_at: str
+    reason: str
+    meaning: str
+
+
+class PublishedVersionOut(PublishedVersionSummaryOut):
+    """One publication with the instance and schedule exactly as they were published."""
+
+    instance: Instance
+    schedule: Schedule
 
 
 class PublishedOut(PublishOut):
@@ -124,6 +158,10 @@ class AuditOut(BaseModel):
     entity_id: str
     before: Any
     after: Any
+    reason: str | None = None
+    request_id: str | None = None
+    prev_hash: str
+    hash: str
 
 
 class KpisOut(BaseModel):

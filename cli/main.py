@@ -6,7 +6,8 @@ exit code; every rule of the domain lives elsewhere. The commands live in `cli.p
 Exit codes (the contract other tools and tests rely on):
 
 - 0: done (a schedule written with status OPTIMAL or FEASIBLE; a valid schedule; a file written)
-- 1: `validate` found violations (or the generator produced an instance that fails its checks)
+- 1: `validate` found violations (or the generator produced an instance that fails its checks);
+  `audit verify` found a broken link or hash in the audit trail
 - 2: bad input: a file that cannot be read or breaks its format, listed problem by problem
 - 3: `solve` ended INFEASIBLE or UNKNOWN (the schedule file is still written)
 """
@@ -42,6 +43,7 @@ app.command("explain", hidden=True)(plan.suggest)
 app.command()(plan.whatif)
 app.command()(service.serve)
 app.add_typer(service.keys, name="keys")
+app.add_typer(service.audit, name="audit")
 
 
 def main() -> None:

@@ -1,22 +1,37 @@
-"""The service's commands: `serve` runs the HTTP service, `keys` creates, lists and revokes API keys."""
+"""The service's commands: `serve` runs the HTTP service, `keys` creates, lists and revokes API keys,
+`audit verify` checks the audit trail's hash chain."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from api.app import create_app, database_url_from_env
-from api.db import ApiKey, create_db_engine, migrate, session_factory, utc_now
+from api.db import ApiKey, create_db_engine, migrate, session_factory
 from api.service import ROLES, create_key
-from api.services.keys import ORDER_SYSTEM
+from api.services.audit import verify_chain
+from api.services.keys import MAX_REASON, ORDER_SYSTEM, revoke_key
 
 keys = typer.Typer(
     help="API keys: create (shown once, stored hashed), list, revoke.", no_args_is_help=True
 )
+audit = typer.Typer(help="The audit trail: verify its hash chain.", no_args_is_help=True)
+
+
+def command_actor() -> str:
+    """Who runs this command, for the audit trail: `cli:` and the OS user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment nor in the password database
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"[:100]
+
 
 DatabaseUrl = Annotated[
     str | None,
@@ -65,7 +80,7 @@ def keys_create(
     engine = create_db_engine(database_url_from_env(database_url))
     migrate(engine)
     try:
-        key = create_key(engine, name, role, hospital)
+        key = create_key(engine, name, role, hospital, actor=command_actor())
     except ValueError as error:
         Console(stderr=True).print(f"error: {error}")
         raise typer.Exit(2) from error
@@ -98,19 +113,41 @@ def keys_list(database_url: DatabaseUrl = None) -> None:
 
 @keys.command("revoke")
 def keys_revoke(
-    name: Annotated[str, typer.Argument(help="the key's name")], database_url: DatabaseUrl = None
+    name: Annotated[str, typer.Argument(help="the key's name")],
+    reason: Annotated[
+        str,
+        typer.Option(help=f"why (1 to {MAX_REASON} characters; kept in the audit trail)"),
+    ],
+    database_url: DatabaseUrl = None,
 ) -> None:
-    """Revoke a key: it is refused from now on."""
+    """Revoke a key: it is refused from now on; who, when and why go into the audit trail."""
     engine = create_db_engine(database_url_from_env(database_url))
     migrate(engine)
-    with session_factory(engine)() as session, session.begin():
-        done = session.execute(
-            update(ApiKey)
-            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
-            .values(revoked_at=utc_now())
-        )
-    engine.dispose()
-    if done.rowcount != 1:
-        Console(stderr=True).print(f"error: no active key named {name!r}")
-        raise typer.Exit(2)
+    try:
+        revoke_key(engine, name, reason, actor=command_actor())
+    except ValueError as error:
+        Console(stderr=True).print(f"error: {error}")
+        raise typer.Exit(2) from error
+    finally:
+        engine.dispose()
     print(f"revoked {name}")
+
+
+@audit.command("verify")
+def audit_verify(database_url: DatabaseUrl = None) -> None:
+    """Check the audit trail's hash chain: exit 0 when whole, 1 naming the first broken entry."""
+    engine = create_db_engine(database_url_from_env(database_url))
+    try:
+        migrate(engine)
+        check = verify_chain(engine)
+    finally:
+        engine.dispose()
+    if check.whole:
+        print(f"audit trail intact: {check.count} entries, last hash {check.last_hash}")
+        return
+    at = "?" if check.broken_at is None else check.broken_at.isoformat()
+    print(
+        f"audit trail broken at entry id {check.broken_id} (at {at}, action {check.broken_action}): "
+        f"{check.problem}; the {check.count} entries before it are intact"
+    )
+    raise typer.Exit(1)

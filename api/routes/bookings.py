@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import Bookings, OrderSystemCaller, ReaderCaller
@@ -60,10 +60,18 @@ def get_booking(caller: ReaderCaller, bookings: Bookings, patient_id: str) -> Bo
 
 
 @router.delete(
-    "/bookings/{patient_id}", response_model=CancelledBookingOut, responses=errors(401, 403, 404)
+    "/bookings/{patient_id}",
+    response_model=CancelledBookingOut,
+    responses=errors(401, 403, 404, 422),
 )
 def cancel_booking(
-    caller: OrderSystemCaller, bookings: Bookings, patient_id: str
+    caller: OrderSystemCaller,
+    bookings: Bookings,
+    patient_id: str,
+    reason: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="why; kept in the audit trail"),
+    ] = None,
 ) -> CancelledBookingOut:
     """Cancel a booking: the chair, suite position, operators' hours and QC slots are free again."""
-    return bookings.cancel(caller, patient_id)
+    return bookings.cancel(caller, patient_id, reason)

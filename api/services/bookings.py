@@ -260,8 +260,10 @@ class BookingService:
                 assignment=entry.assignment,
             )
 
-    def cancel(self, caller: Caller, patient_id: str) -> CancelledBookingOut:
-        """Cancel a booking: the patient leaves the published plan and frees all it held."""
+    def cancel(
+        self, caller: Caller, patient_id: str, reason: str | None = None
+    ) -> CancelledBookingOut:
+        """Cancel a booking: the patient leaves the published plan and frees all it held; `reason` goes into the audit trail."""
         store = self.store
         with store.lock:
             with store.transaction() as session:
@@ -286,6 +288,7 @@ class BookingService:
                     patient_id,
                     entry.assignment,
                     None,
+                    reason=reason,
                 )
             assert version is not None
             state.planner.release(patient_id, Assignment.model_validate(entry.assignment))

@@ -6,11 +6,17 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
-from api.db import Plan, Published, PublishedEntry, utc_now
+from api.db import Plan, Published, PublishedEntry, PublishedVersion, utc_now
 from api.errors import Conflict, NotFound
-from api.schemas import PublishedOut, PublishOut
+from api.schemas import (
+    PublishedOut,
+    PublishedVersionOut,
+    PublishedVersionSummaryOut,
+    PublishIn,
+    PublishOut,
+)
 from api.services.audit import record
 from api.store import (
     Entry,
@@ -48,8 +54,12 @@ class PublishedService:
                 }
             )
 
-    def publish(self, actor: str, plan_id: str) -> PublishOut:
-        """Make a solved plan the site's published plan, carrying every active booking over."""
+    def publish(self, actor: str, plan_id: str, signed: PublishIn) -> PublishOut:
+        """Make a solved plan the site's published plan, carrying every active booking over.
+
+        The coordinator signs it: key name, time, meaning and reason go into the audit trail,
+        and the plan as published becomes the next of the published versions.
+        """
         store = self.store
         with store.lock, store.transaction() as session:
             plan = session.get(Plan, plan_id)
@@ -122,6 +132,30 @@ class PublishedService:
                         published_at=now,
                     )
                 )
+            state = PublishedState(
+                plan_id,
+                version,
+                0 if replaced else version,
+                now,
+                skeleton,
+                header_of(json.loads(plan.schedule_json)),
+                entries,
+                planner,
+            )
+            published_instance, published_schedule = state.documents()
+            n = (session.scalar(select(func.max(PublishedVersion.n))) or 0) + 1
+            session.add(
+                PublishedVersion(
+                    n=n,
+                    plan_id=plan_id,
+                    instance_json=json.dumps(published_instance),
+                    schedule_json=json.dumps(published_schedule),
+                    published_by=actor,
+                    published_at=now,
+                    reason=signed.reason,
+                    meaning=signed.meaning,
+                )
+            )
             record(
                 session,
                 actor,
@@ -134,24 +168,66 @@ class PublishedService:
                 {
                     "plan_id": plan_id,
                     "version": version,
+                    "published_version": n,
                     "carried_bookings": sorted(
                         e.patient_id for e in entries.values() if e.origin == "booking"
                     ),
+                    "signature": {
+                        "key": actor,
+                        "at": now.isoformat(),
+                        "meaning": signed.meaning,
+                        "reason": signed.reason,
+                    },
                 },
-            )
-            state = PublishedState(
-                plan_id,
-                version,
-                0 if replaced else version,
-                now,
-                skeleton,
-                header_of(json.loads(plan.schedule_json)),
-                entries,
-                planner,
+                reason=signed.reason,
             )
         # Only once the transaction has committed does this process hold the new plan.
         store.replace(state)
-        return PublishOut(plan_id=plan_id, version=version, published_at=now.isoformat())
+        return PublishOut(plan_id=plan_id, version=version, published_at=now.isoformat(), n=n)
+
+    def versions(self) -> list[PublishedVersionSummaryOut]:
+        """Every publication, oldest first (who, when, why, with what meaning)."""
+        with self.store.sessions() as session:
+            rows = session.execute(
+                select(
+                    PublishedVersion.n,
+                    PublishedVersion.plan_id,
+                    PublishedVersion.published_by,
+                    PublishedVersion.published_at,
+                    PublishedVersion.reason,
+                    PublishedVersion.meaning,
+                ).order_by(PublishedVersion.n)
+            ).all()
+            return [
+                PublishedVersionSummaryOut(
+                    n=r.n,
+                    plan_id=r.plan_id,
+                    published_by=r.published_by,
+                    published_at=r.published_at.isoformat(),
+                    reason=r.reason,
+                    meaning=r.meaning,
+                )
+                for r in rows
+            ]
+
+    def version(self, n: int) -> PublishedVersionOut:
+        """One publication, with the instance and schedule as they were published."""
+        with self.store.sessions() as session:
+            row = session.get(PublishedVersion, n)
+            if row is None:
+                raise NotFound(f"no published version {n}")
+            return PublishedVersionOut.model_validate(
+                {
+                    "n": row.n,
+                    "plan_id": row.plan_id,
+                    "published_by": row.published_by,
+                    "published_at": row.published_at.isoformat(),
+                    "reason": row.reason,
+                    "meaning": row.meaning,
+                    "instance": json.loads(row.instance_json),
+                    "schedule": json.loads(row.schedule_json),
+                }
+            )
 
 
 def _skeleton(instance_document: dict[str, Any]) -> dict[str, Any]:

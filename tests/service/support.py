@@ -195,15 +195,21 @@ def make_keys(database_url: str) -> dict[str, str]:
     return keys
 
 
+PUBLISH_REASON = {"reason": "weekly plan reviewed by the coordinator"}
+
+
 def solve_and_publish(
-    client: httpx.Client, instance: dict[str, Any], time_limit: float = 20
+    client: httpx.Client,
+    instance: dict[str, Any],
+    time_limit: float = 20,
+    reason: str = PUBLISH_REASON["reason"],
 ) -> str:
-    """Submit a plan, wait until it is solved, publish it; the plan id."""
+    """Submit a plan, wait until it is solved, publish it (with a reason); the plan id."""
     answer = client.post("/v1/plans", json=instance, params={"time_limit": time_limit})
     assert answer.status_code == 202, answer.text
     plan_id = str(answer.json()["id"])
     wait_for_plan(client, plan_id, {"done"}, timeout=time_limit + 60)
-    published = client.post(f"/v1/plans/{plan_id}/publish")
+    published = client.post(f"/v1/plans/{plan_id}/publish", json={"reason": reason})
     assert published.status_code == 200, published.text
     return plan_id
 

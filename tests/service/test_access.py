@@ -93,7 +93,18 @@ def test_keys_are_printed_once_and_stored_hashed(database_url: str, server: Serv
     )
     assert again.returncode == 2 and "already exists" in again.stderr
     subprocess.run(
-        [sys.executable, "-m", "cli", "keys", "revoke", "bert", "--database-url", database_url],
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "keys",
+            "revoke",
+            "bert",
+            "--reason",
+            "left the team",
+            "--database-url",
+            database_url,
+        ],
         check=True,
         capture_output=True,
     )

@@ -12,6 +12,7 @@ from generator import generate_instance
 from models import load_instance, load_schedule
 from tests.service.support import (
     HORIZON_START,
+    PUBLISH_REASON,
     booking_site,
     new_patient,
     solve_and_publish,
@@ -84,7 +85,7 @@ def test_publishing_makes_the_plan_the_sites_published_plan(coordinator: httpx.C
 
 def test_a_queued_or_unknown_plan_cannot_be_published(coordinator: httpx.Client) -> None:
     """Only a solved plan can be published; unknown ids are 404."""
-    assert coordinator.post("/v1/plans/nope/publish").status_code == 404
+    assert coordinator.post("/v1/plans/nope/publish", json=PUBLISH_REASON).status_code == 404
     assert coordinator.get("/v1/plans/nope").status_code == 404
     assert coordinator.get("/v1/plans/nope/schedule").status_code == 404
     assert coordinator.delete("/v1/plans/nope").status_code == 404
@@ -120,7 +121,10 @@ def test_every_change_is_in_the_audit_trail_with_the_key_name_never_the_key(
 ) -> None:
     """Submitted, solved, published: appended with time, actor name, ids and before/after."""
     plan_id = solve_and_publish(coordinator, booking_site(patients=_patients(2)))
-    trail = coordinator.get("/v1/audit").json()
+    everything = coordinator.get("/v1/audit").json()
+    keys_made = [(e["action"], e["entity_id"]) for e in everything if e["entity"] == "api_key"]
+    assert keys_made == [("key.created", "coordinator-anna"), ("key.created", "order-system-1")]
+    trail = [e for e in everything if e["entity"] == "plan"]
     actions = [(e["action"], e["entity_id"]) for e in trail]
     assert actions == [
         ("plan.submitted", plan_id),
