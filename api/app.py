@@ -6,48 +6,68 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api.db import create_db_engine, migrate
+from api.dispatch import Dispatch, WakeEmbedded
 from api.gate import Gate
 from api.handlers import install_error_handlers
-from api.jobs import SolveWorker, recover_interrupted
 from api.routes import ROUTERS
 from api.routes.responses import GATE, errors
 from api.routes.web import STATIC
 from api.services import Services
 from api.services.limits import InstanceLimits
 from api.settings import Settings, database_url_from_env
+from api.solving.engine import SendToCelery, celery_app
+from api.solving.workers import EmbeddedWorker, LeaseSweeper
 
 __all__ = ["create_app", "database_url_from_env"]
 
 
 def create_app(
-    database_url: str | None = None, run_solver: bool = True, solver_workers: int = 2
+    database_url: str | None = None,
+    run_solver: bool = True,
+    solver_workers: int = 2,
+    broker_url: str | None = None,
 ) -> FastAPI:
-    """The service over one database (migrated on start); `run_solver` starts the plan worker."""
+    """The service over one database (migrated on start).
+
+    `run_solver`: solve plans here (the embedded worker), or, with a broker (`broker_url` or
+    `CART_BROKER_URL`), send them to Celery workers and recover those whose worker died.
+    """
     settings = Settings(
         database_url=database_url_from_env(database_url), solver_workers=solver_workers
     )
+    if broker_url:
+        settings.broker_url = broker_url
     url = settings.database_url
     engine = create_db_engine(url)
+    wake = WakeEmbedded()
+    dispatch: Dispatch = (
+        SendToCelery(celery_app(settings.broker_url, settings.solve_queue))
+        if settings.broker_url
+        else wake
+    )
     services = Services.over(
         engine,
         InstanceLimits(settings.max_patients, settings.max_suites, settings.max_operators),
+        dispatch,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
-        worker = None
-        if run_solver:
-            recover_interrupted(url)
-            worker = SolveWorker(url, services.plans.submitted, settings.solver_workers)
-            worker.start()
+        background: EmbeddedWorker | LeaseSweeper | None = None
+        if settings.broker_url:
+            background = LeaseSweeper(url, dispatch)
+        elif run_solver:
+            background = EmbeddedWorker(url, wake.event, settings.solver_workers)
+        if background is not None:
+            background.start()
         yield
-        if worker is not None:
-            worker.stop()
+        if background is not None:
+            background.stop()
         engine.dispose()
 
     # The docs page's scripts and styles come from the fastapi-offline package, never a CDN.

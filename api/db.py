@@ -91,6 +91,9 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Who is solving it, until when: kept alive by a heartbeat, taken over only once expired.
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Published(Base):
@@ -186,6 +189,15 @@ def normalise_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def resolved_url(url: str) -> str:
+    """The URL with a relative SQLite path made absolute, so the file in use is never in doubt."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        path, _, query = url[len(prefix) :].partition("?")
+        return prefix + str(Path(path).resolve()) + (f"?{query}" if query else "")
     return url
 
 

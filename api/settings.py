@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the service's database",
     )
     solver_workers: int = Field(2, ge=1, description="CP-SAT workers per plan solve")
+    broker_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("broker_url", "CART_BROKER_URL"),
+        description="Celery broker (e.g. amqp://guest:guest@127.0.0.1:5672//); none: solve here",
+    )
+    solve_queue: str = Field(
+        "cart-plans", min_length=1, description="the broker queue plans are sent to"
+    )
     max_workbook_bytes: int = Field(
         20_000_000, ge=1, description="the largest planning workbook an upload may be"
     )
@@ -43,6 +51,16 @@ class Settings(BaseSettings):
     heavy_wait_seconds: float = Field(
         10.0, gt=0, description="how long a heavy request waits for a slot before 503"
     )
+    # Uploaded workbooks: read in a child process with these limits (docs/WORKBOOK.md, Uploads).
+    workbook_memory_bytes: int = Field(1_000_000_000, ge=50_000_000, description="reader's memory")
+    workbook_seconds: float = Field(30.0, gt=0, description="reader's wall-clock time")
+    workbook_max_members: int = Field(200, ge=1, description="files inside the zip")
+    workbook_max_member_bytes: int = Field(50_000_000, ge=1, description="one member, unpacked")
+    workbook_max_total_bytes: int = Field(100_000_000, ge=1, description="all members, unpacked")
+    workbook_max_ratio: int = Field(100, ge=1, description="unpacked/packed of a large member")
+    workbook_ratio_from_bytes: int = Field(1_000_000, ge=0, description="'large' for the ratio")
+    workbook_max_rows: int = Field(20_000, ge=1, description="rows per sheet")
+    workbook_max_columns: int = Field(1_000, ge=1, description="columns per sheet")
     auth_failures_per_minute: int = Field(
         30, ge=1, description="failed authentications per client and minute before 429"
     )

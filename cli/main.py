@@ -1,7 +1,7 @@
 """The `cart-schedule` command line: a thin shell over models, the solver, the validator, the
 instance generator and the service. It reads files, calls one function, prints and picks the
 exit code; every rule of the domain lives elsewhere. The commands live in `cli.plan`,
-`cli.workbook`, `cli.instances` and `cli.service`; this module lists them in help order.
+`cli.workbook`, `cli.instances`, `cli.service` and `cli.worker`; this module lists them in help order.
 
 Exit codes (the contract other tools and tests rely on):
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import instances, plan, service, workbook
+from cli import instances, plan, service, workbook, worker
 
 app = typer.Typer(
     name="cart-schedule",
@@ -42,6 +42,7 @@ app.command()(plan.suggest)
 app.command("explain", hidden=True)(plan.suggest)
 app.command()(plan.whatif)
 app.command()(service.serve)
+app.command()(worker.worker)
 app.add_typer(service.keys, name="keys")
 app.add_typer(service.audit, name="audit")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -13,7 +14,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from api.app import create_app, database_url_from_env
-from api.db import ApiKey, create_db_engine, migrate, session_factory
+from api.db import ApiKey, create_db_engine, migrate, resolved_url, session_factory
+from api.logs import log_config
 from api.service import ROLES, create_key
 from api.services.audit import verify_chain
 from api.services.keys import MAX_REASON, ORDER_SYSTEM, revoke_key
@@ -48,16 +50,56 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     database_url: DatabaseUrl = None,
     solver_workers: Annotated[int, typer.Option(help="CP-SAT workers per plan solve")] = 2,
+    log_format: Annotated[
+        str, typer.Option(help="json: one JSON object per line with its request id; or text")
+    ] = "json",
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="serve HTTPS with this PEM certificate", show_default=False)
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="the certificate's PEM private key", show_default=False)
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="send solves to Celery workers via this broker (default $CART_BROKER_URL; "
+            "none: solve in this process)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP service (plans, publishing, availability, bookings, audit)."""
     import uvicorn
 
+    if log_format not in ("json", "text"):
+        Console(stderr=True).print(f"error: --log-format is json or text, not {log_format!r}")
+        raise typer.Exit(2)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        Console(stderr=True).print("error: --ssl-certfile and --ssl-keyfile go together")
+        raise typer.Exit(2)
+    url = resolved_url(database_url_from_env(database_url))
+    # Which file holds the plans and the audit trail is the first thing an operator checks.
+    print(f"database: {redacted(url)}", file=sys.stderr)
+    app = create_app(url, solver_workers=solver_workers, broker_url=broker)
+    engine = app.state.settings.broker_url
+    print(
+        f"solves: {redacted(engine) + ' (Celery workers)' if engine else 'here'}", file=sys.stderr
+    )
     uvicorn.run(
-        create_app(database_url_from_env(database_url), solver_workers=solver_workers),
+        app,
         host=host,
         port=port,
-        log_level="info",
+        log_config=log_config(json_lines=log_format == "json"),
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @keys.command("create")

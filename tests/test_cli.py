@@ -52,7 +52,9 @@ COMMANDS = (
     "suggest",
     "whatif",
     "serve",
+    "worker",
     "keys",
+    "audit",
 )
 
 

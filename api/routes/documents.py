@@ -12,7 +12,6 @@ from api.routes.responses import errors
 from api.schemas import AnalysisOut, WorkbookOut
 from api.services import documents
 from api.settings import Settings
-from models.workbook import sandbox
 from models.workbook.safety import DEFAULT_LIMITS, WorkbookLimits
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -50,16 +49,13 @@ def check_workbook(
         data,
         settings.max_workbook_bytes,
         _workbook_limits(settings),
-        memory_bytes=getattr(settings, "workbook_memory_bytes", sandbox.MEMORY_BYTES),
-        seconds=getattr(settings, "workbook_seconds", sandbox.SECONDS),
+        memory_bytes=settings.workbook_memory_bytes,
+        seconds=settings.workbook_seconds,
     )
 
 
 def _workbook_limits(settings: Settings) -> WorkbookLimits:
-    """The limits on one uploaded workbook: the settings' where they name one, else the defaults."""
+    """The limits on one uploaded workbook, from the settings."""
     return WorkbookLimits(
-        **{
-            name: getattr(settings, f"workbook_{name}", default)
-            for name, default in asdict(DEFAULT_LIMITS).items()
-        }
+        **{name: getattr(settings, f"workbook_{name}") for name in asdict(DEFAULT_LIMITS)}
     )

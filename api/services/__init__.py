@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from api.dispatch import Dispatch
 from api.services.audit import AuditService
 from api.services.bookings import BookingService
 from api.services.health import HealthService
@@ -31,10 +32,12 @@ class Services:
     bookings: BookingService
 
     @classmethod
-    def over(cls, engine: Engine, limits: InstanceLimits | None = None) -> Services:
-        """The services over one database."""
+    def over(
+        cls, engine: Engine, limits: InstanceLimits | None = None, dispatch: Dispatch | None = None
+    ) -> Services:
+        """The services over one database; `dispatch` hands queued plans to whatever solves them."""
         store = Store(engine)
-        plans = PlanService(store, limits)
+        plans = PlanService(store, limits, dispatch)
         return cls(
             store=store,
             health=HealthService(store),

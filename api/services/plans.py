@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
+import logging
 import uuid
 from typing import Any
 
 from sqlalchemy import select
 
 from api.db import Plan, utc_now
+from api.dispatch import Dispatch, WakeEmbedded, priority_of
 from api.errors import Conflict, NotFound, Unprocessable
 from api.schemas import ComparisonOut, DiffOut, PlanOut, SuggestionsOut
 from api.services.audit import record
@@ -22,16 +23,19 @@ from scheduler.reporting.kpis import compare_plans
 from scheduler.workflows.replan import apply_events, resolve_as_of
 from scheduler.workflows.suggest import out_of_reach, suggest_changes
 
+log = logging.getLogger("cart_scheduler.api")
 FINISHED = ("done", "failed", "cancelled")
 
 
 class PlanService:
-    """Plans and their solve jobs (the solve worker, `api.jobs`, does the solving)."""
+    """Plans and their solve jobs (solved by `api.solving`: the embedded worker or Celery workers)."""
 
-    def __init__(self, store: Store, limits: InstanceLimits | None = None) -> None:
+    def __init__(
+        self, store: Store, limits: InstanceLimits | None = None, dispatch: Dispatch | None = None
+    ) -> None:
         self.store = store
         self.limits = limits or InstanceLimits()
-        self.submitted = threading.Event()  # wakes the solve worker
+        self.dispatch = dispatch or WakeEmbedded()
 
     def _queue(self, actor: str, instance: Instance, plan: Plan, after: dict[str, Any]) -> PlanOut:
         """Store a new plan as queued (when the service plans a site that large), audit it, wake the worker."""
@@ -39,7 +43,10 @@ class PlanService:
         with self.store.transaction() as session:
             session.add(plan)
             record(session, actor, "plan.submitted", "plan", plan.id, None, after)
-        self.submitted.set()
+        try:
+            self.dispatch(plan.id, priority_of(plan.scenario), plan.time_limit)
+        except Exception:  # the broker is down: the plan stays queued and is sent again later
+            log.exception("plan %s is stored but could not be sent to the solvers yet", plan.id)
         return self.status(plan.id)
 
     def submit(self, actor: str, document: dict[str, Any], time_limit: float) -> PlanOut:

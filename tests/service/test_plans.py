@@ -119,7 +119,8 @@ def test_a_bad_instance_is_422_with_every_problem_and_its_path_and_nothing_is_qu
 def test_every_change_is_in_the_audit_trail_with_the_key_name_never_the_key(
     coordinator: httpx.Client, keys: dict[str, str]
 ) -> None:
-    """Submitted, solved, published: appended with time, actor name, ids and before/after."""
+    """Submitted, started (by the worker that holds its lease), solved, published: appended
+    with time, actor name, ids and before/after."""
     plan_id = solve_and_publish(coordinator, booking_site(patients=_patients(2)))
     everything = coordinator.get("/v1/audit").json()
     keys_made = [(e["action"], e["entity_id"]) for e in everything if e["entity"] == "api_key"]
@@ -128,10 +129,13 @@ def test_every_change_is_in_the_audit_trail_with_the_key_name_never_the_key(
     actions = [(e["action"], e["entity_id"]) for e in trail]
     assert actions == [
         ("plan.submitted", plan_id),
+        ("plan.started", plan_id),
         ("plan.solved", plan_id),
         ("plan.published", plan_id),
     ]
-    assert trail[0]["actor"] == "coordinator-anna" and trail[1]["actor"] == "solver"
+    assert trail[0]["actor"] == "coordinator-anna"
+    # The solving process signs its start and its result with its lease name.
+    assert trail[1]["actor"].startswith("server@") and trail[2]["actor"] == trail[1]["actor"]
     text = json.dumps(trail)
     assert all(key not in text for key in keys.values())
     later = coordinator.get("/v1/audit", params={"since": trail[-1]["at"]}).json()

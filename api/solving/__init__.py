@@ -1,0 +1,8 @@
+"""Solving plans off the request path: one solve function (`run`), two engines (`workers`, `tasks`).
+
+- `leases`: who solves a plan until when; claim, heartbeat, recovery of dead holders;
+- `run`: `run_plan`, the one solve function: progress, cancel, time limit, the result once;
+- `engine`: `Dispatch` (wake the embedded worker, or send a Celery task) and the Celery app;
+- `workers`: the embedded worker of an API server, and the lease sweeper used with Celery;
+- `tasks`: the Celery task `solve_plan` that `cart-schedule worker` runs.
+"""

@@ -1,0 +1,61 @@
+"""The Celery side of dispatching: the Celery app and the `Dispatch` that sends plans to it.
+
+Without a broker, `api.dispatch.WakeEmbedded` wakes the API server's embedded worker
+(`api.solving.workers`); with one, `SendToCelery` sends a `solve_plan` task
+(`api.solving.tasks`) with the plan's priority. Both end in `api.solving.run.run_plan`, so
+progress, cancel and results take one code path.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from api.dispatch import DEFAULT_QUEUE, MAX_PRIORITY, NORMAL, time_limits
+
+
+def celery_app(broker_url: str, queue: str = DEFAULT_QUEUE) -> Celery:
+    """The Celery application: late acks, one message per process at a time, priorities.
+
+    A message is acknowledged only when its task returns, and a worker process lost mid-task
+    (SIGKILL, out of memory) sends it back to the queue: no solve is lost. Taking one message
+    at a time keeps the priorities real (no low-priority message waits in a busy worker).
+    """
+    app = Celery("cart_scheduler", broker=broker_url, include=["api.solving.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=queue,
+        task_queues=[
+            Queue(queue, routing_key=queue, queue_arguments={"x-max-priority": MAX_PRIORITY})
+        ],
+        task_queue_max_priority=MAX_PRIORITY,
+        task_default_priority=NORMAL,
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        # Redis (if used as the broker) redelivers unacknowledged messages after this long.
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+    )
+    return app
+
+
+class SendToCelery:
+    """Sends each queued plan to the Celery workers as a `solve_plan` task with its priority."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def __call__(self, plan_id: str, priority: int, time_limit: float) -> None:
+        """Publish the task (persistent message: it survives a broker restart)."""
+        soft, hard = time_limits(time_limit)
+        self.app.send_task(
+            "cart_scheduler.solve_plan",
+            args=[plan_id],
+            priority=priority,
+            delivery_mode=2,
+            soft_time_limit=round(soft),
+            time_limit=round(hard),
+        )

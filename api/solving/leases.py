@@ -1,0 +1,143 @@
+"""Who solves a plan, until when: a lease in the plan's row, kept alive by a heartbeat.
+
+A process (an API server's embedded worker or a Celery worker) may solve a plan only while
+it holds the plan's lease. It takes a queued plan, or a plan whose holder stopped renewing
+(killed, partitioned), and renews every `HEARTBEAT_SECONDS`. Only the holder may write the
+result, so a plan ends `done` exactly once however often its message is delivered. A
+restarting server takes over only plans whose lease expired, never a live one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import Plan, utc_now
+from api.services.audit import record
+
+LEASE_SECONDS = 10.0
+HEARTBEAT_SECONDS = 2.0
+RUNNING = ("solving", "cancelling")
+
+
+def new_owner(kind: str) -> str:
+    """A name for one solving attempt: where it runs and a unique tail (fits the audit's actor)."""
+    return f"{kind}@{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed."""
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def claim(sessions: sessionmaker[Session], plan_id: str, owner: str) -> bool:
+    """Take the plan if it is queued or its holder's lease expired; audited. True when taken."""
+    now = utc_now()
+    with sessions() as session, session.begin():
+        before = session.execute(
+            select(Plan.status, Plan.lease_owner).where(Plan.id == plan_id)
+        ).first()
+        if before is None:
+            return False
+        taken = session.execute(
+            update(Plan)
+            .where(
+                Plan.id == plan_id,
+                or_(
+                    Plan.status == "queued",
+                    (Plan.status == "solving") & (Plan.lease_expires < now),
+                ),
+            )
+            .values(
+                status="solving",
+                started_at=now,
+                progress=None,
+                lease_owner=owner,
+                lease_expires=now + timedelta(seconds=LEASE_SECONDS),
+            )
+        )
+        if rows_changed(taken) != 1:
+            return False
+        record(
+            session,
+            owner,
+            "plan.started" if before.status == "queued" else "plan.taken_over",
+            "plan",
+            plan_id,
+            {"status": before.status, "lease_owner": before.lease_owner},
+            {"status": "solving", "lease_owner": owner},
+        )
+        return True
+
+
+def heartbeat(sessions: sessionmaker[Session], plan_id: str, owner: str) -> bool:
+    """Renew the lease; False when this owner lost it (then it must stop and write nothing)."""
+    with sessions() as session, session.begin():
+        renewed = session.execute(
+            update(Plan)
+            .where(Plan.id == plan_id, Plan.lease_owner == owner, Plan.status.in_(RUNNING))
+            .values(lease_expires=utc_now() + timedelta(seconds=LEASE_SECONDS))
+        )
+        return rows_changed(renewed) == 1
+
+
+def holder(sessions: sessionmaker[Session], plan_id: str) -> tuple[str, bool] | None:
+    """(status, whether a live lease holds it) of a plan, or None when unknown."""
+    with sessions() as session:
+        row = session.execute(
+            select(Plan.status, Plan.lease_expires).where(Plan.id == plan_id)
+        ).first()
+        if row is None:
+            return None
+        live = row.lease_expires is not None and row.lease_expires >= utc_now()
+        return str(row.status), live
+
+
+def recover_expired(sessions: sessionmaker[Session], actor: str) -> list[str]:
+    """Plans whose holder died: solving ones queued again, cancelling ones cancelled; audited.
+
+    Live leases are left alone, so another server's running solve is never disturbed.
+    """
+    now = utc_now()
+    requeued = []
+    with sessions() as session, session.begin():
+        expired = session.execute(
+            select(Plan.id, Plan.status, Plan.lease_owner)
+            .where(
+                Plan.status.in_(RUNNING),
+                or_(Plan.lease_expires.is_(None), Plan.lease_expires < now),
+            )
+            .order_by(Plan.created_at)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for plan_id, status, lease_owner in expired:
+            values: dict[str, Any]
+            if status == "solving":
+                values = {"status": "queued", "started_at": None, "progress": None}
+                action, after = "plan.requeued", "queued"
+                requeued.append(str(plan_id))
+            else:
+                values = {"status": "cancelled", "finished_at": now}
+                action, after = "plan.cancelled", "cancelled"
+            session.execute(
+                update(Plan)
+                .where(Plan.id == plan_id, Plan.status == status)
+                .values(lease_owner=None, lease_expires=None, **values)
+            )
+            record(
+                session,
+                actor,
+                action,
+                "plan",
+                str(plan_id),
+                {"status": status, "lease_owner": lease_owner},
+                {"status": after},
+                reason=f"the process solving it ({lease_owner or 'unknown'}) stopped renewing its lease",
+            )
+    return requeued
