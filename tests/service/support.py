@@ -125,9 +125,17 @@ def free_port() -> int:
 class Server:
     """`cart-schedule serve` in a child process, over real HTTP on loopback."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.log_path = log_path
+        self.extra_args = extra_args
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -147,10 +155,11 @@ class Server:
                 self.database_url,
                 "--solver-workers",
                 "1",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            env=os.environ | {"PYTHONUNBUFFERED": "1"} | self.env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
