@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from api.context import current_request_id
 from api.db import Booking, IdempotentResponse, PublishedEntry, utc_now
 from api.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
 from api.schemas import AvailabilityOut, BookingOut, CancelledBookingOut, OfferOut, UnavailableOut
@@ -36,6 +37,8 @@ class _PendingBooking:
     key: str
     request_hash: str
     request: BookingRequest
+    # Its own request's id: another request's thread may write it in a group commit.
+    request_id: str | None = field(default_factory=current_request_id)
     done: threading.Event = field(default_factory=threading.Event)
     answer: Answer | None = None
     error: Exception | None = None
@@ -229,7 +232,16 @@ class BookingService:
                     created_at=utc_now(),
                 )
             )
-            record(session, item.actor, "booking.made", "booking", patient.id, None, assignment)
+            record(
+                session,
+                item.actor,
+                "booking.made",
+                "booking",
+                patient.id,
+                None,
+                assignment,
+                request_id=item.request_id,
+            )
             # Later bookings of the batch see it; undone if the commit fails.
             state.planner.take(patient, placed)
             taken.append((patient, placed, entry))

@@ -399,3 +399,36 @@ def test_the_trail_exports_as_csv_for_an_inspector(coordinator: httpx.Client) ->
     since = coordinator.get("/v1/audit", params={"format": "csv", "since": entries[-1]["at"]})
     assert len(list(csv.DictReader(io.StringIO(since.text)))) == 1
     assert coordinator.get("/v1/audit", params={"format": "xml"}).status_code == 422
+
+
+def test_bookings_written_together_keep_each_their_own_request_id(
+    server: Server, coordinator: httpx.Client, keys: dict[str, str]
+) -> None:
+    """Twelve bookings at once share group commits; each audit entry names its own request."""
+    solve_and_publish(coordinator, booking_site(chairs=12))
+    day = HORIZON_START + timedelta(days=2)
+    start = threading.Barrier(12)
+
+    def book(index: int) -> None:
+        with httpx.Client(
+            base_url=server.url, headers={"X-API-Key": keys["order-system"]}, timeout=60
+        ) as client:
+            start.wait()
+            answer = client.post(
+                "/v1/bookings",
+                json=new_patient("H1", day, day, id=f"G{index}", apheresis_date=day.isoformat()),
+                headers={"Idempotency-Key": f"g{index}", "X-Request-ID": f"req-{index}"},
+            )
+            assert answer.status_code == 201, answer.text
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    made = {
+        e["entity_id"]: e["request_id"]
+        for e in coordinator.get("/v1/audit").json()
+        if e["action"] == "booking.made"
+    }
+    assert made == {f"G{i}": f"req-{i}" for i in range(12)}
