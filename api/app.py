@@ -44,11 +44,12 @@ def create_app(
     url = settings.database_url
     engine = create_db_engine(url)
     wake = WakeEmbedded()
-    dispatch: Dispatch = (
+    sender = (
         SendToCelery(celery_app(settings.broker_url, settings.solve_queue))
         if settings.broker_url
-        else wake
+        else None
     )
+    dispatch: Dispatch = sender or wake
     services = Services.over(
         engine,
         InstanceLimits(settings.max_patients, settings.max_suites, settings.max_operators),
@@ -59,8 +60,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
         background: EmbeddedWorker | LeaseSweeper | None = None
-        if settings.broker_url:
-            background = LeaseSweeper(url, dispatch)
+        if sender is not None:
+            background = LeaseSweeper(url, sender)
         elif run_solver:
             background = EmbeddedWorker(url, wake.event, settings.solver_workers)
         if background is not None:

@@ -96,3 +96,31 @@ def test_only_the_lease_holder_writes_the_result(tmp_path: Path) -> None:
             select(AuditEntry.action).where(AuditEntry.entity_id == plan_id).order_by(AuditEntry.id)
         ).all()
     assert actions == ["plan.started", "plan.taken_over", "plan.solved"]
+
+
+class _FlakyBroker:
+    """Stands in for a Celery app whose broker is down for the first `down` sends."""
+
+    def __init__(self, down: int) -> None:
+        self.down = down
+        self.sent: list[tuple[str, int]] = []
+
+    def send_task(self, name: str, args: list[str], priority: int, **_options: Any) -> None:
+        if self.down > 0:
+            self.down -= 1
+            raise ConnectionError("broker unreachable")
+        self.sent.append((args[0], priority))
+
+
+def test_a_plan_the_broker_could_not_take_is_sent_again_by_the_sweeper() -> None:
+    """The broker is down when a re-plan is stored: the send fails, and the next sweep sends it."""
+    from api.dispatch import URGENT
+    from api.solving.engine import SendToCelery
+
+    broker = _FlakyBroker(down=1)
+    sender = SendToCelery(broker)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        sender("plan-1", URGENT, 30)
+    assert sender.undelivered == {"plan-1": (URGENT, 30)}
+    assert sender.resend_undelivered() == 1
+    assert broker.sent == [("plan-1", URGENT)] and sender.undelivered == {}

@@ -8,6 +8,8 @@ progress, cancel and results take one code path.
 
 from __future__ import annotations
 
+import threading
+
 from celery import Celery
 from kombu import Queue
 
@@ -47,9 +49,32 @@ class SendToCelery:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
+        # Plans stored while the broker was unreachable: sent again by the lease sweeper.
+        self.undelivered: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, plan_id: str, priority: int, time_limit: float) -> None:
         """Publish the task (persistent message: it survives a broker restart)."""
+        try:
+            self._send(plan_id, priority, time_limit)
+        except Exception:
+            with self._lock:
+                self.undelivered[plan_id] = (priority, time_limit)
+            raise
+
+    def resend_undelivered(self) -> int:
+        """Send again what could not be sent; how many went out."""
+        with self._lock:
+            waiting = dict(self.undelivered)
+        sent = 0
+        for plan_id, (priority, time_limit) in waiting.items():
+            self._send(plan_id, priority, time_limit)  # raises while the broker is still down
+            with self._lock:
+                self.undelivered.pop(plan_id, None)
+            sent += 1
+        return sent
+
+    def _send(self, plan_id: str, priority: int, time_limit: float) -> None:
         soft, hard = time_limits(time_limit)
         self.app.send_task(
             "cart_scheduler.solve_plan",

@@ -19,7 +19,8 @@ import time
 from sqlalchemy import select
 
 from api.db import Plan, create_db_engine, session_factory
-from api.dispatch import NORMAL, Dispatch
+from api.dispatch import NORMAL
+from api.solving.engine import SendToCelery
 from api.solving.leases import LEASE_SECONDS, claim, new_owner, recover_expired
 from api.solving.run import mark_failed, run_plan
 
@@ -109,9 +110,9 @@ class EmbeddedWorker:
 
 
 class LeaseSweeper:
-    """With Celery workers: plans whose worker died without its message coming back are sent again."""
+    """With Celery workers: plans whose worker died, or that the broker could not take, are sent again."""
 
-    def __init__(self, database_url: str, dispatch: Dispatch) -> None:
+    def __init__(self, database_url: str, dispatch: SendToCelery) -> None:
         self.engine = create_db_engine(database_url)
         self.sessions = session_factory(self.engine)
         self.dispatch = dispatch
@@ -131,6 +132,7 @@ class LeaseSweeper:
     def _loop(self) -> None:
         while not self._stopping.wait(SWEEP_EVERY_SECONDS):
             try:
+                self.dispatch.resend_undelivered()
                 for plan_id in recover_expired(self.sessions, "server"):
                     with self.sessions() as session:
                         time_limit = session.scalar(
