@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from models import Instance, Schedule, load_instance, load_schedule
-from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.analyze import analyze, format_analysis
-from scheduler.workflows.solve import solve
+from tests.helpers import solve_and_validate
 from validator import compute_objective
 from validator.violation import Resource
 
@@ -27,8 +26,7 @@ TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
 
 @cache
 def _solved(name: str) -> tuple[Instance, str]:
-    instance = load_instance(TINY / f"{name}.json")
-    schedule = solve(instance, SolveOptions(time_limit=10, workers=1))
+    instance, schedule = solve_and_validate(load_instance(TINY / f"{name}.json"), time_limit=10)
     return instance, schedule.model_dump_json()
 
 

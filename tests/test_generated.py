@@ -17,9 +17,7 @@ import pytest
 from generator import SCENARIOS, SIZES, generate_instance
 from models import Instance, Schedule, load_instance
 from models.instance import MEASURES
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
-from validator import validate
+from tests import helpers
 
 Doc = dict[str, Any]
 
@@ -30,11 +28,7 @@ MAXIMISED = {"scheduled_weight"}
 
 def solve_and_validate(doc: Doc, time_limit: float) -> tuple[Instance, Schedule]:
     """Solve with two workers; the validator must accept the answer."""
-    instance = load_instance(doc)
-    schedule = solve(instance, SolveOptions(time_limit=time_limit, workers=2, seed=0))
-    violations = validate(instance, schedule)
-    assert violations == [], f"{instance.name}: solver output breaks the rules: {violations[:5]}"
-    return instance, schedule
+    return helpers.solve_and_validate(doc, time_limit=time_limit, workers=2)
 
 
 def check_plan(instance: Instance, schedule: Schedule) -> None:

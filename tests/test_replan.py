@@ -1,5 +1,8 @@
 """Re-planning under disruption: each event kind on generated sites, from the command line too.
 
+One module over 500 lines on purpose: one test per event kind, in the order of the events
+format, sharing the generated sites and their solved plans.
+
 Every new schedule must pass the independent validator for the new instance; work started
 before `as_of` must be unchanged; patients the event does not touch keep their dates when the
 event frees capacity; the diff names the event that caused a change.

@@ -1,5 +1,8 @@
 """Per-rule solver tests: for each SPEC rule, one plan where it shapes a valid schedule and one where it blocks.
 
+One module over 500 lines on purpose: the rules C1-C11 in SPEC order, a feasible and an
+infeasible example each, read top to bottom as the rule list (docs/RULES.md maps them).
+
 Every instance is built in code from `tiny_site()` (`tests/helpers.py`), a minimal site (one
 product, one suite position, one hospital, one operator rostered everywhere, one patient)
 changed only where the rule under test needs it. The tests are about the rules, not about hand-computed optima (those

@@ -33,6 +33,7 @@ from scheduler.workflows.suggest import (
     out_of_reach,
     suggest_changes,
 )
+from tests.helpers import solve_and_validate
 from validator import compute_objective, validate
 
 TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
@@ -46,8 +47,8 @@ def _tiny(name: str, edit: Any = None) -> dict[str, Any]:
 
 
 def _solved(doc: dict[str, Any]) -> tuple[Instance, Schedule]:
-    instance = load_instance(doc)
-    return instance, solve(instance, SolveOptions(time_limit=10, workers=1))
+    """The instance and its solved, validated schedule."""
+    return solve_and_validate(doc, time_limit=10)
 
 
 def _infusion_closes(doc: dict[str, Any], latest: str, *patients: str) -> None:

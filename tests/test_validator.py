@@ -1,5 +1,8 @@
 """The validator as domain examples: the SPEC example is valid, and each rule C1-C11 catches its breach.
 
+One module over 500 lines on purpose: one mutation case per rule breach, in SPEC order,
+read top to bottom beside `validator/`.
+
 Mutation tests start from the SPEC example (`example.instance.json`, `example.schedule.json`),
 change one thing, and expect the rule that forbids it. DST tests use a tiny instance around the
 Europe/Brussels changes of 2027 (spring forward 28 March, fall back 31 October).

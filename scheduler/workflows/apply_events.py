@@ -1,5 +1,8 @@
 """Events applied to a plan's instance: the new instance a re-plan solves.
 
+One module over 500 lines on purpose: one function per event kind, each short, read in the
+order of the events format (docs/FORMATS.md); splitting them would scatter one rule set.
+
 `apply_events` turns (instance, previous schedule, events, as_of) into the new instance: work
 started before `as_of` is fixed as in-progress batches, collections already done keep their
 date, every date the previous plan communicated becomes `previous.apheresis_date`, and then the
