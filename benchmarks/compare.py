@@ -1,11 +1,13 @@
 """CP-SAT vs a MILP (HiGHS) vs the coordinator's greedy plan, side by side on the same instances.
 
+One file on purpose (over 500 lines): the parent that runs the matrix and the child that solves
+one instance are one script, so that `python benchmarks/compare.py` is all there is to run.
+
 For every (size, seed, scenario) each method runs in a fresh child process (so `ru_maxrss` is
 its own peak memory) with the same time limit and 2 workers/threads; the child generates the
 instance, solves it, validates the schedule with `validator.validate` and prints one JSON line.
 The parent writes the raw figures to benchmarks/compare.json, the scaling plot to
-benchmarks/compare_scaling.png and the `compare` section of benchmarks/RESULTS.md. One script
-(over 500 lines) so that parent and child run from one file: `python benchmarks/compare.py`.
+benchmarks/compare_scaling.png and the `compare` section of benchmarks/RESULTS.md.
 
     python benchmarks/compare.py                     # the full matrix: xs..xl, seeds 1-5, 4 scenarios
     python benchmarks/compare.py --sizes xs s m --seeds 1 2 --time-limit 60

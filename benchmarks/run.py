@@ -1,10 +1,12 @@
 """Benchmark the scheduler on generated instances and write benchmarks/RESULTS.md.
 
+One file on purpose (over 500 lines): the parent that runs the matrix and the child that solves
+one instance are one script, so that `python benchmarks/run.py` is all there is to run.
+
 Every (size, seed, scenario) is solved in a fresh subprocess, so the peak memory reported
 is that instance's own. The child generates the instance, solves it, validates the schedule
 with the independent validator and prints one JSON line; the parent collects the lines,
-writes the raw figures to a JSON file and renders RESULTS.md with the solver targets. One
-script (over 500 lines) so that parent and child run from one file: `python benchmarks/run.py`.
+writes the raw figures to a JSON file and renders RESULTS.md with the solver targets.
 
     python benchmarks/run.py                                  # the full matrix
     python benchmarks/run.py --sizes m l --seeds 1 --scenarios normal

@@ -1,7 +1,8 @@
-"""Shared test helpers: the tiny site built in code, the hand-made tiny instances, solve-and-validate.
+"""Shared test helpers: the tiny site built in code, the hand-made tiny instances, the SPEC example, solve-and-validate.
 
-One version of each, used by the rule tests, the tiny-instance tests and the constraint-module
-tests (`from tests.helpers import ...`).
+One version of each, used by every test module that needs one (`from tests.helpers import ...`).
+Every schedule a test gets from the solver goes through `solve_and_validate` (or, for a plan
+written by the command line, `validated_files`): the independent validator must accept it.
 
 `tiny_site()` is a minimal instance (Europe/Brussels, horizon Mon 2027-01-04 + 21 days, one
 shift D 08:00 of 8 h, product `tiny-cel`, one suite position, hospital H1, one operator
@@ -23,18 +24,23 @@ import copy
 import json
 import re
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models import Assignment, Instance, Schedule, load_instance
+from generator import generate_instance
+from models import Assignment, Instance, ObjectiveValues, Schedule, load_instance, load_schedule
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.solve import solve
-from validator import Violation, validate
+from validator import Violation, compute_objective, validate
 
 Doc = dict[str, Any]
 
 TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLE_INSTANCE = DATA / "example.instance.json"  # the SPEC example, copied to tests/data/
+EXAMPLE_SCHEDULE = DATA / "example.schedule.json"
 ZONE = ZoneInfo("Europe/Brussels")
 HORIZON_START = date(2027, 1, 4)  # a Monday
 HORIZON_DAYS = 21
@@ -57,6 +63,26 @@ def tiny_doc(name: str) -> Doc:
 def load_tiny(name: str) -> Instance:
     """The instance `instances/tiny/<name>.json`."""
     return load_instance(TINY / f"{name}.json")
+
+
+# --- the SPEC example (tests/data/example.*.json) ---------------------------------------------
+
+
+@cache
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def example_instance() -> Doc:
+    """The SPEC example instance as a plain document, a fresh copy to edit."""
+    doc: Doc = json.loads(_text(EXAMPLE_INSTANCE))
+    return doc
+
+
+def example_schedule() -> Doc:
+    """The SPEC example schedule (valid, FEASIBLE) as a plain document, a fresh copy to edit."""
+    doc: Doc = json.loads(_text(EXAMPLE_SCHEDULE))
+    return doc
 
 
 # --- the tiny site built in code -------------------------------------------------------------
@@ -208,6 +234,40 @@ def solve_and_validate(
     violations = validate(instance, schedule)
     assert violations == [], f"{instance.name}: solver output breaks the rules: {violations[:5]}"
     return instance, schedule
+
+
+def solve_generated(
+    size: str, seed: int, scenario: str, *, time_limit: float = 30, workers: int = 2
+) -> tuple[Instance, Schedule]:
+    """A generated site and its plan: validated, and a usable plan (OPTIMAL or FEASIBLE)."""
+    instance, schedule = solve_and_validate(
+        generate_instance(size, seed, scenario), time_limit=time_limit, workers=workers
+    )
+    assert schedule.status in ("OPTIMAL", "FEASIBLE"), f"{instance.name}: {schedule.status}"
+    return instance, schedule
+
+
+def validated_files(instance_path: Path, schedule_path: Path) -> tuple[Instance, Schedule]:
+    """The instance and the schedule a command wrote; the validator must accept the schedule."""
+    instance, schedule = load_instance(instance_path), load_schedule(schedule_path)
+    violations = validate(instance, schedule)
+    assert violations == [], f"{schedule_path}: the plan breaks the rules: {violations[:5]}"
+    return instance, schedule
+
+
+def with_objective(instance: Instance, plan: Doc | Schedule, **fields: Any) -> Schedule:
+    """The plan with objective and bound recomputed by the validator's own code (as a planning
+    tool saves a plan edited by hand), so that `validate` checks the rest; `fields` replace
+    other top-level fields (e.g. `status`)."""
+    schedule = plan if isinstance(plan, Schedule) else load_schedule(plan)
+    values = compute_objective(instance, schedule)
+    return schedule.model_copy(
+        update={
+            "objective": ObjectiveValues(**values),
+            "bound": ObjectiveValues(**values),
+            **fields,
+        }
+    )
 
 
 def solved(source: Doc | Instance) -> Schedule:

@@ -9,38 +9,19 @@ QP release 1 day; hospital H1: collection ends 12:00, transit 2 h, return 1 day.
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
-from models import Instance, Schedule, load_instance, load_schedule
+from models import Instance, Schedule, load_instance
+from tests.helpers import horizon_dates, patient, tiny_doc, with_objective
 from validator import validate
 
-TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
-HORIZON_DATES = [f"2027-01-{day:02d}" for day in range(4, 25)]
+HORIZON_DATES = horizon_dates()
 
 
-def _base() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((TINY / "suite-downtime.json").read_text(encoding="utf-8"))
-    return copy.deepcopy(doc)
-
-
-def _patient(pid: str, earliest: str, latest: str, material: str = "fresh") -> dict[str, Any]:
-    return {
-        "id": pid,
-        "hospital": "H1",
-        "product": "tiny-cel",
-        "weight": 1,
-        "material": material,
-        "apheresis_window": {"earliest": earliest, "latest": latest},
-        "infusion_window": {"earliest": earliest},
-    }
-
-
-def _schedule(
+def schedule_doc(
     name: str, assignments: list[dict[str, Any]], unscheduled: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """A FEASIBLE schedule document of the instance `name`, objective and bound still to fill in."""
     return {
         "format": "cart-schedule/1",
         "instance": name,
@@ -53,19 +34,10 @@ def _schedule(
     }
 
 
-def _with_objective(instance: Instance, doc: dict[str, Any]) -> Schedule:
-    # The objective is recomputed by the validator's own code so that `validate` checks the rest.
-    from validator.objective import compute_objective
-
-    schedule = load_schedule(doc)
-    values = compute_objective(instance, schedule)
-    doc = {**doc, "objective": values, "bound": values}
-    return load_schedule(doc)
-
-
 def checked(instance: Instance, doc: dict[str, Any]) -> Schedule:
-    """The schedule document, with its objective filled in, after the validator finds nothing wrong."""
-    schedule = _with_objective(instance, doc)
+    """The schedule document, with its objective filled in by the validator's own code, after the
+    validator finds nothing wrong."""
+    schedule = with_objective(instance, doc)
     violations = validate(instance, schedule)
     assert violations == [], violations
     return schedule
@@ -90,12 +62,12 @@ P1_ON_S1_1: dict[str, Any] = {
 
 def one_batch_two_positions() -> tuple[Instance, Schedule]:
     """One suite of 2 positions, no downtime, one patient P1 on S1/1 (48 h + 24 h changeover)."""
-    doc = _base()
+    doc = tiny_doc("suite-downtime")
     doc["name"] = "kpi-one-batch"
     doc["suites"] = [{"id": "S1", "type": "isolator", "positions": 2}]
-    doc["patients"] = [_patient("P1", "2027-01-05", "2027-01-05")]
+    doc["patients"] = [patient("P1", "2027-01-05", "2027-01-05")]
     instance = load_instance(doc)
-    return instance, checked(instance, _schedule(doc["name"], [P1_ON_S1_1], []))
+    return instance, checked(instance, schedule_doc(doc["name"], [P1_ON_S1_1], []))
 
 
 def ward_week() -> tuple[Instance, Schedule]:
@@ -114,7 +86,7 @@ def ward_week() -> tuple[Instance, Schedule]:
       release 01-15, delivery 01-16.
     - P3, P4, P5 unscheduled with reasons (C5, C2), (C2, C2), (C7, free text).
     """
-    doc = _base()
+    doc = tiny_doc("suite-downtime")
     doc["name"] = "kpi-ward-week"
     doc["products"][0]["steps"][0]["operators"] = 2
     doc["suites"] = [
@@ -158,11 +130,11 @@ def ward_week() -> tuple[Instance, Schedule]:
         "capacity": {"sterility": 2},
     }
     doc["patients"] = [
-        _patient("P1", "2027-01-05", "2027-01-05"),
-        _patient("P2", "2027-01-04", "2027-01-06", "cryopreserved"),
-        _patient("P3", "2027-01-05", "2027-01-05"),
-        _patient("P4", "2027-01-05", "2027-01-05"),
-        _patient("P5", "2027-01-05", "2027-01-05"),
+        patient("P1", "2027-01-05", "2027-01-05"),
+        patient("P2", "2027-01-04", "2027-01-06", material="cryopreserved"),
+        patient("P3", "2027-01-05", "2027-01-05"),
+        patient("P4", "2027-01-05", "2027-01-05"),
+        patient("P5", "2027-01-05", "2027-01-05"),
     ]
     doc["in_progress"] = [
         {
@@ -229,4 +201,4 @@ def ward_week() -> tuple[Instance, Schedule]:
             ],
         },
     ]
-    return instance, checked(instance, _schedule(doc["name"], [ip1, p1, p2], unscheduled))
+    return instance, checked(instance, schedule_doc(doc["name"], [ip1, p1, p2], unscheduled))

@@ -12,21 +12,18 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from models import Instance, Schedule, load_instance, load_schedule
+from models import Instance, Schedule, load_schedule
 from scheduler.workflows.analyze import analyze, format_analysis
-from tests.helpers import solve_and_validate
-from validator import compute_objective
+from tests.helpers import load_tiny, solve_and_validate, with_objective
 from validator.violation import Resource
-
-TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
 
 
 @cache
 def _solved(name: str) -> tuple[Instance, str]:
-    instance, schedule = solve_and_validate(load_instance(TINY / f"{name}.json"), time_limit=10)
+    """A tiny instance and its solved plan, validated before any test edits it (as JSON text)."""
+    instance, schedule = solve_and_validate(load_tiny(name), time_limit=10)
     return instance, schedule.model_dump_json()
 
 
@@ -75,9 +72,7 @@ def _second_activation(doc: dict[str, Any]) -> str:
 
 def _saved(instance: Instance, doc: dict[str, Any]) -> Schedule:
     """The edited plan as a planning tool saves it: objective and bound recomputed."""
-    schedule = load_schedule(doc)
-    values = compute_objective(instance, schedule)
-    return load_schedule({**doc, "status": "FEASIBLE", "objective": values, "bound": values})
+    return with_objective(instance, doc, status="FEASIBLE")
 
 
 def test_a_solved_plan_breaks_no_rule_and_its_objective_matches() -> None:

@@ -14,11 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models import load_instance, load_schedule
+from models import load_instance
+from tests.helpers import EXAMPLE_INSTANCE, EXAMPLE_SCHEDULE, TINY, validated_files
 
-DATA = Path(__file__).parent / "data"
-EXAMPLE_INSTANCE = DATA / "example.instance.json"
-EXAMPLE_SCHEDULE = DATA / "example.schedule.json"
 RULE_LINE = re.compile(r"^C(?:[1-9]|1[01])\b.*: ")
 
 runner = CliRunner()
@@ -209,17 +207,13 @@ def test_solve_refuses_an_output_folder_that_does_not_exist(tmp_path: Path) -> N
 
 
 def test_solve_example_writes_a_valid_schedule(tmp_path: Path) -> None:
-    from validator import validate
-
     target = tmp_path / "example.schedule.json"
     result = run("solve", EXAMPLE_INSTANCE, "-o", target, "--time-limit", "20", "--workers", "2")
     assert result.exit_code == 0, result.output
     assert target.exists()
 
-    instance = load_instance(EXAMPLE_INSTANCE)
-    schedule = load_schedule(target)
+    _, schedule = validated_files(EXAMPLE_INSTANCE, target)
     assert schedule.status in ("OPTIMAL", "FEASIBLE")
-    assert validate(instance, schedule) == []
     # the summary is printed although stdout is not a terminal
     assert schedule.status in result.stdout
     for measure in ("scheduled_weight", "plan_changes", "wait_days", "solve seconds"):
@@ -262,14 +256,10 @@ def test_generate_rejects_an_unknown_size(tmp_path: Path) -> None:
 def test_solve_summary_shows_the_plans_kpis(tmp_path: Path) -> None:
     """After a solve the coordinator sees utilisation, loads and time to delivery, not only the objective."""
     result = run(
-        "solve",
-        Path("instances/tiny/chair-capacity.json"),
-        "-o",
-        tmp_path / "plan.json",
-        "--time-limit",
-        "10",
+        "solve", TINY / "chair-capacity.json", "-o", tmp_path / "plan.json", "--time-limit", "10"
     )
     assert result.exit_code == 0, result.output
+    validated_files(TINY / "chair-capacity.json", tmp_path / "plan.json")
     assert "KPIs" in result.output
     assert "Suite position utilisation" in result.output and "Ready to delivery" in result.output
     assert "Unscheduled by main rule" in result.output and "C2: 1" in result.output
@@ -282,10 +272,9 @@ def test_suggest_names_changes_to_make_together_and_says_when_nothing_is_within_
     locked to a date its hospital is closed, which no change of chairs, staff or windows can help."""
     from openpyxl import load_workbook
 
-    tiny = Path("instances/tiny")
     result = run(
         "solve",
-        tiny / "two-changes.json",
+        TINY / "two-changes.json",
         "-o",
         tmp_path / "two.json",
         "--time-limit",
@@ -293,17 +282,19 @@ def test_suggest_names_changes_to_make_together_and_says_when_nothing_is_within_
         "--suggest",
     )
     assert result.exit_code == 0, result.output
+    validated_files(TINY / "two-changes.json", tmp_path / "two.json")
     assert (
         "  C2+C6: one more apheresis chair at H1 (Tiny Hospital) on Tue 2027-01-05 (it has 1, all taken) and one "
         "more aseptic operator on Wed 2027-01-06 shift D (e.g. roster OP1) (fits the plan as it is, nobody moves)"
     ) in result.output.splitlines()
     assert (
         run(
-            "solve", tiny / "locked.json", "-o", tmp_path / "locked.json", "--time-limit", "10"
+            "solve", TINY / "locked.json", "-o", tmp_path / "locked.json", "--time-limit", "10"
         ).exit_code
         == 0
     )
-    suggested = run("suggest", tiny / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
+    validated_files(TINY / "locked.json", tmp_path / "locked.json")
+    suggested = run("suggest", TINY / "locked.json", tmp_path / "locked.json", "--time-limit", "3")
     assert suggested.exit_code == 0, suggested.output
     assert suggested.output.startswith(
         "P2: nothing within reach: locked to collect on Wed 2027-01-06"
@@ -314,7 +305,7 @@ def test_suggest_names_changes_to_make_together_and_says_when_nothing_is_within_
         "export",
         tmp_path / "locked.json",
         "--instance",
-        tiny / "locked.json",
+        TINY / "locked.json",
         "-o",
         workbook,
         "--suggest",
@@ -330,8 +321,7 @@ def test_explain_is_the_old_name_of_suggest_with_the_same_output(tmp_path: Path)
     `--suggest` do."""
     from openpyxl import load_workbook
 
-    tiny = Path("instances/tiny")
-    instance = tiny / "two-changes.json"
+    instance = TINY / "two-changes.json"
     schedule = tmp_path / "two.json"
 
     def solved(flag: str) -> list[str]:
@@ -339,6 +329,7 @@ def test_explain_is_the_old_name_of_suggest_with_the_same_output(tmp_path: Path)
             "solve", instance, "-o", schedule, "--time-limit", "10", "--workers", "1", flag
         )
         assert result.exit_code == 0, result.output
+        validated_files(instance, schedule)
         # the solve time is the one line that differs from run to run
         return [line for line in result.stdout.splitlines() if "solve seconds" not in line]
 
@@ -390,7 +381,7 @@ def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
     )
     result = run(
         "whatif",
-        Path("instances/tiny/suite-changeover.json"),
+        TINY / "suite-changeover.json",
         "--scenario",
         scenario,
         "-o",
@@ -400,18 +391,14 @@ def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "what if: one more suite" in result.output and "wait_days" in result.output
-    changed = load_instance(tmp_path / "what.instance.json")
-    schedule = load_schedule(tmp_path / "what.json")
+    changed, _ = validated_files(tmp_path / "what.instance.json", tmp_path / "what.json")
     assert any(suite.id == "WHATIF-S1" for suite in changed.suites)
-    from validator import validate
-
-    assert validate(changed, schedule) == []
     bad = write(
         tmp_path / "bad.json", {"name": "x", "changes": [{"kind": "suite_removed", "suite": "S9"}]}
     )
     refused = run(
         "whatif",
-        Path("instances/tiny/suite-changeover.json"),
+        TINY / "suite-changeover.json",
         "--scenario",
         bad,
         "-o",
@@ -423,7 +410,7 @@ def test_whatif_solves_the_changed_plan_and_compares_it(tmp_path: Path) -> None:
 def test_whatif_checks_the_scenario_before_the_plan_it_compares_with(tmp_path: Path) -> None:
     """A bad scenario is reported first; then a --schedule of another instance or a broken one
     exits 2 naming the file, before any solve."""
-    instance = Path("instances/tiny/suite-changeover.json")
+    instance = TINY / "suite-changeover.json"
     good = write(
         tmp_path / "good.json",
         {"name": "x", "changes": [{"kind": "suite_added", "type": "isolator", "positions": 2}]},

@@ -20,24 +20,16 @@ from cli.main import app
 from generator import generate_instance
 from models import Instance, Schedule, load_instance, write_json
 from scheduler.reporting.plan_workbook import basic_kpis, write_schedule
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
+from tests.helpers import solve_generated
 
 SHEETS = ["patients", "suites", "operators", "qc", "unscheduled", "kpis"]
 runner = CliRunner()
 
 
-def plan(size: str, scenario: str) -> tuple[Instance, Schedule]:
-    instance = load_instance(generate_instance(size, 1, scenario))
-    schedule = solve(instance, SolveOptions(time_limit=10, workers=2, seed=0))
-    assert schedule.status in ("OPTIMAL", "FEASIBLE")
-    return instance, schedule
-
-
 @pytest.fixture(scope="module")
 def downtime_plan() -> tuple[Instance, Schedule]:
     """xs with a suite closed for a while and two patients left out."""
-    instance, schedule = plan("xs", "downtime")
+    instance, schedule = solve_generated("xs", 1, "downtime", time_limit=10)
     assert schedule.unscheduled and any(suite.unavailable for suite in instance.suites)
     return instance, schedule
 
@@ -208,7 +200,7 @@ def test_kpis_sheet_falls_back_to_counts_without_scheduler_kpis(
 
 
 def test_times_are_site_local_across_a_clock_change(tmp_path: Path) -> None:
-    instance, schedule = plan("xs", "dst")
+    instance, schedule = solve_generated("xs", 1, "dst", time_limit=10)
     write_schedule(instance, schedule, tmp_path / "plan.xlsx")
     shift_starts = {shift.start_time for shift in instance.site.shifts}
     for row in rows(load_workbook(tmp_path / "plan.xlsx")["patients"]):

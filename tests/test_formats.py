@@ -15,11 +15,11 @@ from models import InputError, load_instance, load_schedule
 from models.events import load_events
 from models.scenarios import apply_scenario, parse_scenario
 from scheduler.workflows.replan import apply_events, resolve_as_of
+from tests.helpers import example_instance, example_schedule
 from validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ROOT / "docs" / "FORMATS.md"
-DATA = Path(__file__).resolve().parent / "data"
 KINDS = ("instance", "schedule", "events", "scenario")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -101,8 +101,7 @@ def test_the_event_and_change_kinds_of_the_schemas_are_every_kind() -> None:
 
 def test_the_spec_examples_fit_the_instance_and_schedule_schemas(tmp_path: Path) -> None:
     """The SPEC's example files (copied to tests/data/) validate against the schemas we publish."""
-    instance = json.loads((DATA / "example.instance.json").read_text(encoding="utf-8"))
-    schedule = json.loads((DATA / "example.schedule.json").read_text(encoding="utf-8"))
+    instance, schedule = example_instance(), example_schedule()
     load_instance(instance)
     load_schedule(schedule)
     assert _errors(_schema("instance", tmp_path), instance) == []
@@ -176,7 +175,7 @@ def test_the_examples_of_the_formats_page_belong_together() -> None:
 def test_an_object_where_an_id_belongs_is_an_instance_problem_not_a_crash() -> None:
     """Found by schemathesis once the plan body was typed: `"patient": {}` in an in-progress batch
     crashed the uniqueness check (unhashable) and answered 500."""
-    document = json.loads((DATA / "example.instance.json").read_text(encoding="utf-8"))
+    document = example_instance()
     document["in_progress"][0]["patient"] = {}
     document["patients"][0]["id"] = []
     with pytest.raises(InputError) as raised:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from models import load_instance, load_schedule
+from models import load_schedule
 from scheduler.reporting.gantt import (
     ASSIGNED,
     CAPACITY,
@@ -26,7 +26,8 @@ from scheduler.reporting.gantt import (
     write_html,
     write_png,
 )
-from tests.plan_examples import TINY, _schedule, one_batch_two_positions, ward_week
+from tests.helpers import load_tiny
+from tests.plan_examples import one_batch_two_positions, schedule_doc, ward_week
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MS_PER_HOUR = 3_600_000
@@ -89,8 +90,8 @@ def test_bars_start_and_end_at_local_wall_clock_time() -> None:
 def test_a_batch_across_spring_forward_ends_where_the_local_clock_says() -> None:
     """dst-week: 48 real hours from Sat 2027-03-27 12:30 (+01:00) end Mon 03-29 13:30 (+02:00):
     the bar spans 49 wall-clock hours so that its end is drawn at 13:30."""
-    instance = load_instance(TINY / "dst-week.json")
-    doc = _schedule(
+    instance = load_tiny("dst-week")
+    doc = schedule_doc(
         instance.name,
         [
             {
@@ -184,8 +185,8 @@ def test_axis_titles_and_panel_titles() -> None:
 
 
 def test_an_empty_plan_still_draws() -> None:
-    instance = load_instance(TINY / "suite-downtime.json")
-    schedule = load_schedule(_schedule(instance.name, [], []) | {"status": "UNKNOWN"})
+    instance = load_tiny("suite-downtime")
+    schedule = load_schedule(schedule_doc(instance.name, [], []) | {"status": "UNKNOWN"})
     fig = build_figure(instance, schedule)
     assert traces(fig, "tiny-cel") == []
     assert len(only(fig, DOWNTIME).x) == 2

@@ -10,25 +10,17 @@ test id.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
 from generator import SCENARIOS, SIZES, generate_instance
 from models import Instance, Schedule, load_instance
 from models.instance import MEASURES
-from tests import helpers
-
-Doc = dict[str, Any]
+from tests.helpers import solve_and_validate
 
 FEASIBLE_SCENARIOS = [s for s in SCENARIOS if s != "infeasible-commitments"]
 RULE_ID = re.compile(r"C(1[01]|[1-9])\b")
 MAXIMISED = {"scheduled_weight"}
-
-
-def solve_and_validate(doc: Doc, time_limit: float) -> tuple[Instance, Schedule]:
-    """Solve with two workers; the validator must accept the answer."""
-    return helpers.solve_and_validate(doc, time_limit=time_limit, workers=2)
 
 
 def check_plan(instance: Instance, schedule: Schedule) -> None:
@@ -81,7 +73,9 @@ def test_generated_instance_loads_with_the_size_asked_for(size: str, scenario: s
 @pytest.mark.parametrize("size", ["xs", "s"])
 def test_small_generated_instance_solves_to_a_valid_plan(size: str, scenario: str) -> None:
     """xs and s of every feasible scenario solve to a schedule the validator accepts."""
-    instance, schedule = solve_and_validate(generate_instance(size, 1, scenario), time_limit=30)
+    instance, schedule = solve_and_validate(
+        generate_instance(size, 1, scenario), time_limit=30, workers=2
+    )
     check_plan(instance, schedule)
 
 
@@ -89,7 +83,7 @@ def test_small_generated_instance_solves_to_a_valid_plan(size: str, scenario: st
 def test_small_broken_commitments_are_infeasible_with_what_breaks(size: str) -> None:
     """infeasible-commitments: INFEASIBLE, nothing planned, the explanation names the in-progress batch."""
     instance, schedule = solve_and_validate(
-        generate_instance(size, 1, "infeasible-commitments"), time_limit=30
+        generate_instance(size, 1, "infeasible-commitments"), time_limit=30, workers=2
     )
     assert schedule.status == "INFEASIBLE"
     assert schedule.assignments == []
@@ -101,6 +95,8 @@ def test_small_broken_commitments_are_infeasible_with_what_breaks(size: str) -> 
 
 def test_mid_size_normal_week_solves_to_a_valid_plan() -> None:
     """m normal (60 patients, 10 suites x 4): a valid plan within a minute (the target is proof in 10 s)."""
-    instance, schedule = solve_and_validate(generate_instance("m", 1, "normal"), time_limit=60)
+    instance, schedule = solve_and_validate(
+        generate_instance("m", 1, "normal"), time_limit=60, workers=2
+    )
     check_plan(instance, schedule)
     assert schedule.solve_seconds <= 65

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
-from generator import generate_instance
 from models import load_instance, load_schedule
 from scheduler.reporting.kpis import (
     compute_kpis,
@@ -23,9 +21,8 @@ from scheduler.reporting.kpis import (
     rule_of,
 )
 from scheduler.reporting.plan_facts import ScheduleMismatch
-from tests.plan_examples import TINY, _schedule, checked, one_batch_two_positions, ward_week
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import EXAMPLE_INSTANCE, EXAMPLE_SCHEDULE, load_tiny, solve_generated
+from tests.plan_examples import checked, one_batch_two_positions, schedule_doc, ward_week
 
 
 def test_one_batch_on_two_positions_over_21_days() -> None:
@@ -135,11 +132,11 @@ def test_counts_and_unscheduled_reasons_by_rule() -> None:
 
 def test_horizon_across_spring_forward_has_503_real_hours() -> None:
     """dst-week: 2027-03-22 + 21 days contains 2027-03-28, when the clocks skip an hour."""
-    instance = load_instance(TINY / "dst-week.json")
+    instance = load_tiny("dst-week")
     schedule = checked(
         instance,
         {
-            **_schedule(
+            **schedule_doc(
                 instance.name, [], [{"patient": "P1", "reasons": ["C3 material: shelf-life"]}]
             ),
             "status": "FEASIBLE",
@@ -192,8 +189,8 @@ def test_format_kpis_gives_readable_rows() -> None:
 
 def test_format_kpis_without_a_plan() -> None:
     """An UNKNOWN answer: nothing scheduled, no ratio can be worse than 0, stats are n/a."""
-    instance = load_instance(TINY / "suite-downtime.json")
-    schedule = load_schedule(_schedule(instance.name, [], []) | {"status": "UNKNOWN"})
+    instance = load_tiny("suite-downtime")
+    schedule = load_schedule(schedule_doc(instance.name, [], []) | {"status": "UNKNOWN"})
     kpis = compute_kpis(instance, schedule)
     rows = dict(format_kpis(kpis))
     assert rows["Ready to delivery (days)"] == "n/a (no scheduled patient)"
@@ -212,8 +209,8 @@ def test_ratio_is_none_when_nothing_is_available() -> None:
 
 def test_kpis_of_a_schedule_read_from_a_file() -> None:
     """The SPEC example files: KPIs need only the documents, not the solver."""
-    instance = load_instance(DATA / "example.instance.json")
-    schedule = load_schedule(DATA / "example.schedule.json")
+    instance = load_instance(EXAMPLE_INSTANCE)
+    schedule = load_schedule(EXAMPLE_SCHEDULE)
     kpis = compute_kpis(instance, schedule)
     json.dumps(kpis, allow_nan=False)
     assert kpis["in_progress"] == len(instance.in_progress)
@@ -221,13 +218,10 @@ def test_kpis_of_a_schedule_read_from_a_file() -> None:
 
 
 def test_kpis_of_a_solved_overloaded_week_are_consistent() -> None:
-    """A generated overload week solved for real: shares in [0, 1], parts add up to wholes."""
-    from scheduler.search.outcome import SolveOptions
-    from scheduler.workflows.solve import solve
+    """A generated overload week solved for real (and validated): shares in [0, 1], parts add up to wholes."""
     from validator.objective import compute_objective
 
-    instance = load_instance(generate_instance("xs", 1, "overload"))
-    schedule = solve(instance, SolveOptions(time_limit=10, workers=1, seed=0))
+    instance, schedule = solve_generated("xs", 1, "overload", time_limit=10, workers=1)
     kpis = compute_kpis(instance, schedule)
     json.dumps(kpis, allow_nan=False)
     for family, parts in (

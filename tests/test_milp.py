@@ -14,8 +14,7 @@ from benchmarks.greedy_baseline import greedy_schedule
 from benchmarks.milp import solve_milp, teams_from_shares
 from generator import generate_instance
 from models import load_instance
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
+from tests.helpers import solve_and_validate
 from validator import validate
 
 CASES = [
@@ -34,8 +33,7 @@ def test_milp_and_cp_sat_prove_the_same_optimum_on_every_level(
     instance = load_instance(generate_instance(size, seed, scenario))
     milp = solve_milp(instance, time_limit=30, threads=2).schedule
     assert validate(instance, milp) == []
-    cp_sat = solve(instance, SolveOptions(time_limit=30, workers=2))
-    assert validate(instance, cp_sat) == []
+    _, cp_sat = solve_and_validate(instance, time_limit=30, workers=2)
     assert milp.status == "OPTIMAL" and cp_sat.status == "OPTIMAL"
     assert milp.objective == cp_sat.objective
     assert milp.bound == milp.objective

@@ -12,20 +12,14 @@ import pytest
 from models import InstanceError, load_instance, load_schedule, to_json
 from models.instance import Instance
 from models.schedule import Schedule
-
-DATA = Path(__file__).parent / "data"
-
-
-def example_instance() -> dict[str, Any]:
-    """The SPEC's example instance as a plain document."""
-    return json.loads((DATA / "example.instance.json").read_text())
+from tests.helpers import example_instance, example_schedule
 
 
 def test_instance_and_schedule_round_trip_unchanged() -> None:
     """Loading and dumping the SPEC examples gives back the same documents."""
     instance_doc = example_instance()
     assert json.loads(to_json(load_instance(copy.deepcopy(instance_doc)))) == instance_doc
-    schedule_doc = json.loads((DATA / "example.schedule.json").read_text())
+    schedule_doc = example_schedule()
     assert json.loads(to_json(load_schedule(copy.deepcopy(schedule_doc)))) == schedule_doc
 
 

@@ -21,8 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from generator import generate_instance
-from models import Assignment, Instance, Schedule, load_instance, load_schedule, to_json
+from models import Assignment, Instance, Schedule, to_json
 from models.events import Events, load_events
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.replan import (
@@ -32,7 +31,7 @@ from scheduler.workflows.replan import (
     replan,
     replan_with_instance,
 )
-from scheduler.workflows.solve import solve
+from tests.helpers import solve_generated, validated_files
 from validator import validate
 
 OPTIONS = SolveOptions(time_limit=30, workers=2, seed=0)
@@ -40,11 +39,10 @@ OPTIONS = SolveOptions(time_limit=30, workers=2, seed=0)
 
 @cache
 def planned(size: str, seed: int, scenario: str) -> tuple[Instance, Schedule]:
-    """A generated site and its solved plan (the plan everybody was told about)."""
-    instance = load_instance(generate_instance(size, seed, scenario))
-    schedule = solve(instance, OPTIONS)
-    assert schedule.status in ("OPTIMAL", "FEASIBLE")
-    return instance, schedule
+    """A generated site and its solved, validated plan (the plan everybody was told about)."""
+    return solve_generated(
+        size, seed, scenario, time_limit=OPTIONS.time_limit, workers=OPTIONS.workers
+    )
 
 
 def new_patients(schedule: Schedule) -> list[Assignment]:
@@ -529,9 +527,7 @@ def test_cli_replan_writes_the_new_schedule_and_instance_and_prints_the_diff(
         ],
     )
     assert result.exit_code == 0, result.output
-    new_instance = load_instance(tmp_path / "new.instance.json")
-    new_schedule = load_schedule(tmp_path / "new.json")
-    assert validate(new_instance, new_schedule) == []
+    validated_files(tmp_path / "new.instance.json", tmp_path / "new.json")
     assert "re-plan as of" in result.output and "ev-down" in result.output
 
 
@@ -573,6 +569,8 @@ def test_cli_replan_lists_every_bad_event_with_its_path_and_exits_2(tmp_path: Pa
 
 def test_replan_returns_the_schedule_and_the_diff() -> None:
     instance, previous = planned("xs", 1, "normal")
-    schedule, diff = replan(instance, previous, events(None, instance=instance), OPTIONS)
+    news = events(None, instance=instance)
+    schedule, diff = replan(instance, previous, news, OPTIONS)
     assert schedule.status in ("OPTIMAL", "FEASIBLE") and diff.instance_to == schedule.instance
+    assert validate(apply_events(instance, previous, news), schedule) == []
     json.dumps(diff.to_dict())

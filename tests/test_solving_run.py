@@ -45,6 +45,16 @@ def _queued_plan(tmp_path: Path, time_limit: float) -> tuple[str, str, Any]:
     return url, plan_id, sessions
 
 
+def _stored_schedule(sessions: Any, plan_id: str) -> Schedule:
+    """The schedule the worker wrote for the plan; the validator must accept it."""
+    with sessions() as session:
+        plan = session.get(Plan, plan_id)
+        assert plan is not None and plan.schedule_json is not None
+        schedule = load_schedule(json.loads(plan.schedule_json))
+    assert validate(load_instance(SITE), schedule) == []
+    return schedule
+
+
 def _stubborn_solver(stopped: threading.Event) -> Any:
     """A solver that ignores its time limit until told to stop, then returns a real plan."""
 
@@ -71,11 +81,7 @@ def test_the_worker_stops_a_solver_that_overruns_its_time_limit(
     started = time.monotonic()
     assert run.run_plan(url, plan_id, owner, solver_workers=1) == "done"
     assert stopped.is_set() and time.monotonic() - started < 10
-    with sessions() as session:
-        plan = session.get(Plan, plan_id)
-        assert plan is not None and plan.schedule_json is not None
-        schedule = load_schedule(json.loads(plan.schedule_json))
-    assert validate(load_instance(SITE), schedule) == []
+    _stored_schedule(sessions, plan_id)
 
 
 def test_only_the_lease_holder_writes_the_result(tmp_path: Path) -> None:
@@ -96,6 +102,7 @@ def test_only_the_lease_holder_writes_the_result(tmp_path: Path) -> None:
             select(AuditEntry.action).where(AuditEntry.entity_id == plan_id).order_by(AuditEntry.id)
         ).all()
     assert actions == ["plan.started", "plan.taken_over", "plan.solved"]
+    _stored_schedule(sessions, plan_id)
 
 
 class _FlakyBroker:

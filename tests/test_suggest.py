@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generator import generate_instance
-from models import Instance, ObjectiveValues, Schedule, load_instance
-from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.solve import solve
+from models import Instance, Schedule, load_instance
 from scheduler.workflows.suggest import (
     PLAN,
     Change,
@@ -33,14 +30,13 @@ from scheduler.workflows.suggest import (
     out_of_reach,
     suggest_changes,
 )
-from tests.helpers import solve_and_validate
-from validator import compute_objective, validate
-
-TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
+from tests.helpers import solve_and_validate, tiny_doc, with_objective
+from validator import validate
 
 
 def _tiny(name: str, edit: Any = None) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((TINY / f"{name}.json").read_text(encoding="utf-8"))
+    """A tiny instance document, changed by `edit` if given."""
+    doc = tiny_doc(name)
     if edit is not None:
         edit(doc)
     return doc
@@ -72,10 +68,7 @@ def _plan_holds(instance: Instance, schedule: Schedule, suggestion: Suggestion) 
                 "unscheduled": [u for u in schedule.unscheduled if u.patient != who],
             }
         )
-        values = ObjectiveValues(**compute_objective(changed, plan))
-        assert (
-            validate(changed, plan.model_copy(update={"objective": values, "bound": values})) == []
-        )
+        assert validate(changed, with_objective(changed, plan)) == []
     return changed
 
 
@@ -92,8 +85,7 @@ def _recheck(instance: Instance, schedule: Schedule, suggestion: Suggestion) -> 
             ]
         }
     )
-    again = solve(first, SolveOptions(time_limit=10, workers=1))
-    assert validate(first, again) == []
+    _, again = solve_and_validate(first, time_limit=10)
     placed = {a.patient for a in again.assignments}
     assert who in placed, suggestion.text
     before = sum(weights[a.patient] for a in schedule.assignments if a.patient in weights)

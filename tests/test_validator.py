@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,52 +22,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import load_instance, load_schedule
+from tests.helpers import example_instance, example_schedule, rules_of
 from validator import RULES, Violation, compute_objective, validate
 
 Doc = dict[str, Any]
 Mutation = Callable[[Doc, Doc], None]
 
 _REPO = Path(__file__).resolve().parent.parent
-_EXAMPLE_DIRS = (
-    _REPO / "tests" / "data",
-    _REPO / "spec" / "examples",
-    Path("/work/shared/spec/examples"),
-)
-
-
-def _example_dir() -> Path:
-    for folder in _EXAMPLE_DIRS:
-        if (folder / "example.schedule.json").exists():
-            return folder
-    pytest.fail(f"SPEC examples not found in {[str(d) for d in _EXAMPLE_DIRS]}")
-
-
-_CACHE: dict[str, Doc] = {}
-
-
-def _example(name: str) -> Doc:
-    if name not in _CACHE:
-        _CACHE[name] = json.loads((_example_dir() / name).read_text(encoding="utf-8"))
-    return copy.deepcopy(_CACHE[name])
-
-
-def example_instance() -> Doc:
-    """A fresh deep copy of the SPEC example instance."""
-    return _example("example.instance.json")
-
-
-def example_schedule() -> Doc:
-    """A fresh deep copy of the SPEC example schedule (valid, FEASIBLE)."""
-    return _example("example.schedule.json")
 
 
 def check(instance: Doc, schedule: Doc) -> list[Violation]:
     """Load both documents through the models and validate."""
     return validate(load_instance(instance), load_schedule(schedule))
-
-
-def rules(violations: list[Violation]) -> set[str]:
-    return {v.rule for v in violations}
 
 
 # --- document helpers: find the piece of the example a mutation changes ----------------------
@@ -601,12 +566,12 @@ def test_mutation_breaks_rule(mutate: Mutation, rule: str, only: bool, words: st
     instance, schedule = example_instance(), example_schedule()
     mutate(instance, schedule)
     found = check(instance, schedule)
-    assert rule in rules(found), f"expected {rule}, got:\n" + "\n".join(map(str, found))
+    assert rule in rules_of(found), f"expected {rule}, got:\n" + "\n".join(map(str, found))
     assert any(words in v.message for v in found if v.rule == rule), "\n".join(map(str, found))
     if only:
         # Dropping or moving a patient also changes the measures the example reports; that
         # OBJECTIVE follow-on is not a second broken rule of the plan.
-        assert rules(found) - ({"OBJECTIVE"} - {rule}) == {rule}, "\n".join(map(str, found))
+        assert rules_of(found) - ({"OBJECTIVE"} - {rule}) == {rule}, "\n".join(map(str, found))
 
 
 # --- readings of SPEC 8 on the example ----------------------------------------------------------
@@ -638,7 +603,7 @@ def test_planless_unknown_answer_still_needs_reasons_with_rule_ids() -> None:
     schedule = example_schedule()
     schedule.update(status="UNKNOWN", objective=None, bound=None, assignments=[])
     schedule["unscheduled"] = [{"patient": "P0001", "reasons": ["timed out"]}]
-    assert rules(check(example_instance(), schedule)) == {"C1"}
+    assert rules_of(check(example_instance(), schedule)) == {"C1"}
 
 
 def test_violations_are_sorted_by_rule_then_message() -> None:
@@ -907,7 +872,7 @@ def test_dst_autumn_shelf_life_breached_in_real_hours() -> None:
         7,
     )
     found = check(instance, schedule)
-    assert rules(found) == {"C3"}
+    assert rules_of(found) == {"C3"}
     assert "expires at 2027-10-31T12:30:00+01:00" in found[0].message
 
 
@@ -924,7 +889,7 @@ def test_dst_spring_receipt_breached_in_real_hours() -> None:
         5,
     )
     found = check(instance, schedule)
-    assert rules(found) == {"C3"}
+    assert rules_of(found) == {"C3"}
     assert "received at 2027-03-28T08:30:00+02:00" in found[0].message
 
 
@@ -942,12 +907,12 @@ def test_dst_manufacturing_end_is_real_hours_later() -> None:
     assert check(instance, good) == []
     calendar = copy.deepcopy(good)
     calendar["assignments"][0]["manufacturing_end"] = "2027-03-29T14:00:00+02:00"
-    assert rules(check(instance, calendar)) == {"C5"}
+    assert rules_of(check(instance, calendar)) == {"C5"}
     wrong_offset = copy.deepcopy(good)
     wrong_offset["assignments"][0]["manufacturing_end"] = (
         "2027-03-29T14:00:00+01:00"  # same instant as 15:00 CEST
     )
-    assert rules(check(instance, wrong_offset)) == {"FORMAT"}
+    assert rules_of(check(instance, wrong_offset)) == {"FORMAT"}
 
 
 def test_dst_shift_in_spring_gap_starts_an_hour_later() -> None:
@@ -964,7 +929,7 @@ def test_dst_shift_in_spring_gap_starts_an_hour_later() -> None:
     assert check(instance, schedule) == []
     same_instant_wrong_offset = copy.deepcopy(schedule)
     same_instant_wrong_offset["assignments"][0]["manufacturing_start"] = "2027-03-28T02:30:00+01:00"
-    assert rules(check(instance, same_instant_wrong_offset)) == {"FORMAT"}
+    assert rules_of(check(instance, same_instant_wrong_offset)) == {"FORMAT"}
 
 
 # --- in-progress work that started before the horizon (SPEC 8) ----------------------------------
@@ -1015,7 +980,7 @@ def test_in_progress_assay_sampled_before_horizon_starts_on_its_sample_date() ->
     schedule["assignments"][0]["qc"][0].update(start_date="2027-03-22", end_date="2027-03-25")
     schedule["assignments"][0].update(release_date="2027-03-26", delivery_date="2027-03-27")
     found = check(instance, schedule)
-    assert rules(found) == {"C7"}
+    assert rules_of(found) == {"C7"}
     assert "taken as started on its sample date" in found[0].message
 
 
@@ -1023,7 +988,7 @@ def test_in_progress_starts_inside_horizon_count_against_max_starts() -> None:
     instance, schedule = _in_progress_case()
     instance["horizon"]["start"] = "2027-03-20"  # now both starts fall inside the horizon
     found = check(instance, schedule)
-    assert "C4" in rules(found)
+    assert "C4" in rules_of(found)
 
 
 # --- independence from the solver ----------------------------------------------------------------

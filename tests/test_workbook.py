@@ -23,10 +23,11 @@ from models.workbook import (
     write_instance,
     write_template,
 )
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 GHENT_WEEK = ROOT / "instances" / "ghent-week.json"
-TINY = sorted((ROOT / "instances" / "tiny").glob("*.json"))
+TINY_FILES = sorted(TINY.glob("*.json"))
 
 runner = CliRunner()
 
@@ -89,7 +90,7 @@ def test_ghent_week_survives_the_round_trip(tmp_path: Path, layout: str) -> None
     assert to_json(back) == to_json(instance)  # even the field order is kept
 
 
-@pytest.mark.parametrize("path", TINY, ids=[p.stem for p in TINY])
+@pytest.mark.parametrize("path", TINY_FILES, ids=[p.stem for p in TINY_FILES])
 def test_tiny_instances_survive_the_round_trip(tmp_path: Path, path: Path) -> None:
     instance = load_instance(path)
     write_instance(instance, tmp_path / "tiny.xlsx")
