@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from models import (
     Assignment,
@@ -19,10 +20,11 @@ from scheduler.problem import reasons
 from scheduler.problem.batches import Batch
 from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.measures import compact_number
+from scheduler.problem.steady import SEAT_MOVE_COST, START_MOVE_COST, Churn
 
 if TYPE_CHECKING:
     from scheduler.problem.planning import PlanningProblem
-    from scheduler.search.outcome import SearchOutcome
+    from scheduler.search.outcome import SearchOutcome, SteadyOutcome
 
 
 def _trivial_bounds(problem: PlanningProblem) -> dict[str, float]:
@@ -119,6 +121,29 @@ def build_schedule(
         if outcome.first_schedule_seconds is None
         else round(outcome.first_schedule_seconds, 3),
     )
+
+
+def steady_report(churn: Churn, steady: SteadyOutcome) -> dict[str, Any]:
+    """A re-plan's optional `churn` field: patients moved without an event of their own.
+
+    `moved` counts patients whose start, suite position or team differs from the previous plan,
+    `before` the same for the plan the SPEC levels left (what the re-plan gave without the churn
+    level); `bound` is a proven lower bound on `moved` given the SPEC measures' values (a moved
+    patient costs at most a start and a seat move), `cost` what the level minimised.
+    """
+    most = START_MOVE_COST + SEAT_MOVE_COST
+    return {
+        "moved": churn.moved,
+        "before": steady.before.moved,
+        "bound": None if steady.cost_bound is None else math.ceil(steady.cost_bound / most),
+        "starts_moved": sorted(churn.starts_moved),
+        "reseated": sorted(churn.reseated),
+        "teams_changed": sorted(churn.teams_changed),
+        "cost": churn.cost,
+        "cost_bound": None if steady.cost_bound is None else round(steady.cost_bound),
+        "proven": steady.proven,
+        "seconds": round(steady.seconds, 3),
+    }
 
 
 def assignment_of(calendar: SiteCalendar, batch: Batch) -> Assignment:

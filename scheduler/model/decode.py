@@ -19,6 +19,7 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
     """The batches chosen by a solution (suite positions and teams still to assign)."""
     batches: list[Batch] = []
     flexible: dict[tuple[date, str, str], list[PlannedStep]] = defaultdict(list)
+    owner: dict[int, str] = {}  # id(flexible step) -> patient or batch id
     pooled: dict[
         int, tuple[AssayPool, list[PlannedAssay]]
     ] = {}  # id(pool) -> the pool, its assays in this plan
@@ -49,6 +50,7 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
             steps.append(planned)
             if step.day_offset > 0:
                 flexible[(day, options.product.id, step.id)].append(planned)
+                owner[id(planned)] = patient.id
         assays = []
         for i, assay in enumerate(options.product.qc_assays):
             pool = plan.assay_pool.get((patient.id, i), {}).get(option.slot.day)
@@ -88,6 +90,7 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
             steps.append(planned)
             if remaining.fixed_shift is None:
                 flexible[(remaining.date, commitment.product.id, remaining.step.id)].append(planned)
+                owner[id(planned)] = commitment.batch.patient
         assays = [
             PlannedAssay(
                 r.assay,
@@ -118,7 +121,7 @@ def read_batches(plan: PlanVariables, solver: Solution, calendar: SiteCalendar) 
         )
     for assay_pool, pool_assays in pooled.values():
         _hand_out_pool_days(assay_pool, pool_assays, solver)
-    _spread_flexible_steps(plan, solver, calendar, flexible)
+    _spread_flexible_steps(plan, solver, calendar, flexible, owner)
     windows = {o.patient.id: o.patient.infusion_window for o in plan.patients} | {
         c.batch.patient: c.batch.infusion_window for c in plan.commitments
     }
@@ -149,14 +152,27 @@ def _spread_flexible_steps(
     solver: Solution,
     calendar: SiteCalendar,
     flexible: dict[tuple[date, str, str], list[PlannedStep]],
+    owner: dict[int, str],
 ) -> None:
-    # Patients are interchangeable for a step kind on a date: fill shifts to the solved counts.
+    # Patients are interchangeable for a step kind on a date: fill shifts to the solved counts,
+    # in a re-plan with the steps that were in that shift before first.
     counts: dict[tuple[int, str, str], list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
     for (count_day, shift_id, count_product, count_step), count in sorted(plan.step_count.items()):
         counts[(count_day, count_product, count_step)].append((shift_id, count))
     for (day, product_id, step_id), planned in flexible.items():
         queue = list(planned)
         for shift_id, count in counts.get((calendar.day(day), product_id, step_id), []):
+            before = [plan.previous_shifts.get((owner[id(s)], step_id, day)) for s in queue]
+            queue = [
+                s
+                for _, s in sorted(
+                    enumerate(queue),
+                    key=lambda item: (
+                        0 if before[item[0]] == shift_id else 1 if before[item[0]] is None else 2,
+                        item[0],
+                    ),
+                )
+            ]
             for _ in range(solver.value(count)):
                 queue.pop(0).shift_id = shift_id
         assert not queue, f"step counts do not cover {step_id} on {day}"

@@ -59,6 +59,9 @@ class PlanVariables:
     delivery_day: dict[str, cp_model.IntVar] = field(default_factory=dict)
     # (patient id, assay index) -> {start day: its pool}, for assays whose day never decides delivery
     assay_pool: dict[tuple[str, int], dict[int, AssayPool]] = field(default_factory=dict)
+    # A re-plan's previous shift of a flexible step: (patient or batch id, step id, date) -> shift
+    # id; decoding fills each shift's count with the steps that were there before first.
+    previous_shifts: dict[tuple[str, str, date], str] = field(default_factory=dict)
 
     def starts(self, patient_id: str, option_index: int) -> list[cp_model.IntVar]:
         """The literals 'patient starts with this option' (one per suite class)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -71,8 +72,18 @@ def set_release_and_delivery(
     batch.release_day, batch.delivery_day = release, delivery
 
 
-def assign_positions(batches: list[Batch], classes: list[SuiteClass]) -> None:
-    """Colour each pooled class's batches onto its (suite, position) members in start order (C5)."""
+def assign_positions(
+    batches: list[Batch],
+    classes: list[SuiteClass],
+    previous: Mapping[str, tuple[str, int]] | None = None,
+) -> None:
+    """Colour each pooled class's batches onto its (suite, position) members in start order (C5).
+
+    Any free member is a valid colour (intervals on a line), so a re-plan gives a batch its
+    `previous` (suite, position) whenever that is free, and otherwise prefers one no later
+    batch had before.
+    """
+    previous = previous or {}
     by_class: dict[int, list[Batch]] = defaultdict(list)
     for batch in batches:
         by_class[batch.class_index].append(batch)
@@ -80,14 +91,21 @@ def assign_positions(batches: list[Batch], classes: list[SuiteClass]) -> None:
         free_from: dict[tuple[str, int], datetime] = {}
         # In-progress batches are fixed; they start first in a pooled class, so place them first.
         ordered = sorted(members, key=lambda b: (b.start, not b.in_progress, b.patient_id))
-        for batch in ordered:
+        for at, batch in enumerate(ordered):
             if batch.in_progress:
                 free_from[(batch.suite, batch.position)] = batch.occupied_until
                 continue
-            member = next(
+            free = [
                 m
                 for m in classes[class_index].members
                 if m not in free_from or free_from[m] <= batch.start
+            ]
+            wanted_later = (
+                {previous.get(b.patient_id) for b in ordered[at + 1 :]} if previous else set()
+            )
+            member = min(
+                free,
+                key=lambda m: (m != previous.get(batch.patient_id), m in wanted_later),
             )
             batch.suite, batch.position = member
             free_from[member] = batch.occupied_until

@@ -5,10 +5,14 @@ from __future__ import annotations
 from fractions import Fraction
 
 MAXIMISED = {"scheduled_weight"}
+# Not a SPEC measure: a re-plan's last level, how far it moves patients without an event of their
+# own (`problem/steady.py`); never in `objective`/`bound`, which keep the SPEC's three.
+STEADY_MEASURE = "churn"
 NEVER_NEGATIVE = {
     "plan_changes",
     "wait_days",
-}  # a count, and days from the window's opening to delivery
+    STEADY_MEASURE,
+}  # counts, and days from the window's opening to delivery
 
 
 def weight_scale(weights: list[float]) -> int:

@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 from models import Instance, Operator
 from scheduler.problem.batches import Batch, PlannedStep
 from scheduler.problem.roster import Roster
+from scheduler.problem.steady import PreviousPlan
 
 
 def assign_operators(
@@ -31,6 +32,78 @@ def assign_operators(
         ):
             failed.append((day, shift_id))
     return failed
+
+
+def keep_previous_teams(
+    batches: list[Batch], previous: PreviousPlan, instance: Instance, roster: Roster
+) -> None:
+    """In a re-plan, give steps their previous team where the shift can still be staffed so.
+
+    Shift by shift: every step on its previous date and shift whose previous operators are all
+    rostered, qualified and have the hours left keeps them, the other steps are filled around
+    them; a shift where that fails keeps the teams it has (valid already).
+    """
+    by_slot: dict[tuple[date, str], list[tuple[PlannedStep, list[str] | None]]] = defaultdict(list)
+    for batch in batches:
+        choice = previous.choices.get(batch.patient_id)
+        for planned in batch.steps:
+            before = (
+                choice.teams.get(planned.step.id)
+                if choice is not None and not batch.in_progress
+                else None
+            )
+            team = (
+                sorted(before[2])
+                if before is not None and before[:2] == (planned.date, planned.shift_id)
+                else None
+            )
+            by_slot[(planned.date, planned.shift_id)].append((planned, team))
+    for (day, shift_id), steps in sorted(by_slot.items()):
+        if any(team is not None and team != planned.operators for planned, team in steps):
+            _fill_around_previous_teams(
+                steps, roster.on_shift(day, shift_id), instance.shift_by_id[shift_id].hours
+            )
+
+
+def _fill_around_previous_teams(
+    steps: list[tuple[PlannedStep, list[str] | None]],
+    operators: list[Operator],
+    shift_hours: float,
+) -> bool:
+    """One shift: the previous teams first (each whole or not at all), the quick fill for the rest."""
+    qualified = {op.id: op.skills for op in operators}
+    left = {op.id: shift_hours for op in operators}
+    chosen: dict[int, list[str]] = {}
+    for planned, team in steps:
+        if team is not None and all(
+            op in qualified
+            and planned.step.skill in qualified[op]
+            and left[op] + 1e-9 >= planned.step.hours
+            for op in team
+        ):
+            for op in team:
+                left[op] -= planned.step.hours
+            chosen[id(planned)] = team
+    rest = [planned for planned, _ in steps if id(planned) not in chosen]
+    fewest_first = sorted(
+        rest,
+        key=lambda s: (sum(s.step.skill in skills for skills in qualified.values()), -s.step.hours),
+    )
+    for planned in fewest_first:
+        able = [
+            op.id
+            for op in operators
+            if planned.step.skill in op.skills and left[op.id] + 1e-9 >= planned.step.hours
+        ]
+        if len(able) < planned.step.operators:
+            return False
+        team = sorted(able, key=lambda op: (-left[op], op))[: planned.step.operators]
+        for op in team:
+            left[op] -= planned.step.hours
+        chosen[id(planned)] = sorted(team)
+    for planned, _ in steps:
+        planned.operators = chosen[id(planned)]
+    return True
 
 
 def drop_unstaffable(

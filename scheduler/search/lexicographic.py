@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
 from scheduler.model.build import build_model
 from scheduler.model.decode import batch_values, read_batches
-from scheduler.problem.batches import Batch
+from scheduler.model.steady_replan import churn_expression
+from scheduler.problem.batches import Batch, assign_positions
 from scheduler.problem.first_come import greedy_batches
+from scheduler.problem.measures import STEADY_MEASURE
 from scheduler.problem.planning import PlanningProblem
+from scheduler.problem.steady import churn_of
 from scheduler.search import parameters
-from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
+from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions, SteadyOutcome
 from scheduler.search.progress import ProgressReporter, run_solver
 from scheduler.search.solver_values import all_values, complete_values, set_hint, solve_fixed
-from scheduler.search.stages import StagedObjective, objective_stages
+from scheduler.search.stages import StagedObjective, objective_stages, staged_objective
 from scheduler.search.team_repair import TeamRepair
 
 
-def _level_budget(
-    remaining: float, levels_left: int, have_schedule: bool, first_alone: bool
-) -> float:
+def _level_budget(remaining: float, levels_left: int, have_schedule: bool, share: float) -> float:
     # An unproven level must not starve the ones after it; without any schedule yet, take it all.
     if levels_left == 1 or not have_schedule:
         return remaining
-    return remaining * (parameters.FIRST_MEASURE_SHARE if first_alone else 0.5)
+    return remaining * share
+
+
+def _level_share(position: int, spec_stages: int, first_alone: bool, steady: bool) -> float:
+    """The share of the time left that the level at `position` may take when more follow."""
+    if steady and position == spec_stages - 1:
+        return 1 - parameters.STEADY_LEVEL_SHARE  # only the churn level comes after it
+    if first_alone and spec_stages == 2:
+        return parameters.FIRST_MEASURE_SHARE
+    return 0.5
 
 
 @dataclass
@@ -78,6 +88,8 @@ class _Search:
         # A solve too short to get through presolve of a large model only wastes the time.
         self.too_short = min(2.0, 0.05 + 0.002 * batches_count)
         self.outcome = SearchOutcome("UNKNOWN")
+        self.start: list[Batch] | None = None  # the starting plan (a re-plan's: the previous one)
+        self.new_patients = {options.patient.id for options in problem.patients}
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -102,7 +114,7 @@ class _Search:
         return start
 
     def run(self) -> SearchOutcome:
-        greedy = self.start_plan()
+        greedy = self.start = self.start_plan()
         if greedy is not None:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
             if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
@@ -121,21 +133,78 @@ class _Search:
             scales,
             first_alone,
         )
+        spec_stages = len(stages)
+        steady = self._steady_stage()
+        if steady is not None:
+            stages.append(steady)
         for position, objective in enumerate(stages):
+            if position == spec_stages:
+                self._start_steady_level()
             self.model.minimize(objective.expression)
             budget = _level_budget(
                 self.search_limit - self.elapsed(),
                 len(stages) - position,
                 self.outcome.status == "SOLVED",
-                first_alone and len(stages) == 2,
+                _level_share(position, spec_stages, first_alone, steady is not None),
             )
             level = _Level(objective, time.monotonic(), budget)
             level.exact_shifts_before = len(self.teams.exact)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
-                return self.outcome
+                break
             self._fix_level(level, solved)
+        self._keep_steadier_start()
         return self.outcome
+
+    def _steady_stage(self) -> StagedObjective | None:
+        """A re-plan's last level: churn, the cost of moving patients without an event of their own."""
+        if self.options.keep_steady is None:
+            return None
+        expression = churn_expression(self.plan, self.options.keep_steady, self.problem.calendar)
+        return staged_objective(
+            self.model, [STEADY_MEASURE], {STEADY_MEASURE: expression}, {STEADY_MEASURE: 1}
+        )
+
+    def _start_steady_level(self) -> None:
+        """Record the churn of the plan the SPEC levels left (positions as without this level)."""
+        assert self.options.keep_steady is not None
+        left = [replace(batch) for batch in self.outcome.batches]
+        assign_positions(left, self.problem.builder.classes)
+        before = churn_of(
+            left, self.options.keep_steady, self.problem.builder.classes, self.new_patients
+        )
+        self.outcome.steady = SteadyOutcome(before)
+
+    def _churn_cost(self, batches: list[Batch]) -> int:
+        assert self.options.keep_steady is not None
+        return churn_of(
+            batches, self.options.keep_steady, self.problem.builder.classes, self.new_patients
+        ).cost
+
+    def _better(self, first: list[Batch], second: list[Batch]) -> bool:
+        """Better on the SPEC measures, or as good and (in a re-plan) steadier."""
+        if self.problem.better(first, second):
+            return True
+        return (
+            self.options.keep_steady is not None
+            and not self.problem.better(second, first)
+            and self._churn_cost(first) < self._churn_cost(second)
+        )
+
+    def _keep_steadier_start(self) -> None:
+        """In a re-plan, the starting plan (the previous one where it still fits) when it is as
+        good on the SPEC measures and steadier: what the churn level keeps when it had no time."""
+        if (
+            self.options.keep_steady is None
+            or self.outcome.status != "SOLVED"
+            or self.start is None
+            or not self.outcome.batches
+            or self.problem.better(self.outcome.batches, self.start)
+            or self.problem.better(self.start, self.outcome.batches)
+            or self._churn_cost(self.start) >= self._churn_cost(self.outcome.batches)
+        ):
+            return
+        self.outcome.batches = self.start
 
     def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
@@ -281,17 +350,20 @@ class _Search:
 
     def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
         """Keep a valid plan for the level if it beats the one kept so far."""
-        if level.provisional is None or self.problem.better(batches, level.provisional):
+        if level.provisional is None or self._better(batches, level.provisional):
             level.provisional = batches
 
     def _keep_provisional(self, level: _Level) -> None:
         """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
         provisional, outcome = level.provisional, self.outcome
         if provisional is None or (
-            outcome.batches and not self.problem.better(provisional, outcome.batches)
+            outcome.batches and not self._better(provisional, outcome.batches)
         ):
             return
         objective = level.objective
+        if objective.measures == (STEADY_MEASURE,) and outcome.steady is not None:
+            outcome.batches, outcome.steady.cost_bound = provisional, level.known_bound
+            return
         measure = objective.measures[0]
         value = self.problem.measure_values(provisional)[measure]
         bound = value
@@ -313,6 +385,14 @@ class _Search:
         )
         bounds = objective.bounds(solved.measured, bound)
         seconds = time.monotonic() - level.started
+        if objective.measures == (STEADY_MEASURE,) and self.outcome.steady is not None:
+            # Not a SPEC level: reported apart (`SearchOutcome.steady`), never in `levels`.
+            steady = self.outcome.steady
+            steady.cost_bound, steady.proven = bounds[0], bounds[0] == solved.measured[0]
+            steady.seconds = seconds
+            self.outcome.batches = solved.batches
+            self.model.add(objective.expression <= round(solved.objective))
+            return
         for i, measure in enumerate(objective.measures):
             self.outcome.levels.append(
                 LevelOutcome(
@@ -333,6 +413,9 @@ class _Search:
 
 def search(problem: PlanningProblem, options: SolveOptions, started: float) -> SearchOutcome:
     """Optimise the measures in `objective.order`, weighted lexicographically into one objective.
+
+    In a re-plan (`SolveOptions.keep_steady`) a last level follows them: churn, the cost of
+    moving patients without an event of their own, with every SPEC measure held.
 
     On the largest models the first measure is optimised alone first, then the others with it
     held. The first-come-first-served plan is the floor (the answer if the search finds nothing

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from scheduler.problem.batches import Batch
 from scheduler.problem.planning import PlanningProblem
+from scheduler.problem.steady import Churn, PreviousPlan
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class SolveOptions:
     # A plan to start from instead of the greedy one when it is at least as good (a re-plan
     # starts from the previous schedule); returning None means "use the greedy plan".
     start_batches: Callable[[PlanningProblem], list[Batch] | None] | None = None
+    # A re-plan's previous choices: after the SPEC levels, a last level moves as few of these
+    # patients' starts, suites and teams as it can (docs/DESIGN.md, "Keeping the shop floor steady").
+    keep_steady: PreviousPlan | None = None
 
 
 @dataclass
@@ -50,6 +54,16 @@ class LevelOutcome:
 
 
 @dataclass
+class SteadyOutcome:
+    """What the last level of a re-plan reached on churn (not a SPEC measure)."""
+
+    before: Churn  # the plan the SPEC levels left, positions assigned as without this level
+    cost_bound: float | None = None  # proven lower bound on `Churn.cost`, None if never solved
+    proven: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
 class SearchOutcome:
     """The result of the lexicographic search over one model."""
 
@@ -57,3 +71,4 @@ class SearchOutcome:
     levels: list[LevelOutcome] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
     first_schedule_seconds: float | None = None  # when a valid schedule was first in hand
+    steady: SteadyOutcome | None = None  # re-plans only

@@ -33,3 +33,9 @@ FIRST_MEASURE_SHARE = 0.7
 # Seconds into a solve before its incumbent's teams are first checked (then every quarter of
 # the time run so far): quicker solves are checked once, when they end.
 FIRST_TEAM_CHECK = 3.0
+
+
+# A re-plan's last level (churn: patients moved without an event of their own) gets at most this
+# share of the search time the SPEC levels leave: the level before it stops at the rest unless
+# proven sooner. Starting from the SPEC optimum it rarely needs more (docs/DESIGN.md).
+STEADY_LEVEL_SHARE = 0.2

@@ -88,6 +88,9 @@ class Diff:
     started: list[str]  # patients whose manufacturing started before as_of (now in progress)
     objective_from: dict[str, float] | None
     objective_to: dict[str, float] | None
+    # The schedule's optional `churn` (re-plans keeping steady): patients moved without an event
+    # of their own, and before the churn level.
+    churn: dict[str, Any] | None = None
 
     def of(self, patient_id: str) -> PatientChange | None:
         """The change of one patient, if it changed."""
@@ -108,6 +111,7 @@ class Diff:
             "started": list(self.started),
             "objective_from": self.objective_from,
             "objective_to": self.objective_to,
+            "churn": self.churn,
         }
 
 
@@ -174,6 +178,7 @@ def diff_schedules(
         started,
         _measures(old_instance, previous),
         _measures(new_instance, schedule),
+        getattr(schedule, "churn", None),
     )
 
 
@@ -240,6 +245,17 @@ def _measures(instance: Instance, schedule: Schedule) -> dict[str, float] | None
     if not schedule.assignments and schedule.status in ("INFEASIBLE", "UNKNOWN"):
         return None
     return compute_objective(instance, schedule)
+
+
+def patients_with_own_events(events: Events) -> set[str]:
+    """The patients an event is about (added, cancelled, delayed, failed, retest)."""
+    own: set[str] = set()
+    for event in events.events:
+        if isinstance(event, PatientAdded):
+            own.add(event.patient.id)
+        elif isinstance(patient := getattr(event, "patient", None), str):
+            own.add(patient)
+    return own
 
 
 def _concerns(event: object, patient_id: str) -> bool:
@@ -318,12 +334,25 @@ def format_diff(diff: Diff) -> list[str]:
                 for measure in diff.objective_to
             )
         )
+    if diff.churn is not None:
+        lines.append("  " + _churn_line(diff.churn))
     for change in diff.changes:
         if (
             change.change != "reseated"
         ):  # same dates on another position: nobody outside the site notices
             lines.append("  " + _change_line(change))
     return lines
+
+
+def _churn_line(churn: dict[str, Any]) -> str:
+    """How steady the re-plan kept the patients without an event of their own."""
+    line = (
+        f"{churn['moved']} patients moved without an event of their own (start, suite or team;"
+        f" was {churn['before']} before the steadiness level"
+    )
+    if churn.get("bound") is not None:
+        line += f", at least {churn['bound']} needed" if churn["bound"] else ", none needed"
+    return line + ")"
 
 
 def _change_line(change: PatientChange) -> str:
@@ -361,4 +390,11 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
-__all__ = ["CHANGE_KINDS", "Diff", "PatientChange", "diff_schedules", "format_diff"]
+__all__ = [
+    "CHANGE_KINDS",
+    "Diff",
+    "PatientChange",
+    "diff_schedules",
+    "format_diff",
+    "patients_with_own_events",
+]

@@ -6,9 +6,11 @@ import time
 
 from models import Instance, Schedule
 from scheduler.explain.commitments import commitment_conflicts, diagnose_commitments
-from scheduler.explain.schedule_document import build_schedule
+from scheduler.explain.schedule_document import build_schedule, steady_report
 from scheduler.problem.batches import assign_positions
 from scheduler.problem.planning import prepare
+from scheduler.problem.steady import churn_of
+from scheduler.problem.teams import keep_previous_teams
 from scheduler.search.lexicographic import search
 from scheduler.search.outcome import SolveOptions
 
@@ -30,6 +32,15 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
             time.monotonic() - started,
             infeasibility=diagnose_commitments(problem, min(remaining, 30.0)) or None,
         )
+    steady = options.keep_steady
     if outcome.status == "SOLVED":
-        assign_positions(outcome.batches, problem.builder.classes)
-    return build_schedule(problem, outcome, time.monotonic() - started)
+        seats = {p: c.seat for p, c in steady.choices.items()} if steady is not None else None
+        assign_positions(outcome.batches, problem.builder.classes, seats)
+        if steady is not None:
+            keep_previous_teams(outcome.batches, steady, instance, problem.roster)
+    schedule = build_schedule(problem, outcome, time.monotonic() - started)
+    if steady is not None and outcome.steady is not None:
+        new_patients = {options.patient.id for options in problem.patients}
+        churn = churn_of(outcome.batches, steady, problem.builder.classes, new_patients)
+        schedule.churn = steady_report(churn, outcome.steady)  # type: ignore[attr-defined]
+    return schedule

@@ -17,6 +17,7 @@ from models import Schedule
 from scheduler.problem.batches import Batch
 from scheduler.problem.first_come import GreedyPlanner
 from scheduler.problem.options import PatientOptions
+from scheduler.problem.steady import PreviousChoice, PreviousPlan
 
 if TYPE_CHECKING:
     from scheduler.problem.planning import PlanningProblem
@@ -57,6 +58,23 @@ class PreviousPlanFirst(GreedyPlanner):
             return None
         placed = self.try_option(options, option)
         return placed if isinstance(placed, Batch) else None
+
+
+def previous_choices(previous: Schedule, own_events: set[str]) -> PreviousPlan:
+    """What a re-plan keeps steady: every new patient's start, seat and teams, except for the
+    patients with an event of their own (`SolveOptions.keep_steady`)."""
+    return PreviousPlan(
+        {
+            a.patient: PreviousChoice(
+                a.manufacturing_start,
+                a.suite,
+                a.position,
+                {s.step: (s.date, s.shift, frozenset(s.operators)) for s in a.steps},
+            )
+            for a in previous.assignments
+            if not a.in_progress and a.patient not in own_events
+        }
+    )
 
 
 def previous_plan_first(previous: Schedule) -> Callable[[PlanningProblem], list[Batch] | None]:
