@@ -32,7 +32,7 @@ from cli.summaries import (
     suggestion_lines,
     summary,
 )
-from models import InputError, load_instance, to_json, write_json
+from models import InputError, Instance, Schedule, load_instance, to_json, write_json
 
 
 def solve(
@@ -182,21 +182,21 @@ def whatif(
     instance_file: Annotated[
         Path, typer.Argument(metavar="INSTANCE.json", help="The plan's instance.")
     ],
-    scenario_file: Annotated[
-        Path,
+    scenario_files: Annotated[
+        list[Path],
         typer.Option(
             "--scenario",
             metavar="SCENARIO.json",
-            help='{"name": ..., "changes": [...]} (see README)',
+            help='{"name": ..., "changes": [...]} (see README); repeat it to solve several at once.',
         ),
     ],
-    output: Annotated[
-        Path,
+    outputs: Annotated[
+        list[Path],
         typer.Option(
             "--output",
             "-o",
-            metavar="SCHEDULE.json",
-            help="Where to write the scenario's schedule.",
+            metavar="SCHEDULE.json|DIR",
+            help="Where to write the scenario's schedule: once per scenario, or one folder for them all.",
         ),
     ],
     schedule_file: Annotated[
@@ -210,40 +210,160 @@ def whatif(
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=0.001, help="Seconds per solve.")
     ] = 60.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads per solve.")] = 2,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", min=0, help="Random seed; with --workers 1 the result is reproducible."
+        ),
+    ] = 0,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            envvar="CART_BROKER_URL",
+            help="Solve on the Celery workers of this broker (`cart-schedule worker`), not here.",
+            show_default=False,
+        ),
+    ] = None,
+    queue: Annotated[
+        str,
+        typer.Option(
+            "--queue",
+            envvar="CART_SCHEDULER_SOLVE_QUEUE",
+            help="The broker queue the workers take solves from.",
+        ),
+    ] = "cart-plans",
 ) -> None:
-    """What if: solve the plan with changed inputs and show objective and KPIs side by side with the plan."""
+    """What if: solve the plan with changed inputs (several scenarios in parallel) and show objective and KPIs side by side with the plan."""
     from models.scenarios import ScenarioError, apply_scenario, parse_scenario
     from scheduler.reporting.kpis import compare_plans
-    from scheduler.search.outcome import SolveOptions
-    from scheduler.workflows.solve import solve as run_solver
 
     instance = read_instance_file(instance_file)
-    try:
-        scenario = parse_scenario(json.loads(scenario_file.read_text(encoding="utf-8")))
-        changed = load_instance(apply_scenario(json.loads(to_json(instance)), scenario))
-    except ScenarioError as error:
-        fail_input(error, str(scenario_file))
-    except (OSError, ValueError) as error:
-        fail(f"{scenario_file}: {error}")
-    # The scenario's problems come before the compared plan's, as they always have.
+    document = json.loads(to_json(instance))
+    scenarios = []
+    changed = []
+    for scenario_file in scenario_files:
+        try:
+            scenario = parse_scenario(json.loads(scenario_file.read_text(encoding="utf-8")))
+            changed.append(load_instance(apply_scenario(document, scenario)))
+        except ScenarioError as error:
+            fail_input(error, str(scenario_file))
+        except (OSError, ValueError) as error:
+            fail(f"{scenario_file}: {error}")
+        scenarios.append(scenario)
+    # The scenarios' problems come before the compared plan's, as they always have.
+    base = None
     if schedule_file is not None:
         _, base = load_pair(instance_file, schedule_file, instance=instance)
+    targets = _whatif_targets(outputs, changed)
+    for schedule_out, _ in targets:
+        check_writable(schedule_out)
+
+    # The plan (unless given) and every scenario, each its own solve, all at once.
+    solved = ([] if base is not None else [instance]) + changed
+    if broker:
+        sent = [json.loads(scenario.model_dump_json(exclude_unset=True)) for scenario in scenarios]
+        schedules = _solve_on_workers(
+            broker,
+            queue,
+            document,
+            ([] if base is not None else [None]) + sent,
+            time_limit,
+            workers,
+            seed,
+        )
     else:
-        base = run_solver(instance, SolveOptions(time_limit=time_limit, workers=workers))
-    check_writable(output)
-    schedule = run_solver(changed, SolveOptions(time_limit=time_limit, workers=workers))
-    write_json(schedule, output)
-    instance_out = output.with_name(output.name.removesuffix(".json") + ".instance.json")
-    write_json(changed, instance_out)
-    comparison = compare_plans([(instance, base), (changed, schedule)])
-    table = Table(title=f"what if: {scenario.name}", title_justify="left")
+        schedules = _solve_here(solved, time_limit, workers, seed)
+    if base is None:
+        base, schedules = schedules[0], schedules[1:]
+
+    for (schedule_out, instance_out), schedule, scenario_instance in zip(
+        targets, schedules, changed, strict=True
+    ):
+        write_json(schedule, schedule_out)
+        write_json(scenario_instance, instance_out)
+    comparison = compare_plans([(instance, base), *zip(changed, schedules, strict=True)])
+    names = ", ".join(scenario.name for scenario in scenarios)
+    table = Table(title=f"what if: {names}", title_justify="left")
     for index, heading in enumerate(comparison["header"]):
         table.add_column(heading, justify="left" if index == 0 else "right")
     for row in comparison["rows"]:
         table.add_row(*row)
     out().print(table)
-    out().print(f"wrote {output} and {instance_out}", markup=False)
+    for schedule_out, instance_out in targets:
+        out().print(f"wrote {schedule_out} and {instance_out}", markup=False)
+
+
+def _whatif_targets(outputs: list[Path], changed: list[Instance]) -> list[tuple[Path, Path]]:
+    """(schedule, instance) file of each scenario: `-o` once per scenario, or one folder for all."""
+    folder = len(outputs) == 1 and (len(changed) > 1 or outputs[0].is_dir())
+    if folder:
+        directory = outputs[0]
+        if directory.suffix == ".json" and not directory.is_dir():
+            fail(
+                f"-o {directory}: with {len(changed)} scenarios, give a folder or one -o per scenario"
+            )
+        parent = directory.parent if str(directory.parent) else Path(".")
+        if not parent.is_dir():
+            fail(f"cannot write {directory}: folder {parent} does not exist")
+        directory.mkdir(exist_ok=True)
+        stems: list[str] = []
+        for scenario_instance in changed:
+            stem = _file_stem(scenario_instance.name)
+            if stem in stems:
+                stem = f"{stem}-{len(stems) + 1}"
+            stems.append(stem)
+        return [(directory / f"{stem}.json", directory / f"{stem}.instance.json") for stem in stems]
+    if len(outputs) != len(changed):
+        fail(
+            f"{len(changed)} scenario(s) and {len(outputs)} -o: give -o once per scenario, "
+            "or one folder for them all"
+        )
+    return [
+        (output, output.with_name(output.name.removesuffix(".json") + ".instance.json"))
+        for output in outputs
+    ]
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "scenario"
+
+
+def _solve_here(
+    instances: list[Instance], time_limit: float, workers: int, seed: int
+) -> list[Schedule]:
+    """One solve: in this process; several: in local processes at once."""
+    from scheduler.workflows.solve import solve as run_solver
+    from scheduler.workflows.whatif import FanOutOptions, solve_in_processes
+
+    options = FanOutOptions(time_limit=time_limit, workers=workers, seed=seed)
+    if len(instances) == 1:
+        return [run_solver(instances[0], options.solve_options())]
+    return solve_in_processes(instances, options)
+
+
+def _solve_on_workers(
+    broker: str,
+    queue: str,
+    document: dict[str, Any],
+    scenarios: list[dict[str, Any] | None],
+    time_limit: float,
+    workers: int,
+    seed: int,
+) -> list[Schedule]:
+    """Every solve as a task of one Celery group, to the workers of the broker's queue."""
+    from api.solving.fanout import solve_on_workers
+    from scheduler.workflows.whatif import FanOutOptions
+
+    options = FanOutOptions(time_limit=time_limit, workers=workers, seed=seed)
+    try:
+        return solve_on_workers(broker, document, scenarios, options, queue=queue)
+    except Exception as error:  # the broker unreachable, no worker in time, a failed solve
+        fail(
+            f"the workers of {queue} did not solve it: {type(error).__name__}: {error}",
+            EXIT_NO_SCHEDULE,
+        )
 
 
 def _parse_as_of(text: str | None) -> datetime | None:
