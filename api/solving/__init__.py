@@ -4,5 +4,7 @@
 - `run`: `run_plan`, the one solve function: progress, cancel, time limit, the result once;
 - `engine`: `Dispatch` (wake the embedded worker, or send a Celery task) and the Celery app;
 - `workers`: the embedded worker of an API server, and the lease sweeper used with Celery;
-- `tasks`: the Celery task `solve_plan` that `cart-schedule worker` runs.
+- `tasks`: the Celery task `solve_plan` that `cart-schedule worker` runs;
+- `fanout`: the Celery task `solve_scenario` (a document in, its schedule out) and the group
+  that solves several scenarios at once on the workers.
 """

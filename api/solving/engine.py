@@ -23,7 +23,14 @@ def celery_app(broker_url: str, queue: str = DEFAULT_QUEUE) -> Celery:
     (SIGKILL, out of memory) sends it back to the queue: no solve is lost. Taking one message
     at a time keeps the priorities real (no low-priority message waits in a busy worker).
     """
-    app = Celery("cart_scheduler", broker=broker_url, include=["api.solving.tasks"])
+    # `rpc://`: the answers of the tasks that return one (`solve_scenario`) come back over the
+    # broker to the caller; plan solves write theirs to the database and return none.
+    app = Celery(
+        "cart_scheduler",
+        broker=broker_url,
+        backend="rpc://",
+        include=["api.solving.tasks", "api.solving.fanout"],
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
