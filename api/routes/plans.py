@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from api.deps import Coordinator, Plans
 from api.routes.responses import errors
@@ -32,11 +32,20 @@ InstanceBody = Annotated[
     BeforeValidator(_as_sent, json_schema_input_type=Instance),
     Body(description="A `cart-schedule-instance/1` document (docs/FORMATS.md)"),
 ]
+# A list of scenarios is queued as one plan each (solved at once by the Celery workers).
+MAX_SCENARIOS = 20
 ScenarioBody = Annotated[
-    dict[str, Any],
-    BeforeValidator(_as_sent, json_schema_input_type=Scenario),
+    dict[str, Any] | Annotated[list[Any], Field(min_length=1, max_length=MAX_SCENARIOS)],
+    BeforeValidator(
+        _as_sent,
+        json_schema_input_type=Scenario
+        | Annotated[list[Scenario], Field(min_length=1, max_length=MAX_SCENARIOS)],
+    ),
     Body(
-        description="A what-if scenario: a name and the changes to the plan's inputs",
+        description=(
+            "A what-if scenario: a name and the changes to the plan's inputs; or a list of"
+            f" up to {MAX_SCENARIOS} scenarios, each queued as a plan of its own"
+        ),
         openapi_examples={
             "weekend staff, one suite less": {
                 "value": {
@@ -51,7 +60,21 @@ ScenarioBody = Annotated[
                         {"kind": "suite_removed", "suite": "S02"},
                     ],
                 }
-            }
+            },
+            "two scenarios at once": {
+                "value": [
+                    {
+                        "name": "one suite less",
+                        "changes": [{"kind": "suite_removed", "suite": "S02"}],
+                    },
+                    {
+                        "name": "more sterility testing",
+                        "changes": [
+                            {"kind": "qc_capacity_changed", "assay": "sterility", "capacity": 6}
+                        ],
+                    },
+                ]
+            },
         },
     ),
 ]
@@ -124,7 +147,7 @@ def get_plan_schedule(_actor: Coordinator, plans: Plans, plan_id: str) -> Schedu
 @router.post(
     "/{plan_id}/scenarios",
     status_code=202,
-    response_model=PlanOut,
+    response_model=PlanOut | list[PlanOut],
     responses=errors(401, 403, 404, 422),
 )
 def submit_scenario(
@@ -133,8 +156,14 @@ def submit_scenario(
     plan_id: str,
     scenario: ScenarioBody,
     time_limit: TimeLimit = 60.0,
-) -> PlanOut:
-    """What if: solve the plan again with changed inputs (e.g. two more operators on weekends, one suite less)."""
+) -> PlanOut | list[PlanOut]:
+    """What if: solve the plan again with changed inputs (e.g. two more operators on weekends, one suite less).
+
+    A list of scenarios: each is queued as a plan of its own (the Celery workers solve them at
+    once; compare them with `GET /v1/plans/{id}/compare?with=…`), answered in the same order.
+    """
+    if isinstance(scenario, list):
+        return plans.submit_scenarios(actor, plan_id, scenario, time_limit)
     return plans.submit_scenario(actor, plan_id, scenario, time_limit)
 
 

@@ -18,7 +18,7 @@ from api.services.limits import InstanceLimits, check_instance
 from api.store import Store, header_of
 from models import Instance, Problem, Schedule, load_instance, load_schedule, to_json
 from models.events import load_events
-from models.scenarios import apply_scenario, parse_scenario
+from models.scenarios import Scenario, ScenarioError, apply_scenario, parse_scenario
 from scheduler.reporting.kpis import compare_plans
 from scheduler.workflows.replan import apply_events, resolve_as_of
 from scheduler.workflows.suggest import out_of_reach, suggest_changes
@@ -71,11 +71,62 @@ class PlanService:
     def submit_scenario(self, actor: str, plan_id: str, data: Any, time_limit: float) -> PlanOut:
         """A what-if: the plan's instance with changed inputs, queued as a plan of its own."""
         scenario = parse_scenario(data)  # ScenarioError: every problem, with its path
+        parent_document = self._parent_document(plan_id)
+        return self._queue(
+            actor, *self._scenario_plan(actor, plan_id, parent_document, scenario, time_limit)
+        )
+
+    def submit_scenarios(
+        self, actor: str, plan_id: str, data: list[Any], time_limit: float
+    ) -> list[PlanOut]:
+        """Several what-ifs at once: each queued as a plan of its own, all checked before any is queued.
+
+        The Celery workers take them at once (one per worker process); the embedded worker one
+        after another. A problem of any scenario is reported with its index (`[1].changes[0].suite`).
+        """
+        problems: list[Problem] = []
+        scenarios: list[Scenario] = []
+        for index, item in enumerate(data):
+            try:
+                scenarios.append(parse_scenario(item))
+            except ScenarioError as error:
+                problems += [_indexed(index, problem) for problem in error.problems]
+        if problems:
+            raise ScenarioError(problems)
+        parent_document = self._parent_document(plan_id)
+        prepared = []
+        for index, scenario in enumerate(scenarios):
+            try:
+                instance, plan, summary = self._scenario_plan(
+                    actor, plan_id, parent_document, scenario, time_limit
+                )
+                check_instance(instance, self.limits)
+            except ScenarioError as error:
+                problems += [_indexed(index, problem) for problem in error.problems]
+                continue
+            prepared.append((instance, plan, summary))
+        if problems:
+            raise ScenarioError(problems)
+        return [self._queue(actor, instance, plan, summary) for instance, plan, summary in prepared]
+
+    def _parent_document(self, plan_id: str) -> dict[str, Any]:
         with self.store.sessions() as session:
             parent = session.get(Plan, plan_id)
             if parent is None:
                 raise NotFound(f"no plan {plan_id!r}")
-            document = apply_scenario(json.loads(parent.instance_json), scenario)
+            document: dict[str, Any] = json.loads(parent.instance_json)
+            return document
+
+    def _scenario_plan(
+        self,
+        actor: str,
+        plan_id: str,
+        parent_document: dict[str, Any],
+        scenario: Scenario,
+        time_limit: float,
+    ) -> tuple[Instance, Plan, dict[str, Any]]:
+        """The scenario's plan row (not stored yet) and what its audit entry says."""
+        document = apply_scenario(parent_document, scenario)
         instance = load_instance(document)
         changes = json.loads(scenario.model_dump_json(exclude_unset=True))
         plan = Plan(
@@ -96,7 +147,7 @@ class PlanService:
             "scenario_of": plan_id,
             "changes": changes["changes"],
         }
-        return self._queue(actor, instance, plan, summary)
+        return instance, plan, summary
 
     def submit_replan(self, actor: str, plan_id: str, data: Any, time_limit: float) -> PlanOut:
         """Re-plan a solved plan after events: started work fixed, the previous schedule as warm start."""
@@ -259,3 +310,11 @@ def _plan_summary(plan: Plan) -> PlanOut:
         parent_id=plan.parent_id,
         scenario=plan.scenario,
     )
+
+
+def _indexed(index: int, problem: Problem) -> Problem:
+    """A problem of the `index`-th scenario of a list, its path prefixed with `[index]`."""
+    path = f"[{index}]" + (
+        "" if not problem.path else ("" if problem.path.startswith("[") else ".") + problem.path
+    )
+    return Problem(path, problem.message)
