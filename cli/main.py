@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import instances, plan, service, workbook, worker
+from cli import instances, plan, service, simulate, workbook, worker
 
 app = typer.Typer(
     name="cart-schedule",
@@ -41,6 +41,7 @@ app.command()(plan.suggest)
 # `explain` was the name of `suggest` before `explain` came to mean "why a patient is out".
 app.command("explain", hidden=True)(plan.suggest)
 app.command()(plan.whatif)
+app.command()(simulate.simulate)
 app.command()(service.serve)
 app.command()(worker.worker)
 app.add_typer(service.keys, name="keys")

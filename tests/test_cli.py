@@ -49,6 +49,7 @@ COMMANDS = (
     "analyze",
     "suggest",
     "whatif",
+    "simulate",
     "serve",
     "worker",
     "keys",
