@@ -166,12 +166,16 @@ class Player:
                 free = at if current[patient].suite in closing_suites else None
                 events.append(cancelled_event(patient, free))
             elif trigger.key[1] == "failure":
-                events.append(self._failure(trigger.who, day, "batch", current, own, inserted))
+                events.append(
+                    self._failure(trigger.who, day, "batch", current, own, inserted, closing_suites)
+                )
         for hit in hits:
             for patient in hit.lost:
                 if patient not in own:
                     events.append(
-                        self._failure(patient, day, "suite closure", current, own, inserted)
+                        self._failure(
+                            patient, day, "suite closure", current, own, inserted, closing_suites
+                        )
                     )
             events += [cancelled_event(o, at) for o in hit.occupancies]
         for closure, hit in zip(closing, hits, strict=True):
@@ -218,6 +222,7 @@ class Player:
         current: dict[str, Assignment],
         own: set[str],
         inserted: list[str],
+        closing: set[str],
     ) -> Event:
         life = self.lives[patient]
         own.add(patient)
@@ -227,8 +232,9 @@ class Player:
         _, changeover = product_hours(self.played.instance, patient)
         # A batch stopped part-way frees its position after cleaning; a finished one already has.
         free = midnight(day) + timedelta(hours=changeover if cause == "batch" else 0)
-        if current[patient].manufacturing_end.replace(tzinfo=None) <= midnight(day):
-            free = midnight(day)
+        finished = current[patient].manufacturing_end.replace(tzinfo=None) <= midnight(day)
+        if finished or current[patient].suite in closing:
+            free = midnight(day)  # nothing left to clean, or the suite closes at once anyway
         if life.attempt + 1 >= ATTEMPTS:
             life.lost = True
             return cancelled_event(patient, free)

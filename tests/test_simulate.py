@@ -1,0 +1,172 @@
+"""Disruption simulation (issue 17 part 1): reproducible, every final plan valid, references in order.
+
+A small generated site (s, seed 1, normal) solved once; a handful of runs with raised rates so
+that every kind of disruption (failures, out of specification, drop-outs, suite closures,
+absences) happens in them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from models import Instance, Schedule, to_json
+from scheduler.workflows.simulate import (
+    Rates,
+    SimulationConfig,
+    run_chunk,
+    simulate,
+    strip_timing,
+)
+from scheduler.workflows.simulate.sampling import draw
+from tests.helpers import solve_generated
+
+STRESS = Rates(
+    failure_rate=0.2,
+    out_of_spec_rate=0.1,
+    dropout_rate=0.1,
+    suite_down_rate=0.1,
+    operator_absence_rate=0.2,
+)
+VARIANTS = ("policy", "do_nothing", "clairvoyant")
+
+
+@pytest.fixture(scope="module")
+def site() -> tuple[Instance, Schedule]:
+    return solve_generated("s", 1, "normal", time_limit=20, workers=1)
+
+
+def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    return json.dumps(strip_timing(first), sort_keys=True) == json.dumps(
+        strip_timing(second), sort_keys=True
+    )
+
+
+def _assert_sound(report: dict[str, Any]) -> None:
+    """Every final plan valid; clairvoyant never below the policy, doing nothing never above."""
+    checks = report["checks"]
+    assert checks["invalid_plans"] == [], checks["invalid_plans"][:3]
+    assert checks["plans_validated"] == len(report["runs"]) * len(VARIANTS)
+    for run in report["runs"]:
+        for variant in VARIANTS:
+            assert run[variant]["violations"] == [], (run["run"], variant)
+        assert run["policy"]["skipped_events"] == [], run["policy"]["skipped_events"]
+    assert checks["clairvoyant_below_policy_runs"] == []
+    assert checks["do_nothing_above_policy_runs"] == []
+    for run in report["runs"]:
+        if not run["clairvoyant"]["time_limited"]:
+            assert run["clairvoyant"]["treated_weight"] >= run["policy"]["treated_weight"]
+        assert run["do_nothing"]["treated_weight"] <= run["policy"]["treated_weight"]
+
+
+@pytest.fixture(scope="module")
+def repair_report(site: tuple[Instance, Schedule]) -> dict[str, Any]:
+    instance, schedule = site
+    return simulate(instance, schedule, SimulationConfig(runs=6, seed=7, rates=STRESS))
+
+
+def test_repair_runs_are_sound(repair_report: dict[str, Any]) -> None:
+    _assert_sound(repair_report)
+    sampled = [run["sampled"] for run in repair_report["runs"]]
+    # The raised rates make every kind of disruption happen somewhere in these runs.
+    for kind in ("failing_first_batches", "dropouts", "suite_closures", "operator_absences"):
+        assert sum(s[kind] for s in sampled) > 0, kind
+    policy = repair_report["summary"]["policy"]
+    assert policy["failed_batches"]["mean"] > 0
+    assert policy["rescued_patients"]["mean"] > 0
+    assert repair_report["summary"]["do_nothing"]["rescued_patients"]["mean"] == 0
+    # A rescue needs a new collection at least `gap_days` after the failure, then manufacturing.
+    delays = [d for run in repair_report["runs"] for d in run["policy"]["rescue_delay_days"]]
+    assert delays and min(delays) > 2
+
+
+def test_same_seed_same_report_also_over_processes(
+    site: tuple[Instance, Schedule], repair_report: dict[str, Any]
+) -> None:
+    instance, schedule = site
+    config = SimulationConfig(runs=6, seed=7, rates=STRESS)
+    again = simulate(instance, schedule, config, processes=2)
+    assert _same(repair_report, again)
+    assert again["timing"]["processes"] == 2
+
+
+def test_a_mapper_hook_plays_the_same_runs(
+    site: tuple[Instance, Schedule], repair_report: dict[str, Any]
+) -> None:
+    """A Celery group would map `run_chunk` over chunks: any chunking gives the same report."""
+    instance, schedule = site
+    calls: list[list[int]] = []
+
+    def one_by_one(context_json: str, runs: Any) -> list[dict[str, Any]]:
+        results = []
+        for run in reversed(list(runs)):
+            calls.append([run])
+            results += run_chunk(context_json, [run])
+        return sorted(results, key=lambda r: r["run"])
+
+    config = SimulationConfig(runs=6, seed=7, rates=STRESS)
+    report = simulate(instance, schedule, config, mapper=one_by_one)
+    assert len(calls) == 6
+    assert _same(repair_report, report)
+
+
+def test_replan_policy_is_sound_and_reproducible(site: tuple[Instance, Schedule]) -> None:
+    instance, schedule = site
+    config = SimulationConfig(runs=2, seed=11, policy="replan", rates=STRESS, time_limit=10)
+    report = simulate(instance, schedule, config)
+    _assert_sound(report)
+    assert report["summary"]["policy"]["failed_batches"]["mean"] > 0
+    for run in report["runs"]:
+        assert run["policy"]["time_limited_solves"] == 0  # s solves are proven: reproducible
+    assert _same(report, simulate(instance, schedule, config))
+
+
+def test_draws_are_common_random_numbers(site: tuple[Instance, Schedule]) -> None:
+    """A higher rate fails a superset of the batches of a lower one on the same run."""
+    instance, _ = site
+    low = draw(instance, Rates(failure_rate=0.05), seed=3, run=2)
+    high = draw(instance, Rates(failure_rate=0.5), seed=3, run=2)
+    failing_low = {p for p, d in low.patients.items() if d.fails[0]}
+    failing_high = {p for p, d in high.patients.items() if d.fails[0]}
+    assert failing_low <= failing_high
+    assert len(failing_high) > len(failing_low)
+    assert draw(instance, Rates(), seed=3, run=2) == draw(instance, Rates(), seed=3, run=2)
+    assert draw(instance, Rates(), seed=3, run=2) != draw(instance, Rates(), seed=3, run=3)
+
+
+def test_nothing_happens_at_zero_rates(site: tuple[Instance, Schedule]) -> None:
+    instance, schedule = site
+    zero = Rates(0, 0, 0, 0, 0)
+    report = simulate(instance, schedule, SimulationConfig(runs=2, seed=1, rates=zero))
+    planned = schedule.objective.scheduled_weight if schedule.objective else None
+    for run in report["runs"]:
+        assert run["policy"]["event_days"] == 0
+        assert run["policy"]["treated_weight"] == planned
+        assert run["do_nothing"]["treated_weight"] == planned
+        assert run["clairvoyant"]["treated_weight"] == planned
+
+
+def test_cli_writes_the_report_and_a_self_contained_page(
+    site: tuple[Instance, Schedule], tmp_path: Path
+) -> None:
+    instance, schedule = site
+    (tmp_path / "i.json").write_text(to_json(instance), encoding="utf-8")
+    (tmp_path / "s.json").write_text(to_json(schedule), encoding="utf-8")
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    args = ["simulate", str(tmp_path / "i.json"), str(tmp_path / "s.json"), "--runs", "2"]
+    args += ["--seed", "5", "-o", str(report), "--html", str(page), "--failure-rate", "0.3"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["format"] == "cart-schedule-simulation/1"
+    assert data["config"]["rates"]["failure_rate"] == 0.3
+    assert len(data["runs"]) == 2 and data["checks"]["invalid_plans"] == []
+    text = page.read_text(encoding="utf-8")
+    assert "<script src=" not in text and "plotly" in text.lower()
+    bad = CliRunner().invoke(app, [*args[:5], "-o", str(report), "--policy", "hope"])
+    assert bad.exit_code == 2
