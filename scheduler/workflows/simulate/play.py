@@ -287,7 +287,8 @@ class Player:
                 before = life.record.apheresis_date if life.record is not None else None
                 if before is not None and assignment.apheresis_date not in (None, before):
                     life.date_changes += 1
-                life.first_apheresis = assignment.apheresis_date
+                if assignment.apheresis_date is not None:  # a running batch lists none (C11)
+                    life.first_apheresis = assignment.apheresis_date
             life.record = assignment
         for entry in schedule.unscheduled:
             life = self.lives.get(entry.patient)
