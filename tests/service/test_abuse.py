@@ -82,6 +82,11 @@ def test_a_hundred_megabytes_without_a_key_are_refused_before_they_are_read(
         sender.start()
         answer = connection.recv(4096)
         waited = time.monotonic() - started
+        while b"\r\n\r\n{" not in answer:  # headers and body may come in two packets
+            more = connection.recv(4096)
+            if not more:
+                break
+            answer += more
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
     assert b"X-API-Key" in answer
     assert waited < 1.0
