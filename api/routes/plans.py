@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, RootModel
 
 from api.deps import Coordinator, Plans
 from api.routes.responses import errors
@@ -78,6 +78,12 @@ ScenarioBody = Annotated[
         },
     ),
 ]
+
+
+class ScenarioPlansOut(RootModel[PlanOut | list[PlanOut]]):
+    """The scenario's plan; for a list of scenarios, their plans in the order sent."""
+
+
 EventsBody = Annotated[
     Any,
     BeforeValidator(_as_sent, json_schema_input_type=EventsDocument),
@@ -147,7 +153,7 @@ def get_plan_schedule(_actor: Coordinator, plans: Plans, plan_id: str) -> Schedu
 @router.post(
     "/{plan_id}/scenarios",
     status_code=202,
-    response_model=PlanOut | list[PlanOut],
+    response_model=ScenarioPlansOut,
     responses=errors(401, 403, 404, 422),
 )
 def submit_scenario(
