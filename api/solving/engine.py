@@ -87,6 +87,7 @@ class SendToCelery:
             "cart_scheduler.solve_plan",
             args=[plan_id],
             priority=priority,
+            ignore_result=True,  # the result is in the plan's row: no reply queue for it
             delivery_mode=2,
             soft_time_limit=round(soft),
             time_limit=round(hard),
