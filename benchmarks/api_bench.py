@@ -235,6 +235,62 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def new_keys(url: str) -> dict[str, str]:
+    """Migrate the database and create a coordinator key and an order-system key for this run."""
+    engine = create_db_engine(url)
+    migrate(engine)
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    keys = {
+        role: create_key(engine, f"bench-{role}-{stamp}", role)
+        for role in ("coordinator", "order-system")
+    }
+    engine.dispose()
+    return keys
+
+
+def publish_plan(
+    server: Server, key: str, instance: dict[str, Any], solve_seconds: float
+) -> dict[str, Any]:
+    """Solve the instance on the server (whatever solves its plans) and publish it."""
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as coordinator:
+        plan_id = solve_and_publish(coordinator, instance, time_limit=solve_seconds)
+        schedule = coordinator.get(f"/v1/plans/{plan_id}/schedule").json()
+    return {
+        "plan_id": plan_id,
+        "plan_status": schedule["status"],
+        "plan_assignments": len(schedule["assignments"]),
+    }
+
+
+def measure(
+    server: Server,
+    key: str,
+    instance: dict[str, Any],
+    seed: int,
+    availability_requests: int,
+    clients: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """Availability (one client), then bookings (`clients` at once for `seconds`), on a published plan."""
+    rng = random.Random(seed)
+    print("availability ...", flush=True)
+    availability = measure_availability(
+        server, key, prospective_patients(instance, availability_requests, rng)
+    )
+    print(json.dumps(availability), flush=True)
+    print("bookings ...", flush=True)
+    bookings = measure_bookings(
+        server, key, prospective_patients(instance, 400, rng), clients, seconds
+    )
+    print(json.dumps(bookings), flush=True)
+    return {"availability": availability, "bookings": bookings}
+
+
+def database_name(url: str) -> str:
+    """How the report names the database."""
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite file (WAL, synchronous=FULL)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the figures."""
     argv = sys.argv[1:] if argv is None else argv
@@ -244,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="l")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--database-url", default=None, help="default: an SQLite file in a temporary directory"
+        "--database-url",
+        default=None,
+        help="an existing, empty database (e.g. postgresql://postgres@127.0.0.1:5432/bench); "
+        "default: an SQLite file in a temporary directory",
     )
     parser.add_argument("--availability-requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
@@ -259,59 +318,37 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="cart-api-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    engine = create_db_engine(url)
-    migrate(engine)
-    stamp = datetime.now(UTC).strftime("%H%M%S%f")
-    keys = {
-        role: create_key(engine, f"bench-{role}-{stamp}", role)
-        for role in ("coordinator", "order-system")
-    }
-    engine.dispose()
+    keys = new_keys(url)
     instance = generate_instance(args.size, args.seed, "normal")
     server = Server(url, workdir / "server.log").start()
     try:
-        with httpx.Client(
-            base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
-        ) as coordinator:
-            print(
-                f"solving and publishing a size-{args.size} plan ({args.solve_seconds:g} s limit) ...",
-                flush=True,
-            )
-            plan_id = solve_and_publish(coordinator, instance, time_limit=args.solve_seconds)
-            schedule = coordinator.get(f"/v1/plans/{plan_id}/schedule").json()
-        rng = random.Random(args.seed)
-        print("availability ...", flush=True)
-        availability = measure_availability(
-            server,
-            keys["order-system"],
-            prospective_patients(instance, args.availability_requests, rng),
+        print(
+            f"solving and publishing a size-{args.size} plan ({args.solve_seconds:g} s limit) ...",
+            flush=True,
         )
-        print(json.dumps(availability), flush=True)
-        print("bookings ...", flush=True)
-        bookings = measure_bookings(
+        plan = publish_plan(server, keys["coordinator"], instance, args.solve_seconds)
+        figures = measure(
             server,
             keys["order-system"],
-            prospective_patients(instance, 400, rng),
+            instance,
+            args.seed,
+            args.availability_requests,
             args.clients,
             args.seconds,
         )
-        print(json.dumps(bookings), flush=True)
     finally:
         server.stop()
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "code": code_version(),
         "machine": describe_machine(),
-        "database": "PostgreSQL"
-        if url.startswith("postgres")
-        else "SQLite file (WAL, synchronous=FULL)",
+        "database": database_name(url),
         "size": args.size,
         "seed": args.seed,
-        "plan_status": schedule["status"],
-        "plan_assignments": len(schedule["assignments"]),
+        "plan_status": plan["plan_status"],
+        "plan_assignments": plan["plan_assignments"],
         "command": "python benchmarks/api_bench.py " + " ".join(argv),
-        "availability": availability,
-        "bookings": bookings,
+        **figures,
     }
     write_section(args.out, render(result))
     print(f"wrote the service section of {args.out}")
