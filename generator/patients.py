@@ -14,6 +14,13 @@ from generator.site import spread_days
 from generator.suites import isolator_patient_share
 
 OVERLOAD_FACTOR = 1.5
+# A site with a waitlist (CART-DOMAIN: one or two slots a month against twenty referrals):
+# demand 2.5-3x what the plant can take, patients referred weeks ago whose collection can
+# wait for a slot, and most of them already promised a date last week.
+WAITLIST_FACTOR = (2.5, 3.0)
+WAITLIST_WINDOW_DAYS = (7, 21)
+WAITLIST_PREVIOUS_SHARE = 0.6
+WAITLIST_LOCKED_SHARE = 0.25
 URGENT_SHARE = 0.1
 CRYO_SHARE = 0.12
 PREVIOUS_SHARE = 0.3
@@ -36,6 +43,8 @@ def build_patients(
     count = ctx.spec.patients
     if ctx.scenario == "overload":
         count = round(count * OVERLOAD_FACTOR)
+    elif ctx.scenario == "waitlist":
+        count = round(count * rng.uniform(*WAITLIST_FACTOR))
     n_lenti = round(count * isolator_patient_share(products, suites))
     product_of = [products[0]] * n_lenti + [products[1]] * (count - n_lenti)
     rng.shuffle(product_of)
@@ -90,7 +99,8 @@ def _new_patient(
     ctx: Context, rng: random.Random, product: Doc, hospital: Doc, material: str, first_day: int
 ) -> Doc:
     earliest = ctx.start + timedelta(days=first_day)
-    latest = earliest + timedelta(days=rng.randint(2, 6))
+    width = WAITLIST_WINDOW_DAYS if ctx.scenario == "waitlist" else (2, 6)
+    latest = earliest + timedelta(days=rng.randint(*width))
     # A window without a single collection day is a data-entry error, not a test case.
     for _ in range(7):
         if collection_days(hospital, earliest, latest):
@@ -144,7 +154,8 @@ def _add_previous_dates(ctx: Context, drafts: list[Doc]) -> None:
     """Previous dates form last week's plan, so together they respect the chairs."""
     rng = ctx.rng
     open_drafts = [i for i, d in enumerate(drafts) if d["collected_on"] is None]
-    chosen = rng.sample(open_drafts, round(PREVIOUS_SHARE * len(open_drafts)))
+    share = WAITLIST_PREVIOUS_SHARE if ctx.scenario == "waitlist" else PREVIOUS_SHARE
+    chosen = rng.sample(open_drafts, round(share * len(open_drafts)))
     used: dict[tuple[str, date], int] = {}
     with_previous = []
     for index in sorted(chosen):
@@ -168,7 +179,8 @@ def _add_previous_dates(ctx: Context, drafts: list[Doc]) -> None:
         used[(hospital["id"], day)] = used.get((hospital["id"], day), 0) + 1
         draft["previous"] = {"apheresis_date": iso(day)}
         with_previous.append(index)
-    locked = round(ctx.locked_share * len(with_previous))
+    locked_share = WAITLIST_LOCKED_SHARE if ctx.scenario == "waitlist" else ctx.locked_share
+    locked = round(locked_share * len(with_previous))
     if locked == 0 and len(with_previous) >= 5:
         locked = 1
     for index in rng.sample(with_previous, locked):

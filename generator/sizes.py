@@ -31,6 +31,7 @@ SIZES: dict[str, SizeSpec] = {
 SCENARIOS = (
     "normal",
     "overload",
+    "waitlist",
     "dst",
     "holidays",
     "downtime",

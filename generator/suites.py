@@ -11,7 +11,8 @@ from generator.site import spread_days
 
 ISOLATOR_SUITE_SHARE = 0.6
 # Starts can run a few days past the last window opening (window width, shelf-life), and a
-# position is held ~9.5 days on average (lenti ~11, device ~8): used to size the overload plant.
+# position is held ~9.5 days on average (lenti ~11, device ~8): used to size the plant that the
+# overload and waitlist scenarios load beyond its normal demand.
 OVERLOAD_EXTRA_START_DAYS = 5
 MEAN_OCCUPANCY_DAYS = 9.5
 
@@ -26,7 +27,7 @@ DOWNTIME_SUITE_SHARE = 0.4
 def build_suites(ctx: Context) -> list[Doc]:
     """Isolator suites first, then closed-system suites, all available for now."""
     count = ctx.spec.suites
-    if ctx.scenario == "overload":
+    if ctx.scenario in ("overload", "waitlist"):
         # A plant sized for the normal demand meets 1.5x of it: a position holds about
         # (collection weeks + a few days) / occupancy batches whose chains fit the horizon.
         per_position = (spread_days(ctx) + OVERLOAD_EXTRA_START_DAYS) / MEAN_OCCUPANCY_DAYS

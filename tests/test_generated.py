@@ -50,8 +50,9 @@ def check_plan(instance: Instance, schedule: Schedule) -> None:
 def test_generated_instance_loads_with_the_size_asked_for(size: str, scenario: str) -> None:
     """Every size and scenario (seed 1) is a valid `cart-schedule-instance/1` of the issue's dimensions.
 
-    Overload keeps the demand of its size but has fewer suites and more patients (about 1.5x
-    what capacity can take); every other scenario has exactly the size's dimensions. The
+    Overload and waitlist keep the demand of their size but have fewer suites and more patients
+    (about 1.5x, and 2.5-3x, what capacity can take); every other scenario has exactly the
+    size's dimensions. The
     generator is deterministic: the same seed gives the same document.
     """
     doc = generate_instance(size, 1, scenario)
@@ -63,6 +64,13 @@ def test_generated_instance_loads_with_the_size_asked_for(size: str, scenario: s
     assert {suite.positions for suite in instance.suites} == {spec.positions}
     if scenario == "overload":
         assert len(instance.patients) > spec.patients
+    elif scenario == "waitlist":
+        assert len(instance.patients) >= 2.5 * spec.patients - 1
+        assert len(instance.suites) <= spec.suites
+        # A waitlist week: most patients were promised a date already, a quarter of those locked.
+        promised = [p for p in instance.patients if p.previous is not None]
+        assert len(promised) >= 0.5 * len(instance.patients)
+        assert sum(p.locked for p in promised) >= 0.2 * len(promised)
     else:
         assert len(instance.patients) == spec.patients
         assert len(instance.suites) == spec.suites
