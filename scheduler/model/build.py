@@ -17,6 +17,7 @@ from scheduler.model.c06_operator_staffing import (
 from scheduler.model.c07_qc_capacity import add_qc_capacity
 from scheduler.model.c08_c10_release_and_delivery import add_release_and_delivery
 from scheduler.model.objective import measure_expressions
+from scheduler.model.rescue_reserve import keep_suite_positions_for_rescues
 from scheduler.model.variables import PlanVariables, create_variables
 from scheduler.problem.planning import PlanningProblem
 
@@ -35,6 +36,8 @@ def build_model(
     if "C4" not in skip:
         add_daily_start_limit(plan, problem.instance, problem.calendar)
     add_suite_capacity(plan)
+    if problem.reservation is not None:
+        keep_suite_positions_for_rescues(plan, problem.reservation)
     shift_loads = add_operator_staffing(
         plan, problem.instance, problem.calendar, problem.roster, bounded="C6" not in skip
     )

@@ -290,4 +290,5 @@ def _option_order(options: PatientOptions, option: StartOption) -> tuple[object,
 
 def greedy_batches(problem: PlanningProblem) -> list[Batch] | None:
     """A first-come-first-served plan, or None when the commitments alone do not fit greedily."""
-    return GreedyPlanner(problem).plan()
+    # The planner knows nothing of a robust plan's rescue reservation: trimmed to keep it.
+    return problem.within_reservation(GreedyPlanner(problem).plan())

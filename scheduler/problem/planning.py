@@ -10,6 +10,7 @@ from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.in_progress import Commitment, commitment_of
 from scheduler.problem.measures import MAXIMISED, compact_number, weight_scale
 from scheduler.problem.options import OptionBuilder, PatientOptions
+from scheduler.problem.reservation import RescueReservation, trim_to_reservation
 from scheduler.problem.roster import Roster
 
 
@@ -24,6 +25,8 @@ class PlanningProblem:
     patients: list[PatientOptions]
     commitments: list[Commitment]
     scale: int
+    # Robust planning only (`solve --robust`): suite positions new batches leave free for rescues.
+    reservation: RescueReservation | None = None
 
     def measure_values(self, batches: list[Batch]) -> dict[str, float]:
         """The three measures of SPEC section 4, recomputed from the batches themselves."""
@@ -44,6 +47,14 @@ class PlanningProblem:
             "plan_changes": compact_number(changes),
             "wait_days": compact_number(wait),
         }
+
+    def within_reservation(self, batches: list[Batch] | None) -> list[Batch] | None:
+        """The plan without the uncommitted batches that sit in reserved positions (unchanged without a reservation)."""
+        if batches is None or self.reservation is None:
+            return batches
+        capacities = {c.index: c.capacity for c in self.builder.classes}
+        patients = {options.patient.id: options.patient for options in self.patients}
+        return trim_to_reservation(batches, self.reservation, capacities, patients)
 
     def better(self, first: list[Batch], second: list[Batch]) -> bool:
         """Whether one plan beats another lexicographically on the instance's measures."""

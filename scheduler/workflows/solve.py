@@ -9,17 +9,26 @@ from scheduler.explain.commitments import commitment_conflicts, diagnose_commitm
 from scheduler.explain.schedule_document import build_schedule, steady_report
 from scheduler.problem.batches import assign_positions
 from scheduler.problem.planning import prepare
+from scheduler.problem.reservation import RescueReservation
 from scheduler.problem.steady import churn_of
 from scheduler.problem.teams import keep_previous_teams
 from scheduler.search.lexicographic import search
 from scheduler.search.outcome import SolveOptions
 
 
-def solve(instance: Instance, options: SolveOptions | None = None) -> Schedule:
-    """Solve an instance within the time limit; the schedule says how good and how proven it is."""
+def solve(
+    instance: Instance,
+    options: SolveOptions | None = None,
+    reservation: RescueReservation | None = None,
+) -> Schedule:
+    """Solve an instance within the time limit; the schedule says how good and how proven it is.
+
+    `reservation` (robust planning, `workflows/robust.py`) keeps suite positions free for rescues.
+    """
     options = options or SolveOptions()
     started = time.monotonic()
     problem = prepare(instance)
+    problem.reservation = reservation
     conflicts = commitment_conflicts(problem)
     if conflicts:
         return build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts)

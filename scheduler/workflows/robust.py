@@ -1,0 +1,264 @@
+"""Robust planning (`solve --robust`): keep suite positions free where sampled failures need rescues.
+
+Method (docs/ROBUST.md): solve deterministically; sample failures, out-of-specification results
+and drop-outs of that plan's batches (the rates of `simulate`); per sample, a failed batch needs
+a rescue batch in its suite class from its second collection on (two days after the failure is
+found, as the simulation's event model), while the failed batch's own position (after
+cleaning) and a drop-out's position are given back. The net need per suite class and day, at a
+quantile over the samples, becomes a reservation that the model keeps free of uncommitted new
+batches; the plan is solved again. When that gives up more than `max_weight_loss` of the
+deterministic scheduled weight, lower quantiles are tried, and at last the deterministic plan
+is kept (a reservation is worth nothing if it costs the patients it is meant to protect).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from models import Instance, ObjectiveValues, Schedule
+from models.timeutil import at_clock
+from scheduler.problem.measures import MAXIMISED
+from scheduler.problem.planning import PlanningProblem, prepare
+from scheduler.problem.reservation import ReservedPositions, RescueReservation
+from scheduler.search.outcome import SolveOptions
+from scheduler.workflows.simulate import Rates
+from scheduler.workflows.solve import solve
+
+RESCUE_GAP_DAYS = 2  # a failed patient's new collection window opens 2 days after (simulate)
+CLEANING_DAYS = 1  # a stopped batch's position is back after its cleaning (changeover)
+
+
+@dataclass(frozen=True)
+class RobustConfig:
+    """How the rescue reservation is sized and how much nominal weight it may cost."""
+
+    rates: Rates = field(default_factory=Rates)
+    samples: int = 500
+    quantile: float = 0.8  # reserve k positions on a day when P(need >= k) > 1 - quantile
+    max_weight_loss: float = 0.02  # of the deterministic scheduled weight
+    attempts: int = 3  # quantiles tried: quantile, quantile - 0.1, ... (never below 0.5)
+    seed: int = 0
+
+    def quantiles(self) -> list[float]:
+        """The quantiles tried, the configured one first."""
+        ladder = [round(self.quantile - 0.1 * k, 6) for k in range(self.attempts)]
+        return [q for q in ladder if q >= 0.5] or [self.quantile]
+
+
+@dataclass(frozen=True)
+class _PlannedBatch:
+    """What the sizing needs of one assignment of the deterministic plan, in horizon days."""
+
+    class_index: int
+    start: int
+    occupied_days: int  # ceil of (manufacturing + changeover) in days
+    end: int  # manufacturing_end date
+    release: int
+    delivery_after_start: int
+    lead_days: int  # collection to start
+    anchor: int  # drop-outs are drawn from here (collection or start) to release
+    rates: tuple[float, float, float]  # failure, out of specification, drop-out
+
+
+def _planned_batches(
+    problem: PlanningProblem, schedule: Schedule, rates: Rates
+) -> list[_PlannedBatch]:
+    instance = problem.instance
+    day = problem.calendar.day
+    class_of = {
+        member: suite_class.index
+        for suite_class in problem.builder.classes
+        for member in suite_class.members
+    }
+    product_of = {p.id: p.product for p in instance.patients} | {
+        b.patient: b.product for b in instance.in_progress
+    }
+    table = rates.per_product(instance)
+    batches = []
+    for assignment in schedule.assignments:
+        product = instance.product_by_id[product_of[assignment.patient]]
+        row = table[product.id]
+        start = day(assignment.manufacturing_start.date())
+        hours = product.manufacturing_hours + product.changeover_hours
+        collected = assignment.apheresis_date
+        lead = 1 if collected is None else max(1, start - day(collected))
+        batches.append(
+            _PlannedBatch(
+                class_of[(assignment.suite, assignment.position)],
+                start,
+                math.ceil(hours / 24),
+                day(assignment.manufacturing_end.date()),
+                day(assignment.release_date),
+                day(assignment.delivery_date) - start,
+                lead,
+                max(0, start - lead if collected is not None else start),
+                (row["failure_rate"], row["out_of_spec_rate"], row["dropout_rate"]),
+            )
+        )
+    return batches
+
+
+def rescue_need(
+    problem: PlanningProblem, schedule: Schedule, rates: Rates, samples: int, seed: int
+) -> np.ndarray:
+    """Sampled net rescue need: array [sample, suite class, horizon day] of positions wanted.
+
+    A manufacturing failure is found part-way through manufacturing, an out-of-specification
+    batch on its release date (as `simulate` draws them); its rescue starts `lead` days after a
+    collection two days later and holds a position as long as the first batch did, if it can
+    still be delivered in the horizon. Positions given back (the failed batch's after cleaning,
+    a drop-out's) offset the need in the same class.
+    """
+    days = problem.calendar.days
+    classes = len(problem.builder.classes)
+    need = np.zeros((samples, classes, days), dtype=np.int32)
+    batches = _planned_batches(problem, schedule, rates)
+    for sample in range(samples):
+        rng = np.random.default_rng([seed, sample])
+        draws = rng.random((len(batches), 4))
+        rescue = np.zeros((classes, days), dtype=np.int32)
+        freed = np.zeros((classes, days), dtype=np.int32)
+        for batch, (fail_u, fraction, drop_u, drop_fraction) in zip(batches, draws, strict=True):
+            failure, out_of_spec, dropout = batch.rates
+            until = batch.start + batch.occupied_days
+            found: int | None = None
+            if fail_u < failure:
+                span = max(1, batch.end - batch.start)
+                found = batch.start + max(1, math.ceil(fraction * span))
+            elif fail_u < failure + out_of_spec:
+                found = batch.release
+            if drop_u < dropout:
+                dropped = batch.anchor + int(drop_fraction * max(1, batch.release - batch.anchor))
+                if found is None or dropped < found:
+                    # A drop-out gives its position back (after cleaning) and needs no rescue.
+                    freed[batch.class_index, max(0, dropped + CLEANING_DAYS) : max(0, until)] += 1
+                    continue
+            if found is None or found < 0:
+                continue  # no failure, or one found before the horizon (not this plan's)
+            freed[batch.class_index, max(0, found + CLEANING_DAYS) : max(0, until)] += 1
+            rescue_start = found + RESCUE_GAP_DAYS + batch.lead_days
+            if rescue_start + batch.delivery_after_start < days:
+                rescue[batch.class_index, rescue_start : rescue_start + batch.occupied_days] += 1
+        need[sample] = np.maximum(0, rescue - freed)
+    return need
+
+
+def reservation_from_need(
+    problem: PlanningProblem, need: np.ndarray, quantile: float
+) -> RescueReservation:
+    """Per suite class and day the `quantile` of the sampled need (at most the class), as windows of equal days."""
+    level = np.quantile(need, quantile, axis=0, method="inverted_cdf").astype(int)
+    windows: list[ReservedPositions] = []
+    for suite_class in problem.builder.classes:
+        row = np.minimum(level[suite_class.index], suite_class.capacity)
+        first = 0
+        for day in range(1, len(row) + 1):
+            if day == len(row) or row[day] != row[first]:
+                if row[first] > 0:
+                    windows.append(
+                        ReservedPositions(
+                            suite_class.index,
+                            _midnight(problem, problem.calendar.date(first)),
+                            _midnight(problem, problem.calendar.date(day)),
+                            int(row[first]),
+                        )
+                    )
+                first = day
+    return RescueReservation(tuple(windows))
+
+
+def _midnight(problem: PlanningProblem, day: date) -> datetime:
+    return at_clock(day, datetime.min.time(), problem.calendar.zone)
+
+
+def _weight(schedule: Schedule) -> float:
+    return float(schedule.objective.scheduled_weight) if schedule.objective else 0.0
+
+
+def _spec_bounds(instance: Instance, robust: Schedule, deterministic: Schedule) -> None:
+    """Bounds valid for the instance (not only for the reserved model); status FEASIBLE unless equal.
+
+    The reserved model's bounds hold for plans that keep the reservation only. The deterministic
+    solve's bounds hold on every level up to the first where the robust plan is worse (the
+    levels above are equal, so their conditions match); below it the trivial bound.
+    """
+    if robust.objective is None or deterministic.objective is None or deterministic.bound is None:
+        return
+    values, reference = robust.objective.model_dump(), deterministic.objective.model_dump()
+    if values == reference and robust.status == "OPTIMAL":
+        return  # the reserved model's proven optimum is the instance's optimum
+    bound = robust.objective.model_dump()
+    det_bound = deterministic.bound.model_dump()
+    differs = False
+    for measure in instance.objective_order:
+        if differs:
+            total = sum(p.weight for p in instance.patients)
+            bound[measure] = total if measure in MAXIMISED else 0
+        else:
+            bound[measure] = det_bound[measure]
+            differs = values[measure] != reference[measure]
+    robust.bound = ObjectiveValues(**bound)
+    robust.status = "FEASIBLE"
+
+
+def solve_robust(
+    instance: Instance, options: SolveOptions | None = None, config: RobustConfig | None = None
+) -> Schedule:
+    """A valid plan that keeps suite positions free for likely rescues, within the weight budget."""
+    options = options or SolveOptions()
+    config = config or RobustConfig()
+    started = time.monotonic()
+    deterministic = solve(instance, options)
+    report: dict[str, object] = {
+        "method": "reserved suite positions sized by sampled failures (docs/ROBUST.md)",
+        "rates": config.rates.per_product(instance),
+        "samples": config.samples,
+        "seed": config.seed,
+        "max_weight_loss": config.max_weight_loss,
+        "deterministic_objective": (
+            deterministic.objective.model_dump() if deterministic.objective else None
+        ),
+        "attempts": [],
+        "quantile": None,
+        "reserved_positions": [],
+    }
+    chosen = deterministic
+    if deterministic.status in ("OPTIMAL", "FEASIBLE"):
+        problem = prepare(instance)
+        need = rescue_need(problem, deterministic, config.rates, config.samples, config.seed)
+        members = {
+            c.index: [f"{suite}/{position}" for suite, position in c.members]
+            for c in problem.builder.classes
+        }
+        floor = _weight(deterministic) * (1 - config.max_weight_loss)
+        attempts: list[dict[str, object]] = []
+        for quantile in config.quantiles():
+            reservation = reservation_from_need(problem, need, quantile)
+            if reservation.is_empty():
+                attempts.append({"quantile": quantile, "reserved_windows": 0})
+                break  # lower quantiles reserve nothing either
+            robust = solve(instance, options, reservation)
+            weight = _weight(robust) if robust.status in ("OPTIMAL", "FEASIBLE") else -1.0
+            attempts.append(
+                {
+                    "quantile": quantile,
+                    "reserved_windows": len(reservation.to_dict(members.__getitem__)),
+                    "status": robust.status,
+                    "scheduled_weight": weight,
+                }
+            )
+            if weight >= floor - 1e-9:
+                _spec_bounds(instance, robust, deterministic)
+                chosen = robust
+                report["quantile"] = quantile
+                report["reserved_positions"] = reservation.to_dict(members.__getitem__)
+                break
+        report["attempts"] = attempts
+    chosen.solve_seconds = round(time.monotonic() - started, 3)
+    chosen.robust = report  # type: ignore[attr-defined]
+    return chosen
