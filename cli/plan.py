@@ -34,6 +34,8 @@ from cli.summaries import (
 )
 from models import InputError, Instance, Schedule, load_instance, to_json, write_json
 
+RATE_HELP = "(default: the product's own field, else docs/SIMULATION.md)"
+
 
 def solve(
     instance_file: Annotated[
@@ -63,6 +65,59 @@ def solve(
             help="After the summary, the smallest verified change per unscheduled patient.",
         ),
     ] = False,
+    robust: Annotated[
+        bool,
+        typer.Option(
+            "--robust",
+            help="Keep suite positions free where sampled failures need rescues "
+            "(docs/ROBUST.md); gives up at most --max-weight-loss of the scheduled weight.",
+        ),
+    ] = False,
+    failure_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--failure-rate", min=0, max=1, help=f"--robust: per batch, no product {RATE_HELP}."
+        ),
+    ] = None,
+    out_of_spec_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--out-of-spec-rate",
+            min=0,
+            max=1,
+            help=f"--robust: per batch, out of specification {RATE_HELP}.",
+        ),
+    ] = None,
+    dropout_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--dropout-rate",
+            min=0,
+            max=1,
+            help=f"--robust: per patient, never infused {RATE_HELP}.",
+        ),
+    ] = None,
+    robust_samples: Annotated[
+        int, typer.Option("--robust-samples", min=1, help="--robust: sampled failure sets.")
+    ] = 500,
+    robust_quantile: Annotated[
+        float,
+        typer.Option(
+            "--robust-quantile",
+            min=0.5,
+            max=1,
+            help="--robust: reserve k positions on a day when P(need >= k) > 1 - quantile.",
+        ),
+    ] = 0.8,
+    max_weight_loss: Annotated[
+        float,
+        typer.Option(
+            "--max-weight-loss",
+            min=0,
+            max=1,
+            help="--robust: most of the deterministic scheduled weight the reservation may cost.",
+        ),
+    ] = 0.02,
 ) -> None:
     """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
     instance = read_instance_file(instance_file)
@@ -73,11 +128,23 @@ def solve(
 
     console = out()
     with ProgressDisplay(err()) as display:
-        schedule = run_solver(
-            instance,
-            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+        options = SolveOptions(
+            time_limit=time_limit, workers=workers, seed=seed, on_progress=display
         )
+        if robust:
+            from scheduler.workflows.robust import RobustConfig, solve_robust
+            from scheduler.workflows.simulate import Rates
+
+            rates = Rates(failure_rate, out_of_spec_rate, dropout_rate)
+            config = RobustConfig(
+                rates, robust_samples, robust_quantile, max_weight_loss, seed=seed
+            )
+            schedule = solve_robust(instance, options, config)
+        else:
+            schedule = run_solver(instance, options)
     write_json(schedule, output)
+    if robust:
+        console.print(_robust_line(getattr(schedule, "robust", {})), markup=False)
 
     console.print(summary(instance, schedule, output))
     if schedule.status in ("OPTIMAL", "FEASIBLE"):
@@ -88,6 +155,20 @@ def solve(
         raise typer.Exit(EXIT_OK)
     print_no_schedule(console, schedule, time_limit)
     raise typer.Exit(EXIT_NO_SCHEDULE)
+
+
+def _robust_line(report: dict[str, Any]) -> str:
+    """One line on what `--robust` kept free and what it cost."""
+    kept = report.get("reserved_positions") or []
+    if not kept:
+        return (
+            "robust: nothing reserved (no need sampled, or every reservation cost too much weight)"
+        )
+    det = (report.get("deterministic_objective") or {}).get("scheduled_weight")
+    return (
+        f"robust: {len(kept)} reserved window(s) at quantile {report.get('quantile')}; "
+        f"deterministic scheduled weight {det}"
+    )
 
 
 def validate(

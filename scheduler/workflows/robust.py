@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from models import Instance, ObjectiveValues, Schedule
 from models.timeutil import at_clock
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem, prepare
-from scheduler.problem.reservation import ReservedPositions, RescueReservation
+from scheduler.problem.reservation import RescueReservation, ReservedPositions
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.simulate import Rates
 from scheduler.workflows.solve import solve
