@@ -54,6 +54,8 @@ def create_app(
         engine,
         InstanceLimits(settings.max_patients, settings.max_suites, settings.max_operators),
         dispatch,
+        sender or wake,
+        settings.max_simulation_runs,
     )
 
     @asynccontextmanager

@@ -96,6 +96,33 @@ class Plan(Base):
     lease_expires: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class Simulation(Base):
+    """A disruption simulation of a solved plan (`cart-schedule-simulation/1`) and its run job."""
+
+    __tablename__ = "simulations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), index=True
+    )  # queued|running|cancelling|done|failed|cancelled
+    runs: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(20))
+    # The request as checked: rates, time limits, references (the SimulationConfig's JSON form).
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # runs done
+    report_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What availability needs, computed once when the simulation ends (api.services.promises).
+    promise: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class Published(Base):
     """The site's published plan (one row): the state availability and bookings work against."""
 

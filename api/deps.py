@@ -17,6 +17,7 @@ from api.services.keys import COORDINATOR, ORDER_SYSTEM, Caller
 from api.services.plans import PlanService
 from api.services.published import PublishedService
 from api.services.reports import ReportService
+from api.services.simulations import SimulationService
 from api.settings import Settings
 
 API_KEY = APIKeyHeader(
@@ -60,6 +61,10 @@ def _bookings(services: ServicesDep) -> BookingService:
     return services.bookings
 
 
+def _simulations(services: ServicesDep) -> SimulationService:
+    return services.simulations
+
+
 def _audit(services: ServicesDep) -> AuditService:
     return services.audit
 
@@ -70,6 +75,7 @@ Reports = Annotated[ReportService, Depends(_reports)]
 PublishedPlans = Annotated[PublishedService, Depends(_published)]
 Bookings = Annotated[BookingService, Depends(_bookings)]
 Audit = Annotated[AuditService, Depends(_audit)]
+Simulations = Annotated[SimulationService, Depends(_simulations)]
 
 
 def _caller(

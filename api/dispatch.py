@@ -43,6 +43,13 @@ class Dispatch(Protocol):
         """Hand the plan over; it is solved once, by whoever claims it first."""
 
 
+class SimulationDispatch(Protocol):
+    """Sends a stored, queued simulation to whatever plays simulations (LOW priority)."""
+
+    def simulation(self, simulation_id: str) -> None:
+        """Hand the simulation over; it is played once, by whoever claims it first."""
+
+
 class WakeEmbedded:
     """Wakes this server's embedded worker, which claims queued plans from the database."""
 
@@ -51,4 +58,8 @@ class WakeEmbedded:
 
     def __call__(self, plan_id: str, priority: int, time_limit: float) -> None:
         """Wake the worker (it takes the oldest queued plan first)."""
+        self.event.set()
+
+    def simulation(self, simulation_id: str) -> None:
+        """Wake the worker (it takes queued plans first, then the oldest queued simulation)."""
         self.event.set()

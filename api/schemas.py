@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,6 +103,15 @@ class OfferOut(BaseModel):
     suite: str
     release_date: str
     delivery_date: str
+    on_time_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "estimated probability that the patient is infused inside the infusion window, from the"
+            " published plan's latest finished simulation (docs/SIMULATION.md); absent without one"
+        ),
+    )
 
 
 class UnavailableOut(BaseModel):
@@ -310,3 +319,59 @@ class FigureOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     data: list[dict[str, Any]]
     layout: dict[str, Any]
+
+
+class SimulationRatesIn(BaseModel):
+    """Disruption rates of a simulation (absent: the product's own field, else docs/SIMULATION.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    failure_rate: float | None = Field(None, ge=0, le=1, description="per batch: no product")
+    out_of_spec_rate: float | None = Field(
+        None, ge=0, le=1, description="per batch: out of specification at release"
+    )
+    dropout_rate: float | None = Field(
+        None, ge=0, le=1, description="per patient: collected, never infused"
+    )
+    suite_down_rate: float = Field(0.01, ge=0, le=1, description="per suite and week: a closure")
+    operator_absence_rate: float = Field(
+        0.05, ge=0, le=1, description="per operator and week: an absence"
+    )
+
+
+class SimulationIn(BaseModel):
+    """What to simulate on a solved plan: runs (at most the service's limit), seed, policy, rates."""
+
+    model_config = ConfigDict(extra="forbid")
+    runs: int = Field(
+        50, ge=1, description="independent runs (at most CART_SCHEDULER_MAX_SIMULATION_RUNS)"
+    )
+    seed: int = Field(0, ge=0, le=2_147_483_647, description="same seed, same report")
+    policy: Literal["repair", "replan"] = Field(
+        "repair", description="how the plan reacts: a fast insertion, or a CP-SAT re-plan"
+    )
+    rates: SimulationRatesIn = Field(default_factory=SimulationRatesIn)
+    time_limit: float = Field(5.0, gt=0, le=60, description="seconds per re-solve (replan)")
+    clairvoyant: bool = Field(
+        True, description="also solve the clairvoyant reference (an upper bound) per run"
+    )
+
+
+class SimulationOut(BaseModel):
+    """A simulation of a plan: status, runs done so far, and the report once done."""
+
+    id: str
+    plan_id: str
+    status: str = Field(description="queued, running, cancelling, done, failed or cancelled")
+    runs: int
+    seed: int
+    policy: str
+    config: dict[str, Any]
+    progress: dict[str, Any] | None
+    created_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+    report: dict[str, Any] | None = Field(
+        None, description="the `cart-schedule-simulation/1` report, when done"
+    )

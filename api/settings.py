@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     workbook_ratio_from_bytes: int = Field(1_000_000, ge=0, description="'large' for the ratio")
     workbook_max_rows: int = Field(20_000, ge=1, description="rows per sheet")
     workbook_max_columns: int = Field(1_000, ge=1, description="columns per sheet")
+    max_simulation_runs: int = Field(
+        500, ge=1, description="runs one simulation request may ask for (422 beyond)"
+    )
     auth_failures_per_minute: int = Field(
         30, ge=1, description="failed authentications per client and minute before 429"
     )

@@ -75,6 +75,26 @@ def simulate(
     processes: Annotated[
         int, typer.Option("--processes", min=1, help="Local processes playing runs.")
     ] = 1,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            envvar="CART_BROKER_URL",
+            help="Play the runs on the Celery workers of this broker (`cart-schedule worker`).",
+            show_default=False,
+        ),
+    ] = None,
+    queue: Annotated[
+        str,
+        typer.Option(
+            "--queue",
+            envvar="CART_SCHEDULER_SOLVE_QUEUE",
+            help="The broker queue the workers take work from.",
+        ),
+    ] = "cart-plans",
+    chunks: Annotated[
+        int, typer.Option("--chunks", min=1, help="With --broker: tasks the runs are cut into.")
+    ] = 8,
 ) -> None:
     """Simulate disruptions over the plan's horizon: the policy beside doing nothing and clairvoyant."""
     from scheduler.workflows.simulate import POLICIES, Rates, SimulationConfig
@@ -103,7 +123,19 @@ def simulate(
         clairvoyant_time_limit=clairvoyant_time_limit,
         references=("do_nothing",) if no_clairvoyant else ("do_nothing", "clairvoyant"),
     )
-    report = run_simulation(instance, schedule, config, processes=processes)
+    if broker:
+        from api.solving.simfanout import celery_mapper
+
+        try:
+            report = run_simulation(
+                instance, schedule, config, mapper=celery_mapper(broker, queue, chunks)
+            )
+        except Exception as error:  # the broker unreachable, no worker in time, a failed run
+            fail(
+                f"the workers of {queue} did not play the runs: {type(error).__name__}: {error}", 1
+            )
+    else:
+        report = run_simulation(instance, schedule, config, processes=processes)
     output.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if html_file is not None:
         from scheduler.workflows.simulate.html import report_html

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import audit, bookings, documents, health, plans, published, reports, web
+from api.routes import (
+    audit,
+    bookings,
+    documents,
+    health,
+    plans,
+    published,
+    reports,
+    simulations,
+    web,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     web.router,
@@ -15,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     published.router,
     bookings.router,
     audit.router,
+    simulations.router,
 )

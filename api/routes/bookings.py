@@ -15,7 +15,13 @@ from models.orders import BookingRequest, ProspectivePatient
 router = APIRouter(prefix="/v1", tags=["bookings"])
 
 
-@router.post("/availability", response_model=AvailabilityOut, responses=errors(401, 403, 409, 422))
+# An offer's `on_time_probability` is left out (not null) when no simulation gives one.
+@router.post(
+    "/availability",
+    response_model=AvailabilityOut,
+    response_model_exclude_none=True,
+    responses=errors(401, 403, 409, 422),
+)
 def availability(
     caller: ReaderCaller, bookings: Bookings, patient: ProspectivePatient
 ) -> AvailabilityOut:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from api.dispatch import Dispatch
+from api.dispatch import Dispatch, SimulationDispatch
 from api.services.audit import AuditService
 from api.services.bookings import BookingService
 from api.services.health import HealthService
@@ -15,6 +15,7 @@ from api.services.limits import InstanceLimits
 from api.services.plans import PlanService
 from api.services.published import PublishedService
 from api.services.reports import ReportService
+from api.services.simulations import PromiseCache, SimulationService
 from api.store import Store
 
 
@@ -30,12 +31,18 @@ class Services:
     reports: ReportService
     published: PublishedService
     bookings: BookingService
+    simulations: SimulationService
 
     @classmethod
     def over(
-        cls, engine: Engine, limits: InstanceLimits | None = None, dispatch: Dispatch | None = None
+        cls,
+        engine: Engine,
+        limits: InstanceLimits | None = None,
+        dispatch: Dispatch | None = None,
+        simulation_dispatch: SimulationDispatch | None = None,
+        max_simulation_runs: int = 500,
     ) -> Services:
-        """The services over one database; `dispatch` hands queued plans to whatever solves them."""
+        """The services over one database; the dispatches hand queued plans and simulations on."""
         store = Store(engine)
         plans = PlanService(store, limits, dispatch)
         return cls(
@@ -46,5 +53,6 @@ class Services:
             plans=plans,
             reports=ReportService(plans),
             published=PublishedService(store),
-            bookings=BookingService(store),
+            bookings=BookingService(store, PromiseCache(store)),
+            simulations=SimulationService(store, max_simulation_runs, simulation_dispatch),
         )

@@ -22,6 +22,8 @@ from api.errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessabl
 from api.schemas import AvailabilityOut, BookingOut, CancelledBookingOut, OfferOut, UnavailableOut
 from api.services.audit import record
 from api.services.keys import Caller
+from api.services.promises import on_time_probability
+from api.services.simulations import PromiseCache
 from api.store import NOTHING_PUBLISHED, Entry, PublishedState, Store, assignment_json, model_json
 from models import Assignment, Patient
 from models.orders import BookingRequest, ProspectivePatient
@@ -47,8 +49,9 @@ class _PendingBooking:
 class BookingService:
     """Availability, bookings and cancellations against the store's published plan."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, promises: PromiseCache | None = None) -> None:
         self.store = store
+        self.promises = promises
         self._pending: list[_PendingBooking] = []  # bookings waiting for the next group commit
         self._pending_lock = threading.Lock()
 
@@ -63,6 +66,8 @@ class BookingService:
                     "the patient cannot be considered against the published plan", problems
                 )
             answer = state.planner.availability(prospective.as_patient("(prospective)"))
+            promise = None if self.promises is None else self.promises.model(state.plan_id)
+            latest = prospective.infusion_window.latest
             return AvailabilityOut(
                 plan_id=state.plan_id,
                 version=state.version,
@@ -73,6 +78,15 @@ class BookingService:
                         suite=offer.assignment.suite,
                         release_date=offer.assignment.release_date.isoformat(),
                         delivery_date=offer.assignment.delivery_date.isoformat(),
+                        on_time_probability=None
+                        if promise is None
+                        else on_time_probability(
+                            promise,
+                            prospective.product,
+                            offer.assignment.release_date,
+                            offer.assignment.delivery_date,
+                            latest,
+                        ),
                     )
                     for offer in answer.offers
                 ],

@@ -13,7 +13,7 @@ import threading
 from celery import Celery
 from kombu import Queue
 
-from api.dispatch import DEFAULT_QUEUE, MAX_PRIORITY, NORMAL, time_limits
+from api.dispatch import DEFAULT_QUEUE, LOW, MAX_PRIORITY, NORMAL, time_limits
 
 
 def celery_app(broker_url: str, queue: str = DEFAULT_QUEUE) -> Celery:
@@ -29,7 +29,12 @@ def celery_app(broker_url: str, queue: str = DEFAULT_QUEUE) -> Celery:
         "cart_scheduler",
         broker=broker_url,
         backend="rpc://",
-        include=["api.solving.tasks", "api.solving.fanout"],
+        include=[
+            "api.solving.tasks",
+            "api.solving.fanout",
+            "api.solving.simfanout",
+            "api.solving.simrun",
+        ],
     )
     app.conf.update(
         task_acks_late=True,
@@ -58,7 +63,23 @@ class SendToCelery:
         self.app = app
         # Plans stored while the broker was unreachable: sent again by the lease sweeper.
         self.undelivered: dict[str, tuple[int, float]] = {}
+        self.undelivered_simulations: set[str] = set()
         self._lock = threading.Lock()
+
+    def simulation(self, simulation_id: str) -> None:
+        """Send a stored simulation as a `simulate_plan` task, behind re-plans and plans (LOW)."""
+        try:
+            self.app.send_task(
+                "cart_scheduler.simulate_plan",
+                args=[simulation_id],
+                priority=LOW,
+                ignore_result=True,  # the report is written to the simulation's row
+                delivery_mode=2,
+            )
+        except Exception:
+            with self._lock:
+                self.undelivered_simulations.add(simulation_id)
+            raise
 
     def __call__(self, plan_id: str, priority: int, time_limit: float) -> None:
         """Publish the task (persistent message: it survives a broker restart)."""
@@ -73,6 +94,11 @@ class SendToCelery:
         """Send again what could not be sent; how many went out."""
         with self._lock:
             waiting = dict(self.undelivered)
+        with self._lock:
+            simulations = set(self.undelivered_simulations)
+            self.undelivered_simulations.clear()
+        for simulation_id in simulations:
+            self.simulation(simulation_id)  # raises (and keeps it) while the broker is still down
         sent = 0
         for plan_id, (priority, time_limit) in waiting.items():
             self._send(plan_id, priority, time_limit)  # raises while the broker is still down

@@ -23,6 +23,12 @@ from api.dispatch import NORMAL
 from api.solving.engine import SendToCelery
 from api.solving.leases import LEASE_SECONDS, claim, new_owner, recover_expired
 from api.solving.run import mark_failed, run_plan
+from api.solving.simrun import (
+    mark_simulation_failed,
+    next_queued,
+    recover_expired_simulations,
+    run_simulation,
+)
 
 log = logging.getLogger("cart_scheduler.solving")
 SWEEP_EVERY_SECONDS = LEASE_SECONDS / 2
@@ -33,6 +39,11 @@ def _solve_in_child(
 ) -> None:
     """The child process: solve, and write nothing if the server (pid `server`) that started it dies."""
     run_plan(database_url, plan_id, owner, solver_workers, lambda: os.getppid() == server)
+
+
+def _simulate_in_child(database_url: str, simulation_id: str, owner: str, server: int) -> None:
+    """The child process of a simulation: writes nothing if the server that started it dies."""
+    run_simulation(database_url, simulation_id, owner, lambda: os.getppid() == server)
 
 
 class EmbeddedWorker:
@@ -58,7 +69,8 @@ class EmbeddedWorker:
         self._thread.join(timeout=10)
         self.engine.dispose()
 
-    def _claim(self) -> tuple[str, str] | None:
+    def _claim(self) -> tuple[str, str, str] | None:
+        """(kind, id, owner) of the job claimed: queued plans first, then simulations (LOW)."""
         with self.sessions() as session:
             queued = session.scalars(
                 select(Plan.id).where(Plan.status == "queued").order_by(Plan.created_at).limit(5)
@@ -66,8 +78,9 @@ class EmbeddedWorker:
         for plan_id in queued:
             owner = new_owner("server")
             if claim(self.sessions, plan_id, owner):
-                return str(plan_id), owner
-        return None
+                return "plan", str(plan_id), owner
+        simulation = next_queued(self.sessions, "server")
+        return None if simulation is None else ("simulation", *simulation)
 
     def _loop(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -77,6 +90,7 @@ class EmbeddedWorker:
                 if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:
                     swept = time.monotonic()
                     recover_expired(self.sessions, "server")
+                    recover_expired_simulations(self.sessions, "server")
                 claimed = self._claim()
             except Exception:  # the database may be briefly unavailable; try again
                 log.exception("could not claim a plan")
@@ -85,13 +99,22 @@ class EmbeddedWorker:
                 self.wake.wait(1.0)
                 self.wake.clear()
                 continue
-            plan_id, owner = claimed
-            child = context.Process(
-                target=_solve_in_child,
-                # The server's pid from here: the child may start after the server died.
-                args=(self.database_url, plan_id, owner, self.solver_workers, os.getpid()),
-                name=f"solve-{plan_id}",
-                daemon=True,
+            kind, job_id, owner = claimed
+            # The server's pid from here: the child may start after the server died.
+            child = (
+                context.Process(
+                    target=_solve_in_child,
+                    args=(self.database_url, job_id, owner, self.solver_workers, os.getpid()),
+                    name=f"solve-{job_id}",
+                    daemon=True,
+                )
+                if kind == "plan"
+                else context.Process(
+                    target=_simulate_in_child,
+                    args=(self.database_url, job_id, owner, os.getpid()),
+                    name=f"simulate-{job_id}",
+                    daemon=True,
+                )
             )
             child.start()
             while child.is_alive():
@@ -101,11 +124,12 @@ class EmbeddedWorker:
                     child.join(5)
                     return
             if child.exitcode != 0:
-                mark_failed(
+                ended = mark_failed if kind == "plan" else mark_simulation_failed
+                ended(
                     self.sessions,
-                    plan_id,
+                    job_id,
                     owner,
-                    f"the solver process ended with exit code {child.exitcode}",
+                    f"the {kind} process ended with exit code {child.exitcode}",
                 )
 
 
@@ -139,5 +163,7 @@ class LeaseSweeper:
                             select(Plan.time_limit).where(Plan.id == plan_id)
                         )
                     self.dispatch(plan_id, NORMAL, float(time_limit or 60))
+                for simulation_id in recover_expired_simulations(self.sessions, "server"):
+                    self.dispatch.simulation(simulation_id)
             except Exception:  # the database or the broker may be briefly unavailable
                 log.exception("could not sweep expired leases")

@@ -1,0 +1,352 @@
+"""A stored simulation played off the request path: lease, progress, cancel, report written once.
+
+Simulations take the plans' road (`api.solving.run`): a process claims a queued simulation
+with a lease in its row (`claim_simulation`), a watcher thread renews the lease and reads the
+row for a cancel, the runs are played in small chunks with `run_chunk` (progress written after
+each), and the report, with the promise model availability needs (`api.services.promises`), is
+written only while the lease is held. The embedded worker runs it in a child process, a Celery
+worker in its pool process (task `cart_scheduler.simulate_plan`, LOW priority: behind re-plans
+and plans).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from celery import Task, shared_task
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import Plan, Simulation, create_db_engine, session_factory, utc_now
+from api.services.audit import record
+from api.services.promises import promise_model
+from api.solving.leases import HEARTBEAT_SECONDS, LEASE_SECONDS, new_owner, rows_changed
+from models import load_instance, load_schedule
+from scheduler.workflows.simulate import SimulationConfig, run_chunk, simulate
+
+log = logging.getLogger("cart_scheduler.solving")
+RUNNING = ("running", "cancelling")
+FINISHED = ("done", "failed", "cancelled")
+CANCEL_POLL_SECONDS = 0.5
+# Runs per chunk: progress and cancel are seen between chunks, so keep them short.
+CHUNK_RUNS = 2
+
+
+class Stopped(Exception):
+    """The simulation was cancelled, or its lease lost, between two chunks."""
+
+
+def claim_simulation(sessions: sessionmaker[Session], simulation_id: str, owner: str) -> bool:
+    """Take the simulation if queued or its holder's lease expired; audited. True when taken."""
+    now = utc_now()
+    with sessions() as session, session.begin():
+        before = session.execute(
+            select(Simulation.status, Simulation.lease_owner).where(Simulation.id == simulation_id)
+        ).first()
+        if before is None:
+            return False
+        taken = session.execute(
+            update(Simulation)
+            .where(
+                Simulation.id == simulation_id,
+                or_(
+                    Simulation.status == "queued",
+                    (Simulation.status == "running") & (Simulation.lease_expires < now),
+                ),
+            )
+            .values(
+                status="running",
+                started_at=now,
+                progress={"runs_done": 0},
+                lease_owner=owner,
+                lease_expires=now + timedelta(seconds=LEASE_SECONDS),
+            )
+        )
+        if rows_changed(taken) != 1:
+            return False
+        record(
+            session,
+            owner,
+            "simulation.started" if before.status == "queued" else "simulation.taken_over",
+            "simulation",
+            simulation_id,
+            {"status": before.status, "lease_owner": before.lease_owner},
+            {"status": "running", "lease_owner": owner},
+        )
+        return True
+
+
+def next_queued(sessions: sessionmaker[Session], kind: str) -> tuple[str, str] | None:
+    """Claim the oldest queued simulation: (its id, the owner name), or None."""
+    with sessions() as session:
+        queued = session.scalars(
+            select(Simulation.id)
+            .where(Simulation.status == "queued")
+            .order_by(Simulation.created_at)
+            .limit(5)
+        ).all()
+    for simulation_id in queued:
+        owner = new_owner(kind)
+        if claim_simulation(sessions, simulation_id, owner):
+            return str(simulation_id), owner
+    return None
+
+
+def recover_expired_simulations(sessions: sessionmaker[Session], actor: str) -> list[str]:
+    """Simulations whose holder died: running ones queued again, cancelling ones cancelled; audited."""
+    now = utc_now()
+    requeued = []
+    with sessions() as session, session.begin():
+        expired = session.execute(
+            select(Simulation.id, Simulation.status, Simulation.lease_owner)
+            .where(
+                Simulation.status.in_(RUNNING),
+                or_(Simulation.lease_expires.is_(None), Simulation.lease_expires < now),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for simulation_id, status, lease_owner in expired:
+            values: dict[str, Any]
+            if status == "running":
+                values = {"status": "queued", "started_at": None, "progress": None}
+                action, after = "simulation.requeued", "queued"
+                requeued.append(str(simulation_id))
+            else:
+                values = {"status": "cancelled", "finished_at": now}
+                action, after = "simulation.cancelled", "cancelled"
+            session.execute(
+                update(Simulation)
+                .where(Simulation.id == simulation_id, Simulation.status == status)
+                .values(lease_owner=None, lease_expires=None, **values)
+            )
+            record(
+                session,
+                actor,
+                action,
+                "simulation",
+                str(simulation_id),
+                {"status": status, "lease_owner": lease_owner},
+                {"status": after},
+                reason=f"the process running it ({lease_owner or 'unknown'}) stopped renewing its lease",
+            )
+    return requeued
+
+
+def run_simulation(
+    database_url: str,
+    simulation_id: str,
+    owner: str,
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> str:
+    """Play a claimed simulation and write its report once; the status it ended in ("" if lost)."""
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        return _run(sessions, simulation_id, owner, still_wanted)
+    finally:
+        engine.dispose()
+
+
+def _run(
+    sessions: sessionmaker[Session],
+    simulation_id: str,
+    owner: str,
+    still_wanted: Callable[[], bool],
+) -> str:
+    if not still_wanted():
+        return ""
+    with sessions() as session:
+        row = session.get(Simulation, simulation_id)
+        assert row is not None
+        plan = session.get(Plan, row.plan_id)
+        assert plan is not None and plan.schedule_json is not None
+        config = SimulationConfig.from_dict(row.config)
+        instance = load_instance(json.loads(plan.instance_json))
+        schedule = load_schedule(json.loads(plan.schedule_json))
+    stop = threading.Event()
+    finished = threading.Event()
+    lost = threading.Event()
+
+    def watch() -> None:
+        beats = 0.0
+        while not finished.wait(CANCEL_POLL_SECONDS):
+            if not still_wanted():
+                os._exit(0)  # the server that started us is gone: write nothing
+            beats += CANCEL_POLL_SECONDS
+            if beats >= HEARTBEAT_SECONDS:
+                beats = 0.0
+                with sessions() as session, session.begin():
+                    renewed = session.execute(
+                        update(Simulation)
+                        .where(
+                            Simulation.id == simulation_id,
+                            Simulation.lease_owner == owner,
+                            Simulation.status.in_(RUNNING),
+                        )
+                        .values(lease_expires=utc_now() + timedelta(seconds=LEASE_SECONDS))
+                    )
+                if rows_changed(renewed) != 1:
+                    lost.set()
+                    stop.set()
+                    return
+            if _status(sessions, simulation_id) == "cancelling":
+                stop.set()
+
+    def mapper(context_json: str, runs: Sequence[int]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        runs = list(runs)
+        for first in range(0, len(runs), CHUNK_RUNS):
+            if stop.is_set():
+                raise Stopped()
+            results += run_chunk(context_json, runs[first : first + CHUNK_RUNS])
+            with sessions() as session, session.begin():
+                session.execute(
+                    update(Simulation)
+                    .where(Simulation.id == simulation_id, Simulation.lease_owner == owner)
+                    .values(progress={"runs_done": len(results), "runs": len(runs)})
+                )
+        return results
+
+    watcher = threading.Thread(target=watch, daemon=True, name=f"watch-{simulation_id}")
+    watcher.start()
+    try:
+        report = simulate(instance, schedule, config, mapper=mapper)
+    except Stopped:
+        finished.set()
+        if lost.is_set():
+            return ""
+        done = _progress(sessions, simulation_id)
+        written = _finish(
+            sessions,
+            simulation_id,
+            owner,
+            {"status": "cancelled"},
+            "simulation.stopped",
+            {"status": "cancelled", "runs_done": done},
+        )
+        return "cancelled" if written else ""
+    except Exception as error:
+        finished.set()
+        _finish(
+            sessions,
+            simulation_id,
+            owner,
+            {"status": "failed", "error": f"{type(error).__name__}: {error}"},
+            "simulation.failed",
+            {"status": "failed", "error": str(error)},
+        )
+        raise
+    finished.set()
+    if not still_wanted() or lost.is_set():
+        return ""
+    checks = report["checks"]
+    written = _finish(
+        sessions,
+        simulation_id,
+        owner,
+        {
+            "status": "done",
+            "report_json": json.dumps(report, sort_keys=True),
+            "promise": promise_model(simulation_id, report),
+            "progress": {"runs_done": config.runs, "runs": config.runs},
+        },
+        "simulation.done",
+        {
+            "status": "done",
+            "runs": config.runs,
+            "plans_validated": checks["plans_validated"],
+            "invalid_plans": len(checks["invalid_plans"]),
+            "treated_weight_mean": report["summary"]["policy"]["treated_weight"]["mean"],
+        },
+    )
+    return "done" if written else ""
+
+
+def _status(sessions: sessionmaker[Session], simulation_id: str) -> str | None:
+    with sessions() as session:
+        return session.scalar(select(Simulation.status).where(Simulation.id == simulation_id))
+
+
+def _progress(sessions: sessionmaker[Session], simulation_id: str) -> int:
+    with sessions() as session:
+        progress = session.scalar(select(Simulation.progress).where(Simulation.id == simulation_id))
+    return int((progress or {}).get("runs_done", 0))
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    simulation_id: str,
+    owner: str,
+    values: dict[str, Any],
+    action: str,
+    after: dict[str, Any],
+) -> bool:
+    """Write the end if this owner still holds the simulation: exactly one end per simulation."""
+    with sessions() as session, session.begin():
+        before = session.scalar(
+            select(Simulation.status).where(
+                Simulation.id == simulation_id, Simulation.lease_owner == owner
+            )
+        )
+        ended = session.execute(
+            update(Simulation)
+            .where(
+                Simulation.id == simulation_id,
+                Simulation.lease_owner == owner,
+                Simulation.status.in_(RUNNING),
+            )
+            .values(finished_at=utc_now(), lease_expires=None, **values)
+        )
+        if rows_changed(ended) != 1:
+            return False
+        record(session, owner[:100], action, "simulation", simulation_id, {"status": before}, after)
+        return True
+
+
+def mark_simulation_failed(
+    sessions: sessionmaker[Session], simulation_id: str, owner: str, error: str
+) -> bool:
+    """End a simulation whose process died in a way no one will retry (audited)."""
+    return _finish(
+        sessions,
+        simulation_id,
+        owner,
+        {"status": "failed", "error": error},
+        "simulation.failed",
+        {"status": "failed", "error": error},
+    )
+
+
+@shared_task(bind=True, name="cart_scheduler.simulate_plan", max_retries=None)
+def simulate_plan(self: Task[[str], str], simulation_id: str) -> str:
+    """Play one stored simulation if no one else is; the status it ended in, or why not."""
+    database_url = self.app.conf.cart_database_url
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    owner = new_owner("celery")
+    try:
+        if not claim_simulation(sessions, simulation_id, owner):
+            with sessions() as session:
+                row = session.execute(
+                    select(Simulation.status, Simulation.lease_expires).where(
+                        Simulation.id == simulation_id
+                    )
+                ).first()
+            if row is None:
+                return "unknown simulation"
+            if row.status not in RUNNING:
+                return f"already {row.status}"
+            # Held by another delivery (alive, or killed and not yet expired): look again then.
+            recover_expired_simulations(sessions, owner)
+            if not claim_simulation(sessions, simulation_id, owner):
+                raise self.retry(countdown=LEASE_SECONDS)
+    finally:
+        engine.dispose()
+    log.info("simulation %s: playing as %s", simulation_id, owner)
+    return run_simulation(database_url, simulation_id, owner)
