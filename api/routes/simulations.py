@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import Coordinator, Simulations
 from api.routes.responses import errors
@@ -61,7 +60,7 @@ def list_simulations(
 @router.get(
     "/simulations/{simulation_id}",
     response_model=SimulationOut,
-    responses=errors(401, 403, 404),
+    responses=errors(401, 403, 404, 422),
 )
 def get_simulation(
     _actor: Coordinator, simulations: Simulations, simulation_id: SimulationId
@@ -72,23 +71,29 @@ def get_simulation(
 
 @router.get(
     "/simulations/{simulation_id}/report.html",
-    response_class=HTMLResponse,
-    responses=errors(401, 403, 404, 409),
+    response_class=Response,
+    responses=errors(401, 403, 404, 409, 422)
+    | {
+        200: {
+            "content": {"text/html": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the report as a self-contained page",
+        }
+    },
 )
 def get_simulation_page(
     _actor: Coordinator, simulations: Simulations, simulation_id: SimulationId
-) -> HTMLResponse:
+) -> Response:
     """The report as one self-contained page: summary table and histograms (plotly embedded)."""
     from scheduler.workflows.simulate.html import report_html
 
     report: dict[str, Any] = simulations.report(simulation_id)
-    return HTMLResponse(report_html(report), headers=REPORT_PAGE_HEADERS)
+    return Response(report_html(report), media_type="text/html", headers=REPORT_PAGE_HEADERS)
 
 
 @router.delete(
     "/simulations/{simulation_id}",
     response_model=SimulationOut,
-    responses=errors(401, 403, 404, 409),
+    responses=errors(401, 403, 404, 409, 422),
 )
 def cancel_simulation(
     actor: Coordinator, simulations: Simulations, simulation_id: SimulationId
