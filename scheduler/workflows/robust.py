@@ -21,10 +21,15 @@ from datetime import date, datetime
 import numpy as np
 
 from models import Instance, ObjectiveValues, Schedule
-from models.timeutil import at_clock
+from models.timeutil import add_hours, at_clock
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem, prepare
-from scheduler.problem.reservation import RescueReservation, ReservedPositions
+from scheduler.problem.reservation import (
+    RescueReservation,
+    ReservedPositions,
+    is_committed,
+    reserved_room,
+)
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.simulate import Rates
 from scheduler.workflows.solve import solve
@@ -176,6 +181,45 @@ def _midnight(problem: PlanningProblem, day: date) -> datetime:
     return at_clock(day, datetime.min.time(), problem.calendar.zone)
 
 
+def keeps_reservation(
+    problem: PlanningProblem, schedule: Schedule, reservation: RescueReservation
+) -> bool:
+    """Whether a plan already leaves every reserved position free of uncommitted new batches.
+
+    Then it is kept as it is: re-solving would only pick another plan of the same value (a
+    different tie-break), not a more robust one. Counted as the model counts
+    (`keep_suite_positions_for_rescues`): running batches hold positions, committed patients
+    are not counted.
+    """
+    instance = problem.instance
+    class_of = {m: c.index for c in problem.builder.classes for m in c.members}
+    capacity = {c.index: c.capacity for c in problem.builder.classes}
+    patients = {p.id: p for p in instance.patients}
+    product_of = {p.id: p.product for p in instance.patients} | {
+        b.patient: b.product for b in instance.in_progress
+    }
+    running: list[tuple[int, datetime, datetime]] = []
+    uncommitted: list[tuple[int, datetime, datetime]] = []
+    for a in schedule.assignments:
+        product = instance.product_by_id[product_of[a.patient]]
+        until = add_hours(a.manufacturing_end, product.changeover_hours, problem.calendar.zone)
+        occupancy = (class_of[(a.suite, a.position)], a.manufacturing_start, until)
+        if a.in_progress:
+            running.append(occupancy)
+        elif not is_committed(patients[a.patient]):
+            uncommitted.append(occupancy)
+    for window in reservation.suites:
+        held_by = [o for o in running if o[0] == window.class_index]
+        new = [o for o in uncommitted if o[0] == window.class_index]
+        instants = {window.start} | {o[1] for o in new if window.start <= o[1] < window.end}
+        for instant in instants:
+            held = sum(1 for _, start, until in held_by if start <= instant < until)
+            busy = sum(1 for _, start, until in new if start <= instant < until)
+            if busy > reserved_room(capacity[window.class_index], held, window.positions):
+                return False
+    return True
+
+
 def _weight(schedule: Schedule) -> float:
     return float(schedule.objective.scheduled_weight) if schedule.objective else 0.0
 
@@ -242,6 +286,12 @@ def solve_robust(
             if reservation.is_empty():
                 attempts.append({"quantile": quantile, "reserved_windows": 0})
                 break  # lower quantiles reserve nothing either
+            if keeps_reservation(problem, deterministic, reservation):
+                # The deterministic plan already leaves these positions free: keep it.
+                attempts.append({"quantile": quantile, "deterministic_plan_keeps_it": True})
+                report["quantile"] = quantile
+                report["reserved_positions"] = reservation.to_dict(members.__getitem__)
+                break
             robust = solve(instance, options, reservation)
             weight = _weight(robust) if robust.status in ("OPTIMAL", "FEASIBLE") else -1.0
             attempts.append(
