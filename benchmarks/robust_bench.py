@@ -1,7 +1,8 @@
 """Robust against deterministic plans on the same sampled runs (issue 17 part 2).
 
     python benchmarks/robust_bench.py [--sizes m l] [--scenarios normal overload] [--runs 60]
-        [--seed 1] [--time-limit 60] [--processes 2] [--json benchmarks/robust.json]
+        [--seed 1] [--time-limit 60] [--processes 2] [--quantile 0.8]
+        [--json benchmarks/robust.json]
         [--markdown]
 
 For each generated site (seed 1): the deterministic plan (`solve`) and the robust plan
@@ -69,7 +70,13 @@ def _instance(size: str, scenario: str, seed: int) -> Instance:
 
 
 def bench_one(
-    size: str, scenario: str, seed: int, runs: int, time_limit: float, processes: int
+    size: str,
+    scenario: str,
+    seed: int,
+    runs: int,
+    time_limit: float,
+    processes: int,
+    quantile: float = 0.8,
 ) -> dict[str, Any]:
     """One site: both plans, their validity, and both simulated on the same runs."""
     instance = _instance(size, scenario, seed)
@@ -78,7 +85,7 @@ def bench_one(
     deterministic = solve(instance, options)
     deterministic_seconds = time.monotonic() - started
     started = time.monotonic()
-    robust = solve_robust(instance, options, RobustConfig())
+    robust = solve_robust(instance, options, RobustConfig(quantile=quantile))
     robust_seconds = time.monotonic() - started
     plans: dict[str, Schedule] = {"deterministic": deterministic, "robust": robust}
     result: dict[str, Any] = {
@@ -86,6 +93,7 @@ def bench_one(
         "scenario": scenario,
         "seed": seed,
         "runs": runs,
+        "quantile": quantile,
         "solve_seconds": {"deterministic": deterministic_seconds, "robust": robust_seconds},
         "robust": getattr(robust, "robust", None),
     }
@@ -138,7 +146,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         det, rob = r["objective"]["deterministic"], r["objective"]["robust"]
         share = r["nominal_weight_given_up_share"] or 0.0
         head = (
-            f"{r['size']} {r['scenario']} s{r['seed']} ({r['runs']} runs)",
+            f"{r['size']} {r['scenario']} s{r['seed']} q{r.get('quantile', 0.8)} ({r['runs']} runs)",
             f"{det['scheduled_weight']:g} → {rob['scheduled_weight']:g} ({100 * share:.1f} %)",
         )
         for index, (measure, cells) in enumerate(r["measures"].items()):
@@ -159,6 +167,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--quantile", type=float, default=0.8, help="RobustConfig.quantile")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "robust.json")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
@@ -166,7 +175,13 @@ def main() -> None:
     for size in args.sizes:
         for scenario in args.scenarios:
             result = bench_one(
-                size, scenario, args.seed, args.runs, args.time_limit, args.processes
+                size,
+                scenario,
+                args.seed,
+                args.runs,
+                args.time_limit,
+                args.processes,
+                args.quantile,
             )
             results.append(result)
             print(
