@@ -12,12 +12,13 @@ from scheduler.model.decode import batch_values, read_batches
 from scheduler.model.steady_replan import churn_expression
 from scheduler.problem.batches import Batch, assign_positions
 from scheduler.problem.first_come import greedy_batches
-from scheduler.problem.measures import STEADY_MEASURE
+from scheduler.problem.measures import MAXIMISED, STEADY_MEASURE
 from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.steady import churn_of
 from scheduler.search import parameters
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions, SteadyOutcome
 from scheduler.search.progress import ProgressReporter, run_solver
+from scheduler.search.relaxation import LinearRelaxation
 from scheduler.search.solver_values import all_values, complete_values, set_hint, solve_fixed
 from scheduler.search.stages import StagedObjective, objective_stages, staged_objective
 from scheduler.search.team_repair import TeamRepair
@@ -90,6 +91,10 @@ class _Search:
         self.outcome = SearchOutcome("UNKNOWN")
         self.start: list[Batch] | None = None  # the starting plan (a re-plan's: the previous one)
         self.new_patients = {options.patient.id for options in problem.patients}
+        self.relaxation: LinearRelaxation | None = None
+        self.relaxation_left = options.time_limit * parameters.RELAXATION_SHARE
+        self.relaxation_reserve = 0.0  # kept back for `_conditional_bounds`
+        self.scales: dict[str, int] = {}
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -125,6 +130,7 @@ class _Search:
                 if completed is not None:
                     set_hint(self.model, completed)
         scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
+        self.scales = scales
         first_alone = self.size >= parameters.FIRST_MEASURE_ALONE_FROM
         stages = objective_stages(
             list(self.problem.instance.objective_order),
@@ -141,20 +147,119 @@ class _Search:
             if position == spec_stages:
                 self._start_steady_level()
             self.model.minimize(objective.expression)
+            # Before the budget: the relaxation's solve and the time it keeps back come off it.
+            known_bound = self._bound_by_relaxation(objective) if position < spec_stages else None
             budget = _level_budget(
                 self.search_limit - self.elapsed(),
                 len(stages) - position,
                 self.outcome.status == "SOLVED",
                 _level_share(position, spec_stages, first_alone, steady is not None),
             )
-            level = _Level(objective, time.monotonic(), budget)
+            level = _Level(objective, time.monotonic(), budget, known_bound=known_bound)
             level.exact_shifts_before = len(self.teams.exact)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
                 break
             self._fix_level(level, solved)
+        self._conditional_bounds()
         self._keep_steadier_start()
         return self.outcome
+
+    def _relaxation_seconds(self) -> float:
+        """What the next relaxation solve before a level may take: its share, never the search's last seconds."""
+        return min(
+            self.relaxation_left - self.relaxation_reserve,
+            max(0.0, self.search_limit - self.elapsed()) * 0.5,
+        )
+
+    def _relax(self) -> LinearRelaxation | None:
+        """The model's linear relaxation, built once, on models large enough for it to pay."""
+        if self.relaxation is None and self.size >= parameters.RELAXATION_PAYS_FROM:
+            self.relaxation = LinearRelaxation(self.model)
+            self.relaxation_left -= self.relaxation.build_seconds
+            self.search_limit -= self.relaxation.build_seconds
+        return self.relaxation
+
+    def _relaxed_bound(self, expression: cp_model.LinearExprT, seconds: float) -> int | None:
+        """A proven lower bound on `expression` from the relaxation, if it is solved in `seconds`."""
+        relaxation = self._relax()
+        if relaxation is None:
+            return None
+        started = time.monotonic()
+        bound = relaxation.lower_bound(expression, seconds)
+        spent = time.monotonic() - started
+        self.relaxation_left -= spent
+        if self.relaxation_reserve == 0.0:
+            # The measures left unproven at the end get bounds too (`_conditional_bounds`):
+            # their solves start warm from this one's basis, so a few of its times suffice.
+            self.relaxation_reserve = min(self.relaxation_left, 3 * spent + 0.1)
+            self.search_limit -= self.relaxation_reserve
+        return bound
+
+    def _bound_by_relaxation(self, objective: StagedObjective) -> float | None:
+        """The relaxation's bound on the stage's first measure, added as a valid inequality;
+        the weighted bound of the stage it implies, or None.
+
+        CP-SAT then stops as soon as a plan reaches it, and reports it while searching.
+        """
+        first = objective.expressions[0]
+        lowest = self._relaxed_bound(first, self._relaxation_seconds())
+        if lowest is None or lowest <= objective.lowest[0]:
+            return None
+        self.model.add(first >= lowest)
+        return objective.factors[0] * lowest + sum(
+            f * low for f, low in zip(objective.factors[1:], objective.lowest[1:], strict=True)
+        )
+
+    def _conditional_bounds(self) -> None:
+        """Every SPEC measure the search did not prove gets the relaxation's bound, conditional on
+        the measures before it being at their reported values (SPEC 8, "Objective and bounds").
+
+        The relaxation holds each earlier measure at most at its value (a superset of "at its
+        value"), so its minimum is a valid bound; without it a level left unsolved would report
+        only the trivial bound.
+        """
+        order = list(self.problem.instance.objective_order)
+        reached = {level.measure: level for level in self.outcome.levels}
+        if (
+            self.outcome.status != "SOLVED"
+            or not self.outcome.batches
+            or all(m in reached and reached[m].proven for m in order)
+            or self._relax() is None
+        ):
+            return
+        relaxation = self.relaxation
+        assert relaxation is not None
+        values = self.problem.measure_values(self.outcome.batches)
+        for measure in order:
+            sign = -1 if measure in MAXIMISED else 1
+            minimised = sign * self.measures[measure]
+            scale = self.scales[measure]
+            held = round(sign * values[measure] * scale)
+            level = reached.get(measure)
+            if level is None or not level.proven:
+                seconds = min(
+                    self.relaxation_left,
+                    self.search_limit + self.relaxation_reserve - self.elapsed(),
+                )
+                lowest = self._relaxed_bound(minimised, seconds)
+                if lowest is not None:
+                    self._record_bound(measure, values[measure], sign * lowest / scale, level)
+            relaxation.hold_at_most(minimised, held)
+
+    def _record_bound(
+        self, measure: str, value: float, bound: float, level: LevelOutcome | None
+    ) -> None:
+        """Keep the tighter of a level's bound and `bound` (a new level if the search never got to it)."""
+        maximised = measure in MAXIMISED
+        if level is None:
+            self.outcome.levels.append(LevelOutcome(measure, value, bound, bound == value))
+            return
+        if level.bound is None:
+            level.bound = bound
+        else:
+            level.bound = min(level.bound, bound) if maximised else max(level.bound, bound)
+        level.proven = level.bound == level.value
 
     def _steady_stage(self) -> StagedObjective | None:
         """A re-plan's last level: churn, the cost of moving patients without an event of their own."""

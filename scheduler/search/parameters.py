@@ -39,3 +39,15 @@ FIRST_TEAM_CHECK = 3.0
 # share of the search time the SPEC levels leave: the level before it stops at the rest unless
 # proven sooner. Starting from the SPEC optimum it rarely needs more (docs/DESIGN.md).
 STEADY_LEVEL_SHARE = 0.2
+
+
+# From this many model variables each level starts from the bound of the model's linear
+# relaxation (GLOP), added as a valid inequality: on overloaded m, l and xl sites it is the
+# optimum or within 1 % of it, where CP-SAT's own bound stays at the trivial one for minutes
+# (docs/PERFORMANCE.md, "Bounds that move"). Below it CP-SAT proves the levels in well under
+# a second and the relaxation would only add its build time.
+RELAXATION_PAYS_FROM = 3_000
+
+
+# The relaxation's solves together may take at most this share of the time limit.
+RELAXATION_SHARE = 0.15

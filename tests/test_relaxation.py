@@ -1,0 +1,94 @@
+"""Bounds from the linear relaxation are valid inequalities: they never cut off a proven optimum.
+
+The search adds the relaxation's bound on each level as a constraint (issue 18: bounds that move
+on overloaded sites). A bound that cut off the optimum would make the solver "prove" a worse
+plan optimal, so on small sites, where CP-SAT proves every level on its own, the relaxation's
+bounds must lie on the right side of the proven values, and a search that uses them must reach
+the same optimum.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ortools.sat.python import cp_model
+
+from generator import generate_instance
+from models import load_instance
+from scheduler.model.build import build_model
+from scheduler.problem.planning import prepare
+from scheduler.search import parameters
+from scheduler.search.relaxation import LinearRelaxation
+from tests.helpers import solve_and_validate
+
+# Overloaded sites, where the bound on scheduled weight matters, small enough to prove exactly.
+SITES = [
+    ("xs", 1, "waitlist"),
+    ("xs", 2, "overload"),
+    ("s", 1, "overload"),
+    ("s", 1, "waitlist"),
+    ("s", 2, "waitlist"),
+]
+
+
+def test_two_patients_for_one_and_a_half_positions_bound_to_one() -> None:
+    """Two patients, each needing 2 of 3 position-days: the LP allows 1.5, the bound says 1."""
+    model = cp_model.CpModel()
+    first, second = model.new_bool_var("scheduled[P1]"), model.new_bool_var("scheduled[P2]")
+    model.add(2 * first + 2 * second <= 3)
+    relaxation = LinearRelaxation(model)
+    assert relaxation.lower_bound(-(first + second), seconds=5) == -1
+
+
+def test_a_held_level_conditions_the_next_bound() -> None:
+    """With scheduled weight held at 2 both patients are in: a wait bound counts both."""
+    model = cp_model.CpModel()
+    first, second = model.new_bool_var("scheduled[P1]"), model.new_bool_var("scheduled[P2]")
+    waits = model.new_int_var(0, 20, "wait_days")
+    model.add(waits >= 3 * first + 4 * second)
+    relaxation = LinearRelaxation(model)
+    assert relaxation.lower_bound(waits, seconds=5) == 0  # nobody scheduled, nobody waits
+    relaxation.hold_at_most(-(first + second), -2)
+    assert relaxation.lower_bound(waits, seconds=5) == 7
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES)
+def test_relaxation_bounds_never_cut_off_the_proven_optimum(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proven without the relaxation, the optimum lies inside every bound it gives, level by level."""
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    instance, schedule = solve_and_validate(
+        generate_instance(size, seed, scenario), time_limit=60, workers=2
+    )
+    assert schedule.status == "OPTIMAL", f"{instance.name}: not proven, nothing to compare"
+    assert schedule.objective is not None
+    plan, measures, _ = build_model(prepare(instance))
+    relaxation = LinearRelaxation(plan.model)
+    scale = prepare(instance).scale
+    weight = round(schedule.objective.scheduled_weight * scale)
+    changes = round(schedule.objective.plan_changes)
+    waits = round(schedule.objective.wait_days * scale)
+
+    weight_bound = relaxation.lower_bound(-measures["scheduled_weight"], seconds=30)
+    assert weight_bound is not None and -weight_bound >= weight
+    relaxation.hold_at_most(-measures["scheduled_weight"], -weight)
+    changes_bound = relaxation.lower_bound(measures["plan_changes"], seconds=30)
+    assert changes_bound is not None and changes_bound <= changes
+    relaxation.hold_at_most(measures["plan_changes"], changes)
+    waits_bound = relaxation.lower_bound(measures["wait_days"], seconds=30)
+    assert waits_bound is not None and waits_bound <= waits
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES[2:4])
+def test_a_search_with_the_relaxation_reaches_the_same_optimum(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced on for small models, the relaxation changes how fast, never where, the search ends."""
+    doc = generate_instance(size, seed, scenario)
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, without = solve_and_validate(doc, time_limit=60, workers=2)
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 0)
+    _, with_bounds = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert without.status == with_bounds.status == "OPTIMAL"
+    assert with_bounds.objective == without.objective
+    assert with_bounds.bound == with_bounds.objective
