@@ -50,7 +50,10 @@ def solve(
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
     ] = 60.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Solver threads (default: the cores, at most 8)."),
+    ] = None,
     seed: Annotated[
         int,
         typer.Option(
@@ -124,12 +127,16 @@ def solve(
     check_writable(output)
 
     from scheduler.search.outcome import SolveOptions
+    from scheduler.search.parameters import default_workers
     from scheduler.workflows.solve import solve as run_solver
 
     console = out()
     with ProgressDisplay(err()) as display:
         options = SolveOptions(
-            time_limit=time_limit, workers=workers, seed=seed, on_progress=display
+            time_limit=time_limit,
+            workers=workers or default_workers(),
+            seed=seed,
+            on_progress=display,
         )
         if robust:
             from scheduler.workflows.robust import RobustConfig, solve_robust
@@ -495,7 +502,10 @@ def replan(
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=0.001, help="Seconds the solver may run in all.")
     ] = 60.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Solver threads.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Solver threads (default: the cores, at most 8)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
 ) -> None:
     """Apply events to a plan and solve again from it; print the summary and who moved (exit codes as `solve`)."""
@@ -505,6 +515,7 @@ def replan(
 
     from models.events import load_events
     from scheduler.search.outcome import SolveOptions
+    from scheduler.search.parameters import default_workers
     from scheduler.workflows.plan_diff import format_diff
     from scheduler.workflows.replan import apply_events, resolve_as_of
     from scheduler.workflows.replan import replan_with_instance as run_replan
@@ -524,7 +535,12 @@ def replan(
             instance,
             previous,
             events,
-            SolveOptions(time_limit=time_limit, workers=workers, seed=seed, on_progress=display),
+            SolveOptions(
+                time_limit=time_limit,
+                workers=workers or default_workers(),
+                seed=seed,
+                on_progress=display,
+            ),
             resolve_as_of(instance, events, moment),
         )
     write_json(outcome.instance, new_instance_file)

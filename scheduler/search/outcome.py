@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from scheduler.problem.batches import Batch
 from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.steady import Churn, PreviousPlan
+from scheduler.search.parameters import default_workers
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class SolveOptions:
     """How long and how to search."""
 
     time_limit: float = 60.0
-    workers: int = 2
+    workers: int = field(default_factory=default_workers)  # the cores available, at most 8
     seed: int = 0
     on_progress: Callable[[Progress], None] | None = None
     stop_event: threading.Event | None = None  # set it to stop the search and keep the best so far

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 # Below this many model variables CP-SAT's presolve probing costs more than it saves: on every
 # m, l and xl normal/holidays model measured it took 20-70 % of the time to prove all levels;
 # on the xl overload sites (about 40 k variables) it pays for itself (docs/PERFORMANCE.md).
@@ -51,3 +53,13 @@ RELAXATION_PAYS_FROM = 3_000
 
 # The relaxation's solves together may take at most this share of the time limit.
 RELAXATION_SHARE = 0.15
+
+
+# CP-SAT's portfolio gains little beyond 8 workers on our model sizes, and a site server runs
+# other solves and the service beside it (docs/PERFORMANCE.md, "Workers").
+MOST_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """The solver threads a solve uses unless told: the cores this process may run on, at most 8."""
+    return max(1, min(len(os.sched_getaffinity(0)), MOST_DEFAULT_WORKERS))
