@@ -9,7 +9,7 @@ instance, solves it, validates the schedule with `validator.validate` and prints
 The parent writes the raw figures to benchmarks/compare.json, the scaling plot to
 benchmarks/compare_scaling.png and the `compare` section of benchmarks/RESULTS.md.
 
-    python benchmarks/compare.py                     # the full matrix: xs..xl, seeds 1-5, 4 scenarios
+    python benchmarks/compare.py                     # the full matrix: xs..xl, seeds 1-5, 5 scenarios
     python benchmarks/compare.py --sizes xs s m --seeds 1 2 --time-limit 60
     python benchmarks/compare.py --render benchmarks/compare.json   # only re-render
 """
@@ -37,7 +37,7 @@ from benchmarks.run import code_version, machine  # noqa: E402
 from benchmarks.sections import write_section  # noqa: E402
 
 SIZES = ("xs", "s", "m", "l", "xl")
-SCENARIOS = ("normal", "overload", "holidays", "scarce-skill")
+SCENARIOS = ("normal", "overload", "waitlist", "holidays", "scarce-skill")
 METHODS = ("cp-sat", "milp", "greedy")
 MEASURES = ("scheduled_weight", "plan_changes", "wait_days")
 SECTION_START, SECTION_END = "<!-- section:compare -->", "<!-- /section:compare -->"

@@ -486,14 +486,14 @@ def render(data: dict[str, Any]) -> str:
     full = (
         sorted(args["sizes"]) == sorted(SIZES)
         and sorted(args["seeds"]) == [1, 2, 3]
-        and sorted(args["scenarios"]) == ["normal", "overload"]
+        and sorted(args["scenarios"]) == ["normal", "overload", "waitlist"]
     )
     lines = ["# Benchmark results", ""]
     if not full:
         lines += [
             f"> **Reduced matrix**: sizes {' '.join(args['sizes'])}, seeds {' '.join(map(str, args['seeds']))}, "
             f"scenarios {' '.join(args['scenarios'])} (the full matrix is sizes xs–xl, seeds 1–3, "
-            "normal and overload).",
+            "normal, overload and waitlist).",
             "",
         ]
     if data.get("note"):
@@ -574,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--scenarios", nargs="+", default=["normal", "overload"])
+    parser.add_argument("--scenarios", nargs="+", default=["normal", "overload", "waitlist"])
     parser.add_argument(
         "--time-limit",
         nargs="+",
