@@ -1,4 +1,5 @@
-// The coordinators' page: sign in with a key, upload a workbook, solve, watch, read, download, publish.
+// The coordinators' page: sign in with a key, upload a workbook, solve, watch, read, download, publish,
+// and simulate disruptions on the published plan (summary and histograms).
 // It speaks only the public JSON API, with the key in the X-API-Key header (kept in this tab's sessionStorage).
 "use strict";
 
@@ -54,6 +55,7 @@ function enter(plans) {
   show("sign-out", true);
   $("who").textContent = "signed in";
   renderPlans(plans);
+  loadSimulations();
 }
 
 function signOut() {
@@ -191,10 +193,147 @@ async function publish() {
   if (answer.status === 200) {
     out.className = "ok";
     out.textContent = `Published (version ${answer.data.version}).`;
+    loadSimulations();
   } else {
     out.className = "error";
     out.textContent = `Not published: ${answer.data.detail}` + (answer.data.conflicts ? ` — ${answer.data.conflicts.join("; ")}` : "");
   }
+}
+
+// ----- simulations of the published plan -------------------------------------------------------------
+
+let publishedPlan = null;
+let currentSimulation = null;
+let simulationTimer = null;
+const SIMULATION_MEASURES = [
+  "treated_weight", "treated_patients", "late_or_untreated", "failed_batches",
+  "rescued_patients", "rescue_delay_days_mean", "date_changes", "vein_to_vein_days_mean",
+];
+// Histograms: [title, measure, pooled over patients (true) or one value per run (false)].
+const SIMULATION_PANELS = [
+  ["Treated weight per run", "treated_weight", false],
+  ["Patients late or untreated per run", "late_or_untreated", false],
+  ["Rescue delay per rescued patient (days)", "rescue_delay_days", true],
+];
+const VARIANT_COLOURS = { policy: "#1f77b4", do_nothing: "#d62728", clairvoyant: "#2ca02c" };
+
+async function loadSimulations() {
+  const published = await api("GET", "/v1/published");
+  show("simulation-panel", true);
+  if (published.status !== 200) {
+    publishedPlan = null;
+    $("simulation-plan").textContent = "No plan is published yet: publish one to simulate it.";
+    $("simulate").disabled = true;
+    return;
+  }
+  publishedPlan = published.data.plan_id;
+  $("simulate").disabled = false;
+  $("simulation-plan").textContent = `Published plan ${published.data.instance.name} (${publishedPlan}).`;
+  const latest = await api("GET", `/v1/plans/${publishedPlan}/simulations?limit=1`);
+  if (latest.status === 200 && latest.data.length) watchSimulation(latest.data[0].id);
+}
+
+async function startSimulation(event) {
+  event.preventDefault();
+  if (!publishedPlan) return;
+  const body = {
+    runs: Number($("simulation-runs").value),
+    seed: Number($("simulation-seed").value),
+    policy: $("simulation-policy").value,
+    rates: {},
+  };
+  const failure = $("simulation-failure-rate").value.trim();
+  if (failure !== "") body.rates.failure_rate = Number(failure);
+  const answer = await api("POST", `/v1/plans/${publishedPlan}/simulations`, body);
+  if (answer.status !== 202) {
+    $("simulation-status").className = "error";
+    const problems = (answer.data.problems || []).map((p) => `${p.path}: ${p.message}`).join("; ");
+    $("simulation-status").textContent = `Not started: ${answer.data.detail}` + (problems ? ` — ${problems}` : "");
+    return;
+  }
+  watchSimulation(answer.data.id);
+}
+
+function watchSimulation(simulationId) {
+  currentSimulation = simulationId;
+  show("simulation-summary", false);
+  $("simulation-plots").replaceChildren();
+  if (simulationTimer) clearInterval(simulationTimer);
+  simulationTimer = setInterval(pollSimulation, 1000);
+  pollSimulation();
+}
+
+async function pollSimulation() {
+  const answer = await api("GET", `/v1/simulations/${currentSimulation}`);
+  if (answer.status !== 200) return;
+  const simulation = answer.data;
+  const progress = simulation.progress || {};
+  $("simulation-status").className = simulation.status === "failed" ? "error" : "";
+  $("simulation-status").textContent =
+    `Simulation ${simulation.id}: ${simulation.status}, ${text(progress.runs_done ?? 0)} of ${simulation.runs} runs ` +
+    `(seed ${simulation.seed}, policy ${simulation.policy})` + (simulation.error ? ` — ${simulation.error}` : "");
+  const running = ["queued", "running"].includes(simulation.status);
+  show("simulation-cancel", running);
+  if (!running && simulation.status !== "cancelling") {
+    clearInterval(simulationTimer);
+    simulationTimer = null;
+    if (simulation.report) showSimulation(simulation.report);
+  }
+}
+
+async function cancelSimulation() {
+  show("simulation-cancel", false);
+  await api("DELETE", `/v1/simulations/${currentSimulation}`);
+}
+
+function interval(summary) {
+  if (!summary || summary.mean === null || summary.mean === undefined) return "–";
+  const [low, high] = summary.ci95 || [summary.mean, summary.mean];
+  return `${summary.mean.toFixed(2)} [${low.toFixed(2)}, ${high.toFixed(2)}]`;
+}
+
+function showSimulation(report) {
+  // The stored report's keys are sorted: show the policy first, then its two references.
+  const variants = ["policy", "do_nothing", "clairvoyant"].filter((v) => v in report.summary);
+  const head = $("simulation-summary").querySelector("thead tr");
+  head.replaceChildren();
+  for (const label of ["mean [95 % CI]", ...variants]) {
+    const cell = document.createElement("th");
+    cell.textContent = label;
+    head.appendChild(cell);
+  }
+  const tbody = $("simulation-summary").querySelector("tbody");
+  tbody.replaceChildren();
+  for (const measure of SIMULATION_MEASURES) {
+    const row = tbody.insertRow();
+    row.insertCell().textContent = measure;
+    for (const variant of variants) row.insertCell().textContent = interval(report.summary[variant][measure]);
+  }
+  const invalid = report.checks.invalid_plans.length;
+  const row = tbody.insertRow();
+  row.insertCell().textContent = "final plans valid";
+  row.insertCell().textContent = `${report.checks.plans_validated - invalid} of ${report.checks.plans_validated}`;
+  show("simulation-summary", true);
+  const plots = $("simulation-plots");
+  plots.replaceChildren();
+  SIMULATION_PANELS.forEach(([title, measure, pooled], index) => {
+    const box = document.createElement("div");
+    box.id = `simulation-plot-${index}`;
+    box.className = "simulation-plot";
+    plots.appendChild(box);
+    const traces = variants.map((variant) => ({
+      type: "histogram",
+      name: variant,
+      opacity: 0.6,
+      marker: { color: VARIANT_COLOURS[variant] },
+      x: report.runs.flatMap((run) => {
+        const value = (run[variant] || {})[measure];
+        if (pooled) return value || [];
+        return value === null || value === undefined ? [] : [value];
+      }),
+    }));
+    Plotly.newPlot(box, traces, { title: { text: title }, barmode: "overlay", height: 300 }, { responsive: true });
+  });
 }
 
 // ----- recent plans -------------------------------------------------------------------------------
@@ -228,6 +367,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("cancel").addEventListener("click", cancelSolve);
   $("download").addEventListener("click", download);
   $("publish").addEventListener("click", publish);
+  $("simulation-form").addEventListener("submit", startSimulation);
+  $("simulation-cancel").addEventListener("click", cancelSimulation);
   if (key()) {
     const answer = await api("GET", "/v1/plans?limit=20");
     if (answer.status === 200) enter(answer.data); else sessionStorage.removeItem("cart-api-key");
