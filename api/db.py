@@ -112,6 +112,8 @@ class Simulation(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # runs done
     report_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The runs played so far, kept when the simulation steps aside for a queued plan (resumed).
+    partial_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What availability needs, computed once when the simulation ends (api.services.promises).
     promise: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

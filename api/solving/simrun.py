@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import Plan, Simulation, create_db_engine, session_factory, utc_now
+from api.dispatch import LOW
 from api.services.audit import record
 from api.services.promises import promise_model
 from api.solving.leases import HEARTBEAT_SECONDS, LEASE_SECONDS, new_owner, rows_changed
@@ -40,6 +41,16 @@ CHUNK_RUNS = 2
 
 class Stopped(Exception):
     """The simulation was cancelled, or its lease lost, between two chunks."""
+
+
+class SteppedAside(Exception):
+    """A plan was queued: the simulation keeps its runs so far and goes back to the queue."""
+
+
+def plans_waiting(sessions: sessionmaker[Session]) -> bool:
+    """Whether a plan (a re-plan, a plan, a what-if) is queued: simulations come after them."""
+    with sessions() as session:
+        return session.scalar(select(Plan.id).where(Plan.status == "queued").limit(1)) is not None
 
 
 def claim_simulation(sessions: sessionmaker[Session], simulation_id: str, owner: str) -> bool:
@@ -63,7 +74,6 @@ def claim_simulation(sessions: sessionmaker[Session], simulation_id: str, owner:
             .values(
                 status="running",
                 started_at=now,
-                progress={"runs_done": 0},
                 lease_owner=owner,
                 lease_expires=now + timedelta(seconds=LEASE_SECONDS),
             )
@@ -114,7 +124,7 @@ def recover_expired_simulations(sessions: sessionmaker[Session], actor: str) -> 
         for simulation_id, status, lease_owner in expired:
             values: dict[str, Any]
             if status == "running":
-                values = {"status": "queued", "started_at": None, "progress": None}
+                values = {"status": "queued", "started_at": None}  # its runs so far are kept
                 action, after = "simulation.requeued", "queued"
                 requeued.append(str(simulation_id))
             else:
@@ -143,12 +153,18 @@ def run_simulation(
     simulation_id: str,
     owner: str,
     still_wanted: Callable[[], bool] = lambda: True,
+    step_aside: bool = True,
 ) -> str:
-    """Play a claimed simulation and write its report once; the status it ended in ("" if lost)."""
+    """Play a claimed simulation and write its report once; the status it ended in ("" if lost).
+
+    With `step_aside`, a plan queued meanwhile makes it stop after its current chunk, keep its
+    runs and go back to the queue ("queued"): plans and re-plans never wait for a simulation
+    longer than one chunk of runs.
+    """
     engine = create_db_engine(database_url)
     sessions = session_factory(engine)
     try:
-        return _run(sessions, simulation_id, owner, still_wanted)
+        return _run(sessions, simulation_id, owner, still_wanted, step_aside)
     finally:
         engine.dispose()
 
@@ -158,6 +174,7 @@ def _run(
     simulation_id: str,
     owner: str,
     still_wanted: Callable[[], bool],
+    step_aside: bool,
 ) -> str:
     if not still_wanted():
         return ""
@@ -169,6 +186,8 @@ def _run(
         config = SimulationConfig.from_dict(row.config)
         instance = load_instance(json.loads(plan.instance_json))
         schedule = load_schedule(json.loads(plan.schedule_json))
+        # Runs played before stepping aside: a run depends only on its index, so they stand.
+        played: list[dict[str, Any]] = json.loads(row.partial_json or "[]")
     stop = threading.Event()
     finished = threading.Event()
     lost = threading.Event()
@@ -199,24 +218,33 @@ def _run(
                 stop.set()
 
     def mapper(context_json: str, runs: Sequence[int]) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
-        runs = list(runs)
-        for first in range(0, len(runs), CHUNK_RUNS):
+        results = list(played)
+        done = {int(r["run"]) for r in results}
+        todo = [run for run in runs if run not in done]
+        for first in range(0, len(todo), CHUNK_RUNS):
             if stop.is_set():
                 raise Stopped()
-            results += run_chunk(context_json, runs[first : first + CHUNK_RUNS])
+            if first > 0 and step_aside and plans_waiting(sessions):
+                raise SteppedAside()
+            results += run_chunk(context_json, todo[first : first + CHUNK_RUNS])
             with sessions() as session, session.begin():
                 session.execute(
                     update(Simulation)
                     .where(Simulation.id == simulation_id, Simulation.lease_owner == owner)
-                    .values(progress={"runs_done": len(results), "runs": len(runs)})
+                    .values(
+                        progress={"runs_done": len(results), "runs": len(runs)},
+                        partial_json=json.dumps(results),
+                    )
                 )
-        return results
+        return sorted(results, key=lambda r: int(r["run"]))
 
     watcher = threading.Thread(target=watch, daemon=True, name=f"watch-{simulation_id}")
     watcher.start()
     try:
         report = simulate(instance, schedule, config, mapper=mapper)
+    except SteppedAside:
+        finished.set()
+        return "queued" if _step_aside(sessions, simulation_id, owner) else ""
     except Stopped:
         finished.set()
         if lost.is_set():
@@ -254,6 +282,7 @@ def _run(
             "status": "done",
             "report_json": json.dumps(report, sort_keys=True),
             "promise": promise_model(simulation_id, report),
+            "partial_json": None,
             "progress": {"runs_done": config.runs, "runs": config.runs},
         },
         "simulation.done",
@@ -309,6 +338,33 @@ def _finish(
         return True
 
 
+def _step_aside(sessions: sessionmaker[Session], simulation_id: str, owner: str) -> bool:
+    """Back to the queue, runs kept, lease released (audited): a queued plan goes first."""
+    with sessions() as session, session.begin():
+        moved = session.execute(
+            update(Simulation)
+            .where(
+                Simulation.id == simulation_id,
+                Simulation.lease_owner == owner,
+                Simulation.status == "running",
+            )
+            .values(status="queued", lease_owner=None, lease_expires=None)
+        )
+        if rows_changed(moved) != 1:
+            return False
+        record(
+            session,
+            owner[:100],
+            "simulation.requeued",
+            "simulation",
+            simulation_id,
+            {"status": "running"},
+            {"status": "queued"},
+            reason="a plan was queued: simulations come after plans and re-plans",
+        )
+        return True
+
+
 def mark_simulation_failed(
     sessions: sessionmaker[Session], simulation_id: str, owner: str, error: str
 ) -> bool:
@@ -349,4 +405,14 @@ def simulate_plan(self: Task[[str], str], simulation_id: str) -> str:
     finally:
         engine.dispose()
     log.info("simulation %s: playing as %s", simulation_id, owner)
-    return run_simulation(database_url, simulation_id, owner)
+    status = run_simulation(database_url, simulation_id, owner)
+    if status == "queued":
+        # Stepped aside for a queued plan: sent again at LOW priority, behind that plan's message.
+        self.app.send_task(
+            "cart_scheduler.simulate_plan",
+            args=[simulation_id],
+            priority=LOW,
+            ignore_result=True,
+            delivery_mode=2,
+        )
+    return status

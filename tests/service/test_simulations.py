@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 
-from tests.service.support import HORIZON_START, booking_site, new_patient, solve_and_publish
+from tests.service.support import (
+    HORIZON_START,
+    booking_site,
+    new_patient,
+    solve_and_publish,
+    wait_for_plan,
+)
 
 MONDAY = HORIZON_START
 SIMULATION = {
@@ -134,7 +140,8 @@ def test_simulation_requests_are_checked_and_cancelled_with_an_audit_entry(
     coordinator: httpx.Client, order_system: httpx.Client
 ) -> None:
     """422 naming the JSON path for bad bodies, 403 for an order-system key, 404 an unknown plan;
-    nothing stored then. A cancelled simulation is audited and cannot be cancelled twice."""
+    nothing stored then. A running simulation steps aside for a plan submitted meanwhile (the
+    plan is solved first); cancelled, it is audited and cannot be cancelled twice."""
     plan_id = solve_and_publish(coordinator, _site())
     url = f"/v1/plans/{plan_id}/simulations"
     bad_bodies = {
@@ -165,15 +172,27 @@ def test_simulation_requests_are_checked_and_cancelled_with_an_audit_entry(
     assert coordinator.get("/v1/simulations/nope").status_code == 404
     assert coordinator.get(f"/v1/plans/{plan_id}/simulations").json() == []
 
-    # Many runs of the replan policy: long enough to be cancelled while queued or running.
+    # Many runs of the replan policy: it steps aside for a plan queued meanwhile, then is cancelled.
     long = coordinator.post(url, json={**SIMULATION, "runs": 200, "policy": "replan"})
     assert long.status_code == 202, long.text
     simulation_id = long.json()["id"]
+    deadline = time.monotonic() + 60
+    while (coordinator.get(f"/v1/simulations/{simulation_id}").json()["progress"] or {}).get(
+        "runs_done", 0
+    ) < 2:
+        assert time.monotonic() < deadline, "no run played in 60 s"
+        time.sleep(0.3)
+    plan = coordinator.post("/v1/plans", json=_site(), params={"time_limit": 10})
+    assert plan.status_code == 202, plan.text
+    wait_for_plan(coordinator, plan.json()["id"], {"done"}, timeout=60)
+    meanwhile = coordinator.get(f"/v1/simulations/{simulation_id}").json()
+    assert meanwhile["status"] in ("queued", "running"), meanwhile["status"]
+    assert ("simulation.requeued", "server") in _actions(coordinator, simulation_id)
     cancelled = coordinator.delete(f"/v1/simulations/{simulation_id}")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] in ("cancelled", "cancelling")
     ended = wait_for_simulation(coordinator, simulation_id, {"cancelled"}, timeout=120)
-    assert ended["report"] is None
+    assert ended["report"] is None and ended["progress"]["runs_done"] >= 2
     assert coordinator.delete(f"/v1/simulations/{simulation_id}").status_code == 409
     assert coordinator.get(f"/v1/simulations/{simulation_id}/report.html").status_code == 409
     actions = _actions(coordinator, simulation_id)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("config", sa.JSON(), nullable=False),
         sa.Column("progress", sa.JSON(), nullable=True),
         sa.Column("report_json", sa.Text(), nullable=True),
+        sa.Column("partial_json", sa.Text(), nullable=True),
         sa.Column("promise", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=False),
