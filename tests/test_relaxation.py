@@ -14,11 +14,17 @@ from ortools.sat.python import cp_model
 
 from generator import generate_instance
 from models import load_instance
+from scheduler.explain.schedule_document import build_schedule
 from scheduler.model.build import build_model
+from scheduler.problem.batches import assign_positions
+from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.planning import prepare
 from scheduler.search import parameters
+from scheduler.search.guided_start import relaxation_guided_batches
+from scheduler.search.outcome import SearchOutcome
 from scheduler.search.relaxation import LinearRelaxation
 from tests.helpers import solve_and_validate
+from validator import validate
 
 # Overloaded sites, where the bound on scheduled weight matters, small enough to prove exactly.
 SITES = [
@@ -92,3 +98,21 @@ def test_a_search_with_the_relaxation_reaches_the_same_optimum(
     assert without.status == with_bounds.status == "OPTIMAL"
     assert with_bounds.objective == without.objective
     assert with_bounds.bound == with_bounds.objective
+
+
+def test_the_relaxation_guided_start_is_valid_and_beats_first_come_on_a_waitlist_week() -> None:
+    """m waitlist seed 1 (162 patients for about 60 slots): placing first the patients and starts
+    the relaxation chose schedules more weight than first-come, and the plan keeps every rule."""
+    instance = load_instance(generate_instance("m", 1, "waitlist"))
+    problem = prepare(instance)
+    plan, measures, _ = build_model(problem)
+    relaxation = LinearRelaxation(plan.model)
+    assert relaxation.lower_bound(-measures["scheduled_weight"], seconds=30) is not None
+    first_come = greedy_batches(problem)
+    guided = relaxation_guided_batches(problem, plan, relaxation)
+    assert first_come is not None and guided is not None
+    weight = problem.measure_values(guided)["scheduled_weight"]
+    assert weight > problem.measure_values(first_come)["scheduled_weight"]
+    assign_positions(guided, problem.builder.classes)
+    schedule = build_schedule(problem, SearchOutcome("SOLVED", [], guided), 0.0)
+    assert validate(instance, schedule) == []

@@ -59,11 +59,11 @@ class GreedyPlanner:
 
     def patient_order(self, options: PatientOptions) -> tuple[object, ...]:
         """The order patients are placed in: locked first, then the heaviest, then the earliest collection."""
-        return _coordinator_order(options)
+        return coordinator_order(options)
 
     def option_order(self, options: PatientOptions, option: StartOption) -> tuple[object, ...]:
         """The order a patient's starts are tried in: its communicated date first, then the earliest delivery."""
-        return _option_order(options, option)
+        return option_order_of(options, option)
 
     # ----- one batch -------------------------------------------------------------------------
 
@@ -278,12 +278,14 @@ class GreedyPlanner:
             self.chairs[chair] += 1
 
 
-def _coordinator_order(options: PatientOptions) -> tuple[object, ...]:
+def coordinator_order(options: PatientOptions) -> tuple[object, ...]:
+    """Locked first, then the heaviest, then the earliest collection window."""
     patient = options.patient
     return (not patient.locked, -patient.weight, patient.apheresis_window.earliest, patient.id)
 
 
-def _option_order(options: PatientOptions, option: StartOption) -> tuple[object, ...]:
+def option_order_of(options: PatientOptions, option: StartOption) -> tuple[object, ...]:
+    """The communicated date first, then the earliest delivery, then the earliest start."""
     previous = options.patient.previous_apheresis_date
     return (previous not in option.apheresis_dates, option.earliest_delivery, option.slot.start)
 

@@ -16,6 +16,7 @@ from scheduler.problem.measures import MAXIMISED, STEADY_MEASURE
 from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.steady import churn_of
 from scheduler.search import parameters
+from scheduler.search.guided_start import relaxation_guided_batches
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions, SteadyOutcome
 from scheduler.search.progress import ProgressReporter, run_solver
 from scheduler.search.relaxation import LinearRelaxation
@@ -107,8 +108,13 @@ class _Search:
         return self.options.stop_event is not None and self.options.stop_event.is_set()
 
     def start_plan(self) -> list[Batch] | None:
-        """The greedy plan, or the caller's starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
+        """The greedy plan (the better of first-come and relaxation-guided), or the caller's
+        starting plan (`SolveOptions.start_batches`) unless the greedy one beats it."""
         greedy = greedy_batches(self.problem)
+        if self.relaxation is not None and self.relaxation.solved:
+            guided = relaxation_guided_batches(self.problem, self.plan, self.relaxation)
+            if guided is not None and (greedy is None or self.problem.better(guided, greedy)):
+                greedy = guided
         start = (
             self.options.start_batches(self.problem)
             if self.options.start_batches is not None
@@ -119,16 +125,6 @@ class _Search:
         return start
 
     def run(self) -> SearchOutcome:
-        greedy = self.start = self.start_plan()
-        if greedy is not None:
-            self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
-            if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
-                decisions = batch_values(self.plan, greedy, self.problem.calendar)
-                completed = complete_values(
-                    self.model, decisions, max(1.0, self.options.time_limit * 0.1)
-                )
-                if completed is not None:
-                    set_hint(self.model, completed)
         scales = {m: self.problem.scale if m != "plan_changes" else 1 for m in self.measures}
         self.scales = scales
         first_alone = self.size >= parameters.FIRST_MEASURE_ALONE_FROM
@@ -140,6 +136,18 @@ class _Search:
             first_alone,
         )
         spec_stages = len(stages)
+        # Before the starting plan: the relaxation's solution guides one (`guided_start`).
+        first_bound = self._bound_by_relaxation(stages[0])
+        greedy = self.start = self.start_plan()
+        if greedy is not None:
+            self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
+            if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
+                decisions = batch_values(self.plan, greedy, self.problem.calendar)
+                completed = complete_values(
+                    self.model, decisions, max(1.0, self.options.time_limit * 0.1)
+                )
+                if completed is not None:
+                    set_hint(self.model, completed)
         steady = self._steady_stage()
         if steady is not None:
             stages.append(steady)
@@ -148,7 +156,13 @@ class _Search:
                 self._start_steady_level()
             self.model.minimize(objective.expression)
             # Before the budget: the relaxation's solve and the time it keeps back come off it.
-            known_bound = self._bound_by_relaxation(objective) if position < spec_stages else None
+            known_bound = (
+                first_bound
+                if position == 0
+                else self._bound_by_relaxation(objective)
+                if position < spec_stages
+                else None
+            )
             budget = _level_budget(
                 self.search_limit - self.elapsed(),
                 len(stages) - position,
@@ -191,8 +205,8 @@ class _Search:
         self.relaxation_left -= spent
         if self.relaxation_reserve == 0.0:
             # The measures left unproven at the end get bounds too (`_conditional_bounds`):
-            # their solves start warm from this one's basis, so a few of its times suffice.
-            self.relaxation_reserve = min(self.relaxation_left, 3 * spent + 0.1)
+            # held levels make them slower than this one (up to four times on l waitlist).
+            self.relaxation_reserve = min(self.relaxation_left, 5 * spent + 0.1)
             self.search_limit -= self.relaxation_reserve
         return bound
 

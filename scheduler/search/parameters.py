@@ -52,7 +52,7 @@ RELAXATION_PAYS_FROM = 3_000
 
 
 # The relaxation's solves together may take at most this share of the time limit.
-RELAXATION_SHARE = 0.15
+RELAXATION_SHARE = 0.25
 
 
 # CP-SAT's portfolio gains little beyond 8 workers on our model sizes, and a site server runs

@@ -91,6 +91,7 @@ class LinearRelaxation:
                 for literal in constraint.bool_and.literals:
                     self._add_literal_row([literal], [1], 1, 1)
         self.build_seconds = time.monotonic() - started
+        self.solved = False  # whether the last solve ended optimal (its values can be read)
 
     def _bound(self, value: float) -> float:
         if value <= -(2**62):
@@ -146,7 +147,8 @@ class LinearRelaxation:
             objective.SetCoefficient(self.columns[variable], coefficient)
         objective.SetMinimization()
         self.solver.SetTimeLimit(max(1, round(seconds * 1000)))
-        if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
+        self.solved = self.solver.Solve() == pywraplp.Solver.OPTIMAL
+        if not self.solved:
             return None
         bound = self._lagrangian_bound(terms)
         if bound is None:
@@ -183,3 +185,7 @@ class LinearRelaxation:
                 return None  # an unbounded direction: this dual proves nothing
             parts.append(worst)
         return math.fsum(parts)
+
+    def value(self, variable: cp_model.IntVar) -> float:
+        """The variable's value in the last relaxation solved."""
+        return float(self.columns[variable.index].solution_value())
