@@ -8,14 +8,20 @@ raised failure rate so that batches fail and are rescued. Availability answers w
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from models import load_instance, load_schedule
+from scheduler.workflows.simulate import Rates, SimulationConfig, simulate, strip_timing
 from tests.service.support import (
     HORIZON_START,
+    Server,
     booking_site,
     new_patient,
     solve_and_publish,
@@ -201,3 +207,56 @@ def test_simulation_requests_are_checked_and_cancelled_with_an_audit_entry(
     # Nothing finished: availability still promises without a probability.
     offers = order_system.post("/v1/availability", json=_ask(7, 27)).json()["offers"]
     assert offers and all("on_time_probability" not in offer for offer in offers)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_simulation_cut_off_by_a_killed_server_resumes_after_the_restart_with_the_same_report(
+    server: Server, database_url: str, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """The killed server's runs are kept: once the lease expires the restarted server queues the
+    simulation again and plays only the runs left; the report is the one played in one go here."""
+    request = {**SIMULATION, "runs": 200, "clairvoyant": False}
+    with httpx.Client(
+        base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+    ) as coordinator:
+        plan_id = solve_and_publish(coordinator, _site())
+        simulation_id = coordinator.post(f"/v1/plans/{plan_id}/simulations", json=request).json()[
+            "id"
+        ]
+        deadline = time.monotonic() + 60
+        while True:
+            progress = coordinator.get(f"/v1/simulations/{simulation_id}").json()["progress"]
+            if (progress or {}).get("runs_done", 0) >= 4:
+                break
+            assert time.monotonic() < deadline, "no runs played in 60 s"
+            time.sleep(0.2)
+        schedule = load_schedule(coordinator.get(f"/v1/plans/{plan_id}/schedule").json())
+    server.kill()
+    time.sleep(1.0)  # the orphaned child notices its server is gone and ends without writing
+    restarted = Server(database_url, tmp_path / "restarted.log").start()
+    try:
+        with httpx.Client(
+            base_url=restarted.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+        ) as coordinator:
+            done = wait_for_simulation(coordinator, simulation_id, {"done"}, timeout=240)
+            actions = [action for action, _ in _actions(coordinator, simulation_id)]
+    finally:
+        restarted.stop()
+    assert actions == [
+        "simulation.requested",
+        "simulation.started",  # by the killed server
+        "simulation.requeued",  # by the restarted server, once the lease expired
+        "simulation.started",
+        "simulation.done",
+    ]
+    config = SimulationConfig(
+        runs=200,
+        seed=SIMULATION["seed"],
+        policy="repair",
+        rates=Rates(**SIMULATION["rates"]),
+        references=("do_nothing",),
+    )
+    here = simulate(load_instance(_site()), schedule, config)
+    assert json.dumps(strip_timing(done["report"]), sort_keys=True) == json.dumps(
+        strip_timing(here), sort_keys=True
+    )
