@@ -56,6 +56,7 @@ def create_app(
         dispatch,
         sender or wake,
         settings.max_simulation_runs,
+        settings.max_active_simulations,
     )
 
     @asynccontextmanager

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     max_simulation_runs: int = Field(
         500, ge=1, description="runs one simulation request may ask for (422 beyond)"
     )
+    max_active_simulations: int = Field(
+        10, ge=1, description="simulations queued or running at once (409 beyond)"
+    )
     auth_failures_per_minute: int = Field(
         30, ge=1, description="failed authentications per client and minute before 429"
     )

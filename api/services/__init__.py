@@ -41,6 +41,7 @@ class Services:
         dispatch: Dispatch | None = None,
         simulation_dispatch: SimulationDispatch | None = None,
         max_simulation_runs: int = 500,
+        max_active_simulations: int = 10,
     ) -> Services:
         """The services over one database; the dispatches hand queued plans and simulations on."""
         store = Store(engine)
@@ -54,5 +55,7 @@ class Services:
             reports=ReportService(plans),
             published=PublishedService(store),
             bookings=BookingService(store, PromiseCache(store)),
-            simulations=SimulationService(store, max_simulation_runs, simulation_dispatch),
+            simulations=SimulationService(
+                store, max_simulation_runs, simulation_dispatch, max_active_simulations
+            ),
         )

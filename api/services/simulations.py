@@ -16,7 +16,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.db import Plan, Simulation, utc_now
 from api.dispatch import SimulationDispatch, WakeEmbedded
@@ -37,10 +37,15 @@ class SimulationService:
     """Simulations of solved plans and their run jobs."""
 
     def __init__(
-        self, store: Store, max_runs: int = 500, dispatch: SimulationDispatch | None = None
+        self,
+        store: Store,
+        max_runs: int = 500,
+        dispatch: SimulationDispatch | None = None,
+        max_active: int = 10,
     ) -> None:
         self.store = store
         self.max_runs = max_runs
+        self.max_active = max_active
         self.dispatch = dispatch or WakeEmbedded()
 
     def submit(self, actor: str, plan_id: str, request: SimulationIn) -> SimulationOut:
@@ -80,6 +85,18 @@ class SimulationService:
                 )
             if json.loads(plan.schedule_json).get("status") not in ("OPTIMAL", "FEASIBLE"):
                 raise Conflict(f"plan {plan_id} has no plan to simulate (no schedule found)")
+            # Each simulation may hold a worker for long: the queue of them is bounded too.
+            active = session.scalar(
+                select(func.count())
+                .select_from(Simulation)
+                .where(Simulation.status.in_(("queued", "running", "cancelling")))
+            )
+            if (active or 0) >= self.max_active:
+                raise Conflict(
+                    f"{active} simulations are queued or running (at most {self.max_active}):"
+                    " wait for one to end or cancel one",
+                    extra={"active": active},
+                )
             session.add(simulation)
             record(
                 session,

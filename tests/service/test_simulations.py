@@ -260,3 +260,37 @@ def test_a_simulation_cut_off_by_a_killed_server_resumes_after_the_restart_with_
     assert json.dumps(strip_timing(done["report"]), sort_keys=True) == json.dumps(
         strip_timing(here), sort_keys=True
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_simulations_queued_or_running_at_once_are_bounded(
+    database_url: str, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """With CART_SCHEDULER_MAX_ACTIVE_SIMULATIONS=1 a second simulation is 409 (nothing stored,
+    nothing audited) until the first is cancelled."""
+    server = Server(
+        database_url, tmp_path / "server.log", env={"CART_SCHEDULER_MAX_ACTIVE_SIMULATIONS": "1"}
+    ).start()
+    try:
+        with httpx.Client(
+            base_url=server.url, headers={"X-API-Key": keys["coordinator"]}, timeout=60
+        ) as coordinator:
+            plan_id = solve_and_publish(coordinator, _site())
+            url = f"/v1/plans/{plan_id}/simulations"
+            first = coordinator.post(url, json={**SIMULATION, "runs": 200, "policy": "replan"})
+            assert first.status_code == 202, first.text
+            refused = coordinator.post(url, json=SIMULATION)
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["active"] == 1
+            assert len(coordinator.get(url).json()) == 1
+            requested = [
+                e
+                for e in coordinator.get("/v1/audit").json()
+                if e["action"] == "simulation.requested"
+            ]
+            assert len(requested) == 1
+            assert coordinator.delete(f"/v1/simulations/{first.json()['id']}").status_code == 200
+            wait_for_simulation(coordinator, first.json()["id"], {"cancelled"}, timeout=120)
+            assert coordinator.post(url, json=SIMULATION).status_code == 202
+    finally:
+        server.stop()
