@@ -85,7 +85,8 @@ class SimulationService:
                 )
             if json.loads(plan.schedule_json).get("status") not in ("OPTIMAL", "FEASIBLE"):
                 raise Conflict(f"plan {plan_id} has no plan to simulate (no schedule found)")
-            # Each simulation may hold a worker for long: the queue of them is bounded too.
+            # Each simulation may hold a worker for long: the queue of them is bounded too (a soft
+            # bound: two requests in the same instant may both pass the count).
             active = session.scalar(
                 select(func.count())
                 .select_from(Simulation)
