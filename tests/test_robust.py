@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
+from cli.main import app
 from models import Instance, Schedule, load_instance, to_json
 from scheduler.problem.reservation import RescueReservation, ReservedPositions
 from scheduler.search.outcome import SolveOptions
@@ -21,6 +25,7 @@ from tests.helpers import (
     scheduled_ids,
     solve_and_validate,
     tiny_site,
+    validated_files,
 )
 from validator import validate
 
@@ -147,3 +152,31 @@ def test_robust_output_is_reproducible() -> None:
         return without_timing(json.loads(to_json(schedule)))
 
     assert document() == document()
+
+
+def test_solve_robust_command_writes_a_valid_plan_with_its_reservation(tmp_path: Path) -> None:
+    instance_path = tmp_path / "failing.json"
+    instance_path.write_text(to_json(two_position_site_with_failing_batches()), encoding="utf-8")
+    schedule_path = tmp_path / "robust.schedule.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(instance_path),
+            "-o",
+            str(schedule_path),
+            "--robust",
+            "--failure-rate",
+            "0.5",
+            "--max-weight-loss",
+            "1",
+            "--workers",
+            "1",
+            "--time-limit",
+            "20",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "robust:" in result.output
+    _, schedule = validated_files(instance_path, schedule_path)
+    assert schedule.robust["reserved_positions"]  # type: ignore[attr-defined]
