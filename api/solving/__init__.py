@@ -6,5 +6,9 @@
 - `workers`: the embedded worker of an API server, and the lease sweeper used with Celery;
 - `tasks`: the Celery task `solve_plan` that `cart-schedule worker` runs;
 - `fanout`: the Celery task `solve_scenario` (a document in, its schedule out) and the group
-  that solves several scenarios at once on the workers.
+  that solves several scenarios at once on the workers;
+- `simfanout`: the Celery task `simulate_chunk` and `celery_mapper`, the `RunMapper` that
+  plays a simulation's runs as one group on the workers (`simulate --broker`);
+- `simrun`: a stored simulation played off the request path (lease, progress, cancel, stepping
+  aside for queued plans) and its Celery task `simulate_plan`.
 """
