@@ -1,10 +1,10 @@
 """What an API server runs beside its requests: the embedded solve worker, or the lease sweeper.
 
 Without a broker, `EmbeddedWorker` claims queued plans from the database one at a time and
-solves each in a child process (then, when no plan is queued, plays queued simulations the
-same way) (the solver's CPU and memory stay away from the request
-handlers, and a cancel or a stop really ends it). With a broker, Celery workers solve and the
-server runs only `LeaseSweeper`, which sends again the plans whose solving process died.
+solves each in a child process: the solver's CPU and memory stay away from the request
+handlers, and a cancel or a stop really ends it. When no plan is queued it plays queued
+simulations the same way. With a broker, Celery workers solve and the server runs only
+`LeaseSweeper`, which sends again the plans and simulations whose process died.
 Either way, plans whose lease expired are recovered by whichever server looks first; a live
 lease (another server's or worker's running solve) is never touched.
 """
