@@ -96,9 +96,10 @@ class SendToCelery:
             waiting = dict(self.undelivered)
         with self._lock:
             simulations = set(self.undelivered_simulations)
-            self.undelivered_simulations.clear()
         for simulation_id in simulations:
-            self.simulation(simulation_id)  # raises (and keeps it) while the broker is still down
+            self.simulation(simulation_id)  # raises (all kept) while the broker is still down
+            with self._lock:
+                self.undelivered_simulations.discard(simulation_id)
         sent = 0
         for plan_id, (priority, time_limit) in waiting.items():
             self._send(plan_id, priority, time_limit)  # raises while the broker is still down
