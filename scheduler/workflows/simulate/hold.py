@@ -14,14 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 
 from models import Instance, Schedule
+from models.instance import Step
 from scheduler.explain.schedule_document import build_schedule
-from scheduler.problem.batches import Batch, assign_positions
-from scheduler.problem.first_come import GreedyPlanner
-from scheduler.problem.options import PatientOptions
-from scheduler.problem.planning import prepare
+from scheduler.problem.batches import Batch, PlannedStep, assign_positions
+from scheduler.problem.first_come import HOURS_EPSILON, GreedyPlanner
+from scheduler.problem.in_progress import Commitment
+from scheduler.problem.options import PatientOptions, StartOption
+from scheduler.problem.planning import PlanningProblem, prepare
 from scheduler.search.outcome import SearchOutcome, SolveOptions
 from scheduler.workflows.solve import solve
 from scheduler.workflows.warm_start import previous_plan_first
@@ -35,6 +37,65 @@ class Held:
     placed: set[str] = field(default_factory=set)
     displaced: list[str] = field(default_factory=list)
     used_solver: bool = False  # in-progress work did not fit greedily: CP-SAT placed it
+
+
+# (patient, step id) -> the date, shift and team the plan in force gives that step.
+Teams = dict[tuple[str, str], tuple[date, str, list[str]]]
+
+
+class KeepingPlanner(GreedyPlanner):
+    """The first-come planner that gives every step its team of the plan in force when still free.
+
+    Re-filling teams from scratch with the greedy rule ("most hours left") fails to staff some
+    steps that the plan in force (often CP-SAT's, which packs hours better) staffed: the patient
+    would be displaced by the re-fill itself, not by any event. Keeping the team first makes
+    "keep the plan" mean keeping it; a team an absence broke is filled greedily as before.
+    """
+
+    def __init__(self, problem: PlanningProblem, teams: Teams) -> None:
+        super().__init__(problem)
+        self.teams = teams
+        self.patient_id = ""  # whose steps `_staff` is staffing now
+
+    def _place_commitment(self, commitment: Commitment) -> Batch | None:
+        self.patient_id = commitment.batch.patient
+        return super()._place_commitment(commitment)
+
+    def try_option(
+        self, options: PatientOptions, option: StartOption, commit: bool = True
+    ) -> Batch | str:
+        """As the first-come planner, keeping the patient's teams of the plan in force first."""
+        self.patient_id = options.patient.id
+        return super().try_option(options, option, commit)
+
+    def _staff(
+        self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]
+    ) -> PlannedStep | None:
+        kept = self.teams.get((self.patient_id, step.id))
+        if kept is not None and kept[0] == day and kept[1] in shifts:
+            _, shift_id, team = kept
+            shift_hours = self.instance.shift_by_id[shift_id].hours
+            able = {op.id for op in self.problem.roster.qualified(day, shift_id, step.skill)}
+            keys = [(day, shift_id, op) for op in team]
+            if len(team) == step.operators and all(
+                op in able
+                and shift_hours - self.operator_hours[key] - scratch.get(key, 0.0) + HOURS_EPSILON
+                >= step.hours
+                for op, key in zip(team, keys, strict=True)
+            ):
+                for key in keys:
+                    scratch[key] = scratch.get(key, 0.0) + step.hours
+                return PlannedStep(step, day, shift_id, sorted(team))
+        return super()._staff(step, day, shifts, scratch)
+
+
+def teams_of(schedule: Schedule) -> Teams:
+    """Every step's date, shift and team in a schedule, by patient and step."""
+    return {
+        (a.patient, s.step): (s.date, s.shift, list(s.operators))
+        for a in schedule.assignments
+        for s in a.steps
+    }
 
 
 def _insert(planner: GreedyPlanner, options: PatientOptions) -> Batch | None:
@@ -55,7 +116,7 @@ def hold(
     """The previous plan kept on `instance`, with `insert` (and maybe the displaced) placed anew."""
     started = time.monotonic()
     problem = prepare(instance)
-    planner = GreedyPlanner(problem)
+    planner = KeepingPlanner(problem, teams_of(previous))
     batches = planner.place_commitments()
     if batches is None:
         # An absence left a running batch's step without a team in its shift: the greedy cannot

@@ -101,6 +101,7 @@ def played_measures(instance: Instance, played: Played) -> dict[str, Any]:
         "date_changes": sum(life.date_changes for life in played.lives.values()),
         "dates_withdrawn": sum(life.withdrawn for life in played.lives.values()),
         "event_days": played.event_days,
+        "quiet_days": played.quiet_days,
         "events": played.events,
         "solver_fallbacks": played.solver_fallbacks,
         "time_limited_solves": played.time_limited_solves,

@@ -67,6 +67,7 @@ class Played:
     failed_solves: int = 0  # replan: no schedule in time, the plan was kept (repair) instead
     absences_covered: int = 0  # absences dropped: running work had no team without them
     skipped: list[str] = field(default_factory=list)  # events the plan could not take, why
+    quiet_days: int = 0  # days of absences only that touched no planned team: no reaction
     seconds: float = 0.0
 
 
@@ -202,6 +203,13 @@ class Player:
                     )
         self.played.event_days += 1
         self.played.events += len(events) + len(absences)
+        if not events and absences and not self._touches(absences):
+            # Nobody planned loses a team member: the plan stands as it is and needs no reaction
+            # (no policy could place anyone it could not place on the last reaction day: an
+            # absence only takes capacity away). The roster still loses the dates.
+            self.played.instance = _without_rostered(self.played.instance, absences)
+            self.played.quiet_days += 1
+            return
         outcome = self._apply(day, events + absences, inserted)
         if outcome is None and absences:
             self.played.absences_covered += len(absences)
@@ -213,6 +221,18 @@ class Player:
             return
         self.played.instance, self.played.schedule = outcome
         self._record(outcome[1], own)
+
+    def _touches(self, absences: list[Event]) -> bool:
+        """Whether an absent operator works a step of the plan in force on one of their dates."""
+        away = {
+            (a.operator, day) for a in absences if isinstance(a, OperatorAbsent) for day in a.dates
+        }
+        return any(
+            (operator, step.date) in away
+            for assignment in self.played.schedule.assignments
+            for step in assignment.steps
+            for operator in step.operators
+        )
 
     def _failure(
         self,
@@ -303,6 +323,23 @@ class Player:
             ):
                 life.withdrawn += 1
             life.record = None
+
+
+def _without_rostered(instance: Instance, absences: list[Event]) -> Instance:
+    """The instance with the absent operators' roster entries on their dates removed."""
+    away: dict[str, set[date]] = {}
+    for absence in absences:
+        if isinstance(absence, OperatorAbsent):
+            away.setdefault(absence.operator, set()).update(absence.dates)
+    operators = [
+        operator.model_copy(
+            update={"roster": [e for e in operator.roster if e.date not in away[operator.id]]}
+        )
+        if operator.id in away
+        else operator
+        for operator in instance.operators
+    ]
+    return instance.model_copy(update={"operators": operators})
 
 
 def play(
