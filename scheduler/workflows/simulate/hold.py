@@ -52,9 +52,17 @@ class KeepingPlanner(GreedyPlanner):
     "keep the plan" mean keeping it; a team an absence broke is filled greedily as before.
     """
 
-    def __init__(self, problem: PlanningProblem, teams: Teams) -> None:
+    def __init__(
+        self,
+        problem: PlanningProblem,
+        teams: Teams,
+        collections: dict[str, date],
+        assays: dict[tuple[str, str], date],
+    ) -> None:
         super().__init__(problem)
         self.teams = teams
+        self.collections = collections  # patient -> collection date of the plan in force
+        self.assays = assays  # (patient, assay) -> start date of the plan in force
         self.patient_id = ""  # whose steps `_staff` is staffing now
 
     def _place_commitment(self, commitment: Commitment) -> Batch | None:
@@ -67,6 +75,28 @@ class KeepingPlanner(GreedyPlanner):
         """As the first-come planner, keeping the patient's teams of the plan in force first."""
         self.patient_id = options.patient.id
         return super().try_option(options, option, commit)
+
+    def _free_collection(self, options: PatientOptions, option: StartOption) -> date | None:
+        # The plan's collection date first (the greedy rule prefers the instance's communicated
+        # date, which the plan in force may have moved: re-filling would move it back).
+        kept = self.collections.get(options.patient.id)
+        hospital = options.hospital
+        if kept in option.apheresis_dates and self.chairs[
+            (hospital.id, kept)
+        ] < hospital.free_chairs_on(kept):
+            return kept
+        return super()._free_collection(options, option)
+
+    def _lab_free(self, day: int, assay_id: str) -> bool:
+        # The planner takes the first free day: while the plan's own day is free, the days
+        # before it count as taken, so the assay keeps its day (first-free would crowd others
+        # out of the days the plan gave them: C7 displacements no event caused).
+        kept = self.assays.get((self.patient_id, assay_id))
+        if kept is not None:
+            kept_day = self.calendar.day(kept)
+            if day < kept_day and super()._lab_free(kept_day, assay_id):
+                return False
+        return super()._lab_free(day, assay_id)
 
     def _staff(
         self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]
@@ -116,7 +146,11 @@ def hold(
     """The previous plan kept on `instance`, with `insert` (and maybe the displaced) placed anew."""
     started = time.monotonic()
     problem = prepare(instance)
-    planner = KeepingPlanner(problem, teams_of(previous))
+    collections = {
+        a.patient: a.apheresis_date for a in previous.assignments if a.apheresis_date is not None
+    }
+    assays = {(a.patient, q.assay): q.start_date for a in previous.assignments for q in a.qc}
+    planner = KeepingPlanner(problem, teams_of(previous), collections, assays)
     batches = planner.place_commitments()
     if batches is None:
         # An absence left a running batch's step without a team in its shift: the greedy cannot
