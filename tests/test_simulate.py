@@ -8,6 +8,7 @@ absences) happens in them.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from models import Instance, Schedule, to_json
+from models.events import Events, OperatorAbsent
+from scheduler.workflows.apply_events import apply_events
 from scheduler.workflows.simulate import (
     Rates,
     SimulationConfig,
@@ -23,8 +26,11 @@ from scheduler.workflows.simulate import (
     simulate,
     strip_timing,
 )
+from scheduler.workflows.simulate.hold import hold
+from scheduler.workflows.simulate.play import _without_rostered
 from scheduler.workflows.simulate.sampling import draw
 from tests.helpers import solve_generated
+from validator import validate
 
 STRESS = Rates(
     failure_rate=0.2,
@@ -170,3 +176,109 @@ def test_cli_writes_the_report_and_a_self_contained_page(
     assert "<script src=" not in text and "plotly" in text.lower()
     bad = CliRunner().invoke(app, [*args[:5], "-o", str(report), "--policy", "hope"])
     assert bad.exit_code == 2
+
+
+def _kept(schedule: Schedule, patients: set[str]) -> dict[str, Any]:
+    """What keeping a plan must keep of these patients: start, collection, teams, QC days."""
+    return {
+        a.patient: (
+            a.manufacturing_start,
+            a.suite,
+            a.apheresis_date,
+            sorted((s.step, s.date, s.shift, tuple(s.operators)) for s in a.steps),
+            sorted((q.assay, q.start_date) for q in a.qc),
+        )
+        for a in schedule.assignments
+        if a.patient in patients
+    }
+
+
+def _day(instance: Instance, offset: int) -> datetime:
+    return datetime.combine(instance.horizon.start + timedelta(days=offset), datetime.min.time())
+
+
+def test_keeping_the_plan_keeps_it(site: tuple[Instance, Schedule]) -> None:
+    """With no event, the greedy re-fill of `hold` gives back the plan in force, team for team.
+
+    Re-filling teams and QC days first-come displaced patients that the plan in force (CP-SAT's)
+    had placed: "do nothing" then lost ~9 patients per m run to no event at all.
+    """
+    instance, schedule = site
+    for offset in (0, 3, 8):
+        at = _day(instance, offset)
+        moved = apply_events(instance, schedule, Events(as_of=at, events=[]), at)
+        held = hold(moved, schedule, [], False, 5)
+        assert held.displaced == []
+        assert validate(moved, held.schedule) == []
+        waiting = {p.id for p in moved.patients}
+        planned = {a.patient for a in schedule.assignments} & waiting
+        assert planned, offset
+        assert _kept(held.schedule, planned) == _kept(schedule, planned)
+
+
+def test_a_quiet_day_is_what_a_full_reaction_would_give(site: tuple[Instance, Schedule]) -> None:
+    """An absence that touches no planned team: the fast path (roster only) agrees with
+    applying the event and re-filling the plan from scratch."""
+    instance, schedule = site
+    at = _day(instance, 2)
+    working = {
+        (operator, step.date)
+        for a in schedule.assignments
+        for step in a.steps
+        for operator in step.operators
+    }
+    checked = 0
+    for operator in instance.operators:
+        free = [
+            e.date
+            for e in operator.roster
+            if e.date >= at.date() and (operator.id, e.date) not in working
+        ][:2]
+        if not free:
+            continue
+        absence = OperatorAbsent(kind="operator_absent", operator=operator.id, dates=free)
+        full = apply_events(instance, schedule, Events(as_of=at, events=[absence]), at)
+        fast = _without_rostered(instance, [absence])
+        rosters = {o.id: o.roster for o in full.operators}
+        assert {o.id: o.roster for o in fast.operators} == rosters
+        assert validate(fast, schedule) == []
+        held = hold(full, schedule, [], False, 5)
+        planned = {a.patient for a in schedule.assignments} & {p.id for p in full.patients}
+        assert held.displaced == []
+        assert _kept(held.schedule, planned) == _kept(schedule, planned)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
+
+
+def test_doing_nothing_withdraws_no_date_when_batches_only_fail(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """A failure only frees capacity: nobody else may lose their start or collection date."""
+    instance, schedule = site
+    config = SimulationConfig(
+        runs=4, seed=3, rates=Rates(0.3, 0, 0, 0, 0), references=("do_nothing",)
+    )
+    report = simulate(instance, schedule, config)
+    assert report["checks"]["invalid_plans"] == []
+    assert sum(run["sampled"]["failing_first_batches"] for run in report["runs"]) > 0
+    for run in report["runs"]:
+        for variant in ("policy", "do_nothing"):
+            assert run[variant]["dates_withdrawn"] == 0, (run["run"], variant)
+        assert run["do_nothing"]["date_changes"] == 0
+
+
+def test_quiet_days_are_counted_and_change_no_plan(site: tuple[Instance, Schedule]) -> None:
+    """Absences only: some touch no planned team (no reaction), every final plan stays valid."""
+    instance, schedule = site
+    config = SimulationConfig(
+        runs=3, seed=5, rates=Rates(0, 0, 0, 0, 0.3), references=("do_nothing",)
+    )
+    report = simulate(instance, schedule, config)
+    assert report["checks"]["invalid_plans"] == []
+    runs = report["runs"]
+    assert sum(run["policy"]["quiet_days"] for run in runs) > 0
+    for run in runs:
+        assert run["policy"]["quiet_days"] <= run["policy"]["event_days"]
+        assert run["policy"]["quiet_days"] == run["do_nothing"]["quiet_days"]
