@@ -20,10 +20,13 @@ from models import Instance, Schedule
 from models.instance import Step
 from scheduler.explain.schedule_document import build_schedule
 from scheduler.problem.batches import Batch, PlannedStep, assign_positions
+from scheduler.problem.calendar import SiteCalendar
 from scheduler.problem.first_come import HOURS_EPSILON, GreedyPlanner
-from scheduler.problem.in_progress import Commitment
-from scheduler.problem.options import PatientOptions, StartOption
-from scheduler.problem.planning import PlanningProblem, prepare
+from scheduler.problem.in_progress import Commitment, commitment_of
+from scheduler.problem.measures import weight_scale
+from scheduler.problem.options import OptionBuilder, PatientOptions, StartOption
+from scheduler.problem.planning import PlanningProblem
+from scheduler.problem.roster import Roster
 from scheduler.search.outcome import SearchOutcome, SolveOptions
 from scheduler.workflows.solve import solve
 from scheduler.workflows.warm_start import previous_plan_first
@@ -99,7 +102,11 @@ class KeepingPlanner(GreedyPlanner):
         return super()._lab_free(day, assay_id)
 
     def _staff(
-        self, step: Step, day: date, shifts: list[str], scratch: dict[tuple[date, str, str], float]
+        self,
+        step: Step,
+        day: date,
+        shifts: list[str],
+        scratch: dict[tuple[date, str, str], float],
     ) -> PlannedStep | None:
         kept = self.teams.get((self.patient_id, step.id))
         if kept is not None and kept[0] == day and kept[1] in shifts:
@@ -136,6 +143,45 @@ def _insert(planner: GreedyPlanner, options: PatientOptions) -> Batch | None:
     return None
 
 
+def _prepare_kept(
+    instance: Instance, previous: Schedule, collections: dict[str, date]
+) -> PlanningProblem:
+    """`prepare`, but a patient the plan in force keeps gets only the option of its kept start.
+
+    Enumerating every start of every patient's collection window each event day was the largest
+    cost of a simulated run; a kept patient keeps its start and its collection date
+    (`KeepingPlanner`), so only that start is tried, with the same checks (suites, rostered
+    teams, lab days, infusion window) as `prepare`. Patients who then lose their start get
+    all their options back (`hold`).
+    """
+    calendar = SiteCalendar(instance)
+    roster = Roster(instance)
+    builder = OptionBuilder(instance, calendar, roster)
+    slots = {slot.start.astimezone(UTC): slot for slot in calendar.slots}
+    kept = {
+        a.patient: a.manufacturing_start.astimezone(UTC)
+        for a in previous.assignments
+        if not a.in_progress
+    }
+    patients = []
+    for patient in instance.patients:
+        day, start = collections.get(patient.id), kept.get(patient.id)
+        slot = None if start is None else slots.get(start)
+        if day is None or slot is None or patient.locked:
+            patients.append(builder.patient_options(patient))
+            continue
+        product = instance.product_by_id[patient.product]
+        hospital = instance.hospital_by_id[patient.hospital]
+        options = PatientOptions(patient, product, hospital, [])
+        # The builder's own check of one start (no public entry for a single start).
+        option = builder._start_option(patient, product, hospital, slot, [day], options.rejections)
+        options.starts += [] if option is None else [option]
+        patients.append(options)
+    commitments = [commitment_of(builder, batch) for batch in instance.in_progress]
+    scale = weight_scale([patient.weight for patient in instance.patients])
+    return PlanningProblem(instance, calendar, roster, builder, patients, commitments, scale)
+
+
 def hold(
     instance: Instance,
     previous: Schedule,
@@ -145,10 +191,10 @@ def hold(
 ) -> Held:
     """The previous plan kept on `instance`, with `insert` (and maybe the displaced) placed anew."""
     started = time.monotonic()
-    problem = prepare(instance)
     collections = {
         a.patient: a.apheresis_date for a in previous.assignments if a.apheresis_date is not None
     }
+    problem = _prepare_kept(instance, previous, collections)
     assays = {(a.patient, q.assay): q.start_date for a in previous.assignments for q in a.qc}
     planner = KeepingPlanner(problem, teams_of(previous), collections, assays)
     batches = planner.place_commitments()
@@ -156,10 +202,13 @@ def hold(
         # An absence left a running batch's step without a team in its shift: the greedy cannot
         # move steps between shifts, CP-SAT can (it may move others too; counted in the report).
         fallback = SolveOptions(
-            time_limit=time_limit, workers=1, start_batches=previous_plan_first(previous)
+            time_limit=time_limit,
+            workers=1,
+            start_batches=previous_plan_first(previous),
         )
         return Held(solve(instance, fallback), used_solver=True)
     by_id = {o.patient.id: o for o in problem.patients}
+    instance_patients = {p.id: p for p in instance.patients}
     before = {
         a.patient: a for a in previous.assignments if not a.in_progress and a.patient in by_id
     }
@@ -176,6 +225,12 @@ def hold(
     wanted = [p for p in dict.fromkeys(insert) if p in by_id and p not in before]
     if reinsert_displaced:
         wanted += held.displaced
+    # Whoever is placed anew, or left out, is judged on all their options, not the kept one.
+    scheduled = {b.patient_id for b in batches}
+    for index, options in enumerate(problem.patients):
+        if options.patient.id in before and options.patient.id not in scheduled:
+            full = problem.builder.patient_options(instance_patients[options.patient.id])
+            problem.patients[index] = by_id[options.patient.id] = full
     for patient_id in sorted(wanted, key=lambda p: planner.patient_order(by_id[p])):
         batch = _insert(planner, by_id[patient_id])
         if batch is not None:
