@@ -63,3 +63,15 @@ MOST_DEFAULT_WORKERS = 8
 def default_workers() -> int:
     """The solver threads a solve uses unless told: the cores this process may run on, at most 8."""
     return max(1, min(len(os.sched_getaffinity(0)), MOST_DEFAULT_WORKERS))
+
+
+# A start the relaxation's solution gives less than this is left out of the restricted model
+# solved for a starting plan (`_plan_on_relaxation_support`), which may take this share of the
+# search time (it stops sooner when it reaches the relaxation's bound).
+SUPPORT_EPSILON = 1e-6
+# Below this many model variables CP-SAT proves the whole model about as fast (m waitlist:
+# 1.7-2.5 s without, 4.3-6.2 s with, load 2-4) and no plan is used as a hint there anyway.
+SUPPORT_PLAN_PAYS_FROM = 10_000
+SUPPORT_SHARE = 0.2
+# Solves of the restricted model, each after modelling exactly the shifts no team could staff.
+SUPPORT_TEAM_ROUNDS = 3
