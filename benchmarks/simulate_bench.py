@@ -3,7 +3,7 @@
     python benchmarks/simulate_bench.py [--size m] [--scenarios normal overload] [--seed 1]
         [--runs 1000] [--processes 1 2] [--replan-runs 0] [--replan-time-limit 5]
         [--clairvoyant-runs 0] [--json benchmarks/simulate.json] [--out benchmarks/RESULTS.md]
-        [--note TEXT]
+        [--note TEXT] [--add] [--no-repair]
 
 For each generated site (`generate --size SIZE --seed SEED --scenario S`, solved once with
 CP-SAT, 2 workers): `simulate` with the repair policy and the do-nothing reference (default
@@ -15,6 +15,8 @@ processes give the same report (without timing), and the key measures with 95 % 
 `--clairvoyant-runs K` plays the clairvoyant reference apart on the first K runs (one CP-SAT
 solve per run: not part of the policy's speed figure). Raw figures in `--json`; the section
 `simulate` of RESULTS.md is replaced (re-read right before writing; other sections are kept).
+`--add` keeps the results already in `--json` (e.g. `--no-repair --replan-runs 200` adds the
+replan figures to an earlier repair run; each result keeps its own date and commit).
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ def render(data: dict[str, Any]) -> str:
     ]
     if data.get("note"):
         lines += ["", f"Note: {data['note']}"]
+    for added in data.get("added", []):
+        lines += ["", f"Added {added['date']}, commit {added['commit']}: `{added['command']}`."]
     lines += [
         "",
         "| site | policy | runs | processes | wall s | runs/s | s per run in a worker "
@@ -249,7 +253,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "simulate.json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument("--note", default="")
+    parser.add_argument("--add", action="store_true", help="keep the results in --json")
+    parser.add_argument("--no-repair", action="store_true", help="skip the repair runs")
     args = parser.parse_args()
+    stamp = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git()["commit"],
+        "command": "python benchmarks/simulate_bench.py " + " ".join(sys.argv[1:]),
+    }
     data: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "git": _git(),
@@ -259,9 +270,15 @@ def main() -> None:
         "note": args.note,
         "results": [],
     }
-    for scenario in args.scenarios:
+    if args.add and args.json.exists():
+        earlier = json.loads(args.json.read_text(encoding="utf-8"))
+        data["results"] = earlier["results"]
+        data["clairvoyant"] = earlier.get("clairvoyant", [])
+        data["added"] = [*earlier.get("added", []), stamp]
+    for scenario in [] if args.no_repair else args.scenarios:
         data["results"].append(
             bench_site(args.size, scenario, args.seed, args.runs, args.processes, "repair")
+            | {"stamp": stamp}
         )
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     if args.replan_runs:
@@ -269,6 +286,7 @@ def main() -> None:
             bench_site(
                 args.size, args.scenarios[0], args.seed, args.replan_runs, args.processes, "replan"
             )
+            | {"stamp": stamp}
         )
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     if args.clairvoyant_runs:
