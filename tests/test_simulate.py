@@ -63,6 +63,12 @@ def _assert_sound(report: dict[str, Any]) -> None:
             assert run[variant]["violations"] == [], (run["run"], variant)
         assert run["policy"]["skipped_events"] == [], run["policy"]["skipped_events"]
     assert checks["clairvoyant_below_policy_runs"] == []
+    limited = [
+        run["run"]
+        for run in report["runs"]
+        if run["policy"]["time_limited_solves"] or run["do_nothing"]["time_limited_solves"]
+    ]
+    assert checks["time_limited_runs"] == limited
     assert checks["do_nothing_above_policy_runs"] == []
     for run in report["runs"]:
         if not run["clairvoyant"]["time_limited"]:

@@ -63,7 +63,7 @@ class Played:
     event_days: int = 0
     events: int = 0
     solver_fallbacks: int = 0  # repair/none: running work did not fit greedily, CP-SAT placed it
-    time_limited_solves: int = 0  # replan: a solve ended FEASIBLE (its time limit, not proven)
+    time_limited_solves: int = 0  # a solve (replan, or a fallback) ended at its limit, unproven
     failed_solves: int = 0  # replan: no schedule in time, the plan was kept (repair) instead
     absences_covered: int = 0  # absences dropped: running work had no team without them
     skipped: list[str] = field(default_factory=list)  # events the plan could not take, why
@@ -288,6 +288,9 @@ class Player:
         if held.schedule.status not in SOLVED:
             return None
         self.played.solver_fallbacks += held.used_solver
+        if held.used_solver and held.schedule.status != "OPTIMAL":
+            # The fallback stopped at its time limit: this run depends on the machine's speed.
+            self.played.time_limited_solves += 1
         if repair:
             scheduled = {a.patient for a in held.schedule.assignments}
             self.waiting = [

@@ -236,6 +236,11 @@ def assemble(
         "plans_validated": len(results) * len(variants),
         "invalid_plans": invalid,
     }
+    checks["time_limited_runs"] = [
+        r["run"]
+        for r in results
+        if any(r[v].get("time_limited_solves") for v in variants if v != "clairvoyant")
+    ]
     if "clairvoyant" in variants:
         limited = [r["run"] for r in results if r["clairvoyant"]["time_limited"]]
         below = [
