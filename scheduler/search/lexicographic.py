@@ -254,7 +254,9 @@ class _Search:
 
         The restricted model is a small fraction of the whole (generated l waitlist seed 3: 359
         of 9,909 start choices) and CP-SAT solves it in seconds, often to the relaxation's bound,
-        which proves the level at once; the whole model's search then starts from it.
+        which proves the level at once; the whole model's search then starts from it. The
+        stage's next measure gets a second such dive: the relaxation re-solved for it with the
+        first held, restricted to its support and the plan's own starts.
         """
         relaxation = self.relaxation
         if (
@@ -263,15 +265,57 @@ class _Search:
             or self.size < parameters.SUPPORT_PLAN_PAYS_FROM
         ):
             return None
+        deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
+        # One measure at a time: the later ones would slow the dive down.
+        first = staged_objective(self.model, [objective.measures[0]], self.measures, self.scales)
+        plan = self._restricted_plan(first, known_bound, set(), [], None, deadline)
+        if plan is None or len(objective.measures) < 2:
+            return plan
+        reached = self._minimised_value(objective.measures[0], plan)
+        relaxation.hold_at_most(first.expression, reached)
+        second = staged_objective(self.model, [objective.measures[1]], self.measures, self.scales)
+        seconds = min(self.relaxation_left - self.relaxation_reserve, deadline - self.elapsed())
+        second_bound = self._relaxed_bound(second.expression, seconds)
+        if second_bound is None:
+            return plan
+        decisions = batch_values(self.plan, plan, self.problem.calendar)
+        better = self._restricted_plan(
+            second,
+            second_bound,
+            {i for i, v in decisions.items() if v},  # the plan stays possible
+            [(first.expression, reached)],
+            decisions,
+            deadline,
+        )
+        if better is not None and self.problem.better(better, plan):
+            return better
+        return plan
+
+    def _minimised_value(self, measure: str, batches: list[Batch]) -> int:
+        """A measure of a plan as the model minimises it (weight-scaled, negated when maximised)."""
+        sign = -1 if measure in MAXIMISED else 1
+        return round(sign * self.problem.measure_values(batches)[measure] * self.scales[measure])
+
+    def _restricted_plan(
+        self,
+        objective: StagedObjective,
+        known_bound: int | None,
+        keep: set[int],
+        held: list[tuple[cp_model.LinearExpr, int]],
+        hint: dict[int, int] | None,
+        deadline: float,
+    ) -> list[Batch] | None:
+        """The best plan among the starts the relaxation's last solution uses (and `keep`), with
+        each `held` expression at most its value, found before `deadline`; shifts no team can staff are modelled
+        exactly and it is solved again, a few rounds."""
+        relaxation = self.relaxation
+        assert relaxation is not None
         unused = [
             variable.index
             for variable in self.plan.start_in_class.values()
             if relaxation.value(variable) < parameters.SUPPORT_EPSILON
+            and variable.index not in keep
         ]
-        deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
-        # The first measure alone: the later ones would slow it down, and the whole model's
-        # search goes on from this plan for them.
-        first = staged_objective(self.model, [objective.measures[0]], self.measures, self.scales)
         rejected: tuple[list[Batch], list[Shift]] | None = None
         for _ in range(parameters.SUPPORT_TEAM_ROUNDS):
             if self.stopped() or deadline - self.elapsed() < 0.1:
@@ -279,12 +323,16 @@ class _Search:
             restricted = self.model.clone()  # with every shift modelled exactly so far
             for index in unused:
                 restricted.add(restricted.get_bool_var_from_proto_index(index) == 0)
-            restricted.minimize(first.expression)
+            for expression, most in held:
+                restricted.add(expression <= most)
+            restricted.minimize(objective.expression)
+            if hint is not None:
+                set_hint(restricted, hint)
             solver = cp_model.CpSolver()
             solver.parameters.max_time_in_seconds = deadline - self.elapsed()
             solver.parameters.num_workers = self.options.workers
             solver.parameters.random_seed = self.options.seed
-            reporter = ProgressReporter(first, self.started, self.options, known_bound)
+            reporter = ProgressReporter(objective, self.started, self.options, known_bound)
             status = run_solver(solver, restricted, reporter, self.options.stop_event)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 break
