@@ -117,6 +117,8 @@ class _Search:
         caller's starting plan (`SolveOptions.start_batches`) unless that one beats it."""
         greedy = first_come
         if self.relaxation is not None and self.relaxation.solved:
+            # Guided by the relaxation's last solve: after the dives, the one with the first
+            # measure held at the dive's plan (a guide for the later measures too).
             candidates = (
                 relaxation_guided_batches(self.problem, self.plan, self.relaxation),
                 *candidates,

@@ -135,6 +135,7 @@ class LinearRelaxation:
         self.add_row(
             list(terms), [float(c) for c in terms.values()], -self.infinity, most - constant
         )
+        self.solved = False  # the last solution may break the new row: no values until solved again
 
     def lower_bound(self, expression: cp_model.LinearExprT, seconds: float) -> int | None:
         """A proven lower bound on the integer `expression` over the model, or None if the LP did not finish."""
