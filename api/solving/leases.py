@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import Plan, utc_now
+from api.db import Plan, Simulation, utc_now
 from api.services.audit import record
 
 LEASE_SECONDS = 10.0
@@ -38,28 +38,42 @@ def rows_changed(result: Result[Any]) -> int:
 
 def claim(sessions: sessionmaker[Session], plan_id: str, owner: str) -> bool:
     """Take the plan if it is queued or its holder's lease expired; audited. True when taken."""
+    return claim_leased(sessions, Plan, plan_id, owner, "plan", "solving", {"progress": None})
+
+
+def claim_leased(
+    sessions: sessionmaker[Session],
+    table: type[Plan] | type[Simulation],
+    row_id: str,
+    owner: str,
+    kind: str,
+    running: str,
+    reset: dict[str, Any],
+) -> bool:
+    """Take a queued row, or a `running` one whose holder's lease expired, for `owner`; audited
+    as `<kind>.started` or `<kind>.taken_over`. `reset` are further columns set on taking it."""
     now = utc_now()
     with sessions() as session, session.begin():
         before = session.execute(
-            select(Plan.status, Plan.lease_owner).where(Plan.id == plan_id)
+            select(table.status, table.lease_owner).where(table.id == row_id)
         ).first()
         if before is None:
             return False
         taken = session.execute(
-            update(Plan)
+            update(table)
             .where(
-                Plan.id == plan_id,
+                table.id == row_id,
                 or_(
-                    Plan.status == "queued",
-                    (Plan.status == "solving") & (Plan.lease_expires < now),
+                    table.status == "queued",
+                    (table.status == running) & (table.lease_expires < now),
                 ),
             )
             .values(
-                status="solving",
+                status=running,
                 started_at=now,
-                progress=None,
                 lease_owner=owner,
                 lease_expires=now + timedelta(seconds=LEASE_SECONDS),
+                **reset,
             )
         )
         if rows_changed(taken) != 1:
@@ -67,11 +81,11 @@ def claim(sessions: sessionmaker[Session], plan_id: str, owner: str) -> bool:
         record(
             session,
             owner,
-            "plan.started" if before.status == "queued" else "plan.taken_over",
-            "plan",
-            plan_id,
+            f"{kind}.started" if before.status == "queued" else f"{kind}.taken_over",
+            kind,
+            row_id,
             {"status": before.status, "lease_owner": before.lease_owner},
-            {"status": "solving", "lease_owner": owner},
+            {"status": running, "lease_owner": owner},
         )
         return True
 

@@ -27,7 +27,13 @@ from api.db import Plan, Simulation, create_db_engine, session_factory, utc_now
 from api.dispatch import LOW
 from api.services.audit import record
 from api.services.promises import promise_model
-from api.solving.leases import HEARTBEAT_SECONDS, LEASE_SECONDS, new_owner, rows_changed
+from api.solving.leases import (
+    HEARTBEAT_SECONDS,
+    LEASE_SECONDS,
+    claim_leased,
+    new_owner,
+    rows_changed,
+)
 from models import load_instance, load_schedule
 from scheduler.workflows.simulate import SimulationConfig, run_chunk, simulate
 
@@ -55,41 +61,7 @@ def plans_waiting(sessions: sessionmaker[Session]) -> bool:
 
 def claim_simulation(sessions: sessionmaker[Session], simulation_id: str, owner: str) -> bool:
     """Take the simulation if queued or its holder's lease expired; audited. True when taken."""
-    now = utc_now()
-    with sessions() as session, session.begin():
-        before = session.execute(
-            select(Simulation.status, Simulation.lease_owner).where(Simulation.id == simulation_id)
-        ).first()
-        if before is None:
-            return False
-        taken = session.execute(
-            update(Simulation)
-            .where(
-                Simulation.id == simulation_id,
-                or_(
-                    Simulation.status == "queued",
-                    (Simulation.status == "running") & (Simulation.lease_expires < now),
-                ),
-            )
-            .values(
-                status="running",
-                started_at=now,
-                lease_owner=owner,
-                lease_expires=now + timedelta(seconds=LEASE_SECONDS),
-            )
-        )
-        if rows_changed(taken) != 1:
-            return False
-        record(
-            session,
-            owner,
-            "simulation.started" if before.status == "queued" else "simulation.taken_over",
-            "simulation",
-            simulation_id,
-            {"status": before.status, "lease_owner": before.lease_owner},
-            {"status": "running", "lease_owner": owner},
-        )
-        return True
+    return claim_leased(sessions, Simulation, simulation_id, owner, "simulation", "running", {})
 
 
 def next_queued(sessions: sessionmaker[Session], kind: str) -> tuple[str, str] | None:
