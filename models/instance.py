@@ -28,10 +28,23 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LOCAL_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 
+# Texts already seen to be of the form YYYY-MM-DD: a document repeats a few hundred dates many
+# thousand times (a re-plan re-loads its instance on every simulated day). Bounded: a document
+# of ever new texts only stops filling it.
+_DATES_SEEN: set[str] = set()
+_DATES_SEEN_MAX = 20_000
+
+
 def _iso_date_text(value: Any) -> Any:
     # Only the literal YYYY-MM-DD form is a date in the exchange format (no timestamps).
-    if isinstance(value, str) and not _DATE_RE.match(value):
-        raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+    if isinstance(value, str):
+        if value in _DATES_SEEN:
+            return value
+        if not _DATE_RE.match(value):
+            raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+        if len(_DATES_SEEN) < _DATES_SEEN_MAX:
+            _DATES_SEEN.add(value)
+        return value
     if isinstance(value, (int, float)):
         raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
     return value

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from models import Instance, Schedule, to_json
+from models import Instance, Schedule, load_instance, to_json
 from models.events import Events, OperatorAbsent
 from scheduler.workflows.apply_events import apply_events
 from scheduler.workflows.simulate import (
@@ -28,6 +28,7 @@ from scheduler.workflows.simulate import (
 )
 from scheduler.workflows.simulate.hold import hold
 from scheduler.workflows.simulate.play import _without_rostered
+from scheduler.workflows.simulate.restaff import restaff
 from scheduler.workflows.simulate.sampling import draw
 from tests.helpers import solve_generated
 from validator import validate
@@ -288,3 +289,105 @@ def test_quiet_days_are_counted_and_change_no_plan(site: tuple[Instance, Schedul
     for run in runs:
         assert run["policy"]["quiet_days"] <= run["policy"]["event_days"]
         assert run["policy"]["quiet_days"] == run["do_nothing"]["quiet_days"]
+
+
+def test_a_reloaded_instance_is_the_instance_a_full_load_gives(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """Re-planning keeps the unchanged items of the instance as they are (no re-validation):
+    the result is the very instance that loading the whole new document gives."""
+    instance, schedule = site
+    absence = OperatorAbsent(
+        kind="operator_absent",
+        operator=instance.operators[0].id,
+        dates=[instance.horizon.start + timedelta(days=3)],
+    )
+    at = _day(instance, 2)
+    moved = apply_events(instance, schedule, Events(as_of=at, events=[absence]), at)
+    document = json.loads(to_json(moved))
+    assert moved == load_instance(document)
+    assert json.loads(to_json(moved)) == json.loads(to_json(load_instance(document)))
+    unchanged = [o for o in moved.operators[1:] if o in instance.operators]
+    assert unchanged and all(any(o is p for p in instance.operators) for o in unchanged)
+
+
+def test_keeping_the_last_days_batches_gives_the_plan_a_fresh_hold_gives(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """`hold(last=…)` keeps yesterday's batches as they stand where all they use is free: on
+    the next day it gives the plan that placing everyone again from their start gives."""
+    instance, schedule = site
+    first_day = _day(instance, 2)
+    moved = apply_events(instance, schedule, Events(as_of=first_day, events=[]), first_day)
+    yesterday = hold(moved, schedule, [], False, 5, explain=False)
+    for offset in (3, 6):
+        at = _day(instance, offset)
+        today = apply_events(moved, yesterday.schedule, Events(as_of=at, events=[]), at)
+        fresh = hold(today, yesterday.schedule, [], False, 5, explain=False)
+        kept = hold(today, yesterday.schedule, [], False, 5, explain=False, last=yesterday)
+        assert kept.displaced == fresh.displaced == []
+        assert kept.schedule.assignments == fresh.schedule.assignments, offset
+        assert validate(today, kept.schedule) == []
+
+
+def test_an_absence_is_met_by_swapping_a_team_member(site: tuple[Instance, Schedule]) -> None:
+    """An operator of a planned step falls ill: another qualified operator of the same shift
+    takes the step; every start, seat and lab day stays, the other team members too."""
+    instance, schedule = site
+    at = _day(instance, 2)
+    moved = apply_events(instance, schedule, Events(as_of=at, events=[]), at)
+    held = hold(moved, schedule, [], False, 5, explain=False)
+    assert held.problem is not None and held.batches is not None
+    planned = held.schedule
+    step, assignment = next(
+        (s, a) for a in planned.assignments for s in a.steps if s.date > at.date()
+    )
+    absent = step.operators[0]
+    absence = OperatorAbsent(kind="operator_absent", operator=absent, dates=[step.date])
+    without = _without_rostered(moved, [absence])
+    done = restaff(without, planned, held.problem, held.batches, {(absent, step.date)})
+    assert done is not None
+    after = {a.patient: a for a in done.schedule.assignments}[assignment.patient]
+    new_step = next(s for s in after.steps if s.step == step.step)
+    assert absent not in new_step.operators
+    assert set(step.operators) - {absent} <= set(new_step.operators)
+    assert len(new_step.operators) == len(step.operators)
+    assert (after.manufacturing_start, after.suite, after.position, after.qc) == (
+        assignment.manufacturing_start,
+        assignment.suite,
+        assignment.position,
+        assignment.qc,
+    )
+    assert validate(without, done.schedule) == []
+
+
+def test_an_absence_nobody_can_cover_goes_to_the_full_reaction(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """When every qualified operator of the shift is away, no swap exists: `restaff` says so."""
+    instance, schedule = site
+    at = _day(instance, 2)
+    moved = apply_events(instance, schedule, Events(as_of=at, events=[]), at)
+    held = hold(moved, schedule, [], False, 5, explain=False)
+    assert held.problem is not None and held.batches is not None
+    step = next(s for a in held.schedule.assignments for s in a.steps if s.date > at.date())
+    everyone = [
+        OperatorAbsent(kind="operator_absent", operator=o.id, dates=[step.date])
+        for o in moved.operators
+    ]
+    away = {(o.id, step.date) for o in moved.operators}
+    without = _without_rostered(moved, everyone)
+    assert restaff(without, held.schedule, held.problem, held.batches, away) is None
+
+
+def test_absences_met_by_swaps_are_counted_and_every_plan_stays_valid(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """Absences only, at a high rate: many are met by swapping team members, none breaks a rule."""
+    instance, schedule = site
+    config = SimulationConfig(
+        runs=3, seed=5, rates=Rates(0, 0, 0, 0, 0.3), references=("do_nothing",)
+    )
+    report = simulate(instance, schedule, config)
+    assert report["checks"]["invalid_plans"] == []
+    assert sum(run["policy"]["restaffed_days"] for run in report["runs"]) > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +29,17 @@ if TYPE_CHECKING:
     from scheduler.search.outcome import SearchOutcome, SteadyOutcome
 
 
-def _trivial_bounds(problem: PlanningProblem) -> dict[str, float]:
+def _trivial_bounds(
+    problem: PlanningProblem, scheduled: set[str], everyone: bool
+) -> dict[str, float]:
+    # Without enumerated options (a simulated run's intermediate plans) every patient counts.
     return {
         "scheduled_weight": compact_number(
-            sum(p.patient.weight for p in problem.patients if p.starts)
+            sum(
+                p.patient.weight
+                for p in problem.patients
+                if everyone or p.starts or p.patient.id in scheduled
+            )
         ),
         "plan_changes": 0,
         "wait_days": 0,
@@ -42,8 +51,16 @@ def build_schedule(
     outcome: SearchOutcome | None,
     seconds: float,
     infeasibility: list[str] | None = None,
+    explain: bool = True,
+    reuse: Mapping[str, Assignment] | None = None,
 ) -> Schedule:
-    """The schedule document for a search outcome (or for commitments that cannot be honoured)."""
+    """The schedule document for a search outcome (or for commitments that cannot be honoured).
+
+    `explain=False` gives every unscheduled patient one placeholder reason instead of trying
+    their starts against the plan (for the plans of a simulated run, whose patients may have
+    no options enumerated: the trivial bound then counts every patient). `reuse`
+    gives assignments already built for batches that are unchanged (a kept plan's).
+    """
     instance = problem.instance
     if infeasibility is not None or outcome is None or outcome.status != "SOLVED":
         status = (
@@ -71,7 +88,8 @@ def build_schedule(
         return schedule
     batches = outcome.batches
     values = problem.measure_values(batches)
-    bounds = _trivial_bounds(problem)
+    scheduled = {batch.patient_id for batch in batches}
+    bounds = _trivial_bounds(problem, scheduled, everyone=not explain)
     for level in outcome.levels:
         if level.proven:
             bounds[level.measure] = values[level.measure]
@@ -80,8 +98,11 @@ def build_schedule(
             bounds[level.measure] = compact_number(better(level.bound, values[level.measure]))
     proven = {level.measure for level in outcome.levels if level.proven}
     status = "OPTIMAL" if all(m in proven for m in instance.objective_order) else "FEASIBLE"
-    scheduled = {batch.patient_id for batch in batches}
-    explained = explain_unscheduled(problem, batches)
+    explained = (
+        explain_unscheduled(problem, batches)
+        if explain
+        else defaultdict(lambda: [reasons.not_explained()])
+    )
     unscheduled = [
         Unscheduled(patient=options.patient.id, reasons=explained[options.patient.id])
         for options in problem.patients
@@ -112,7 +133,7 @@ def build_schedule(
         bound=ObjectiveValues(**bounds),
         solve_seconds=round(seconds, 3),
         assignments=[
-            assignment_of(problem.calendar, b)
+            (reuse or {}).get(b.patient_id) or assignment_of(problem.calendar, b)
             for b in sorted(batches, key=lambda b: order[b.patient_id])
         ],
         unscheduled=unscheduled,

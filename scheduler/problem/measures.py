@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 MAXIMISED = {"scheduled_weight"}
 # Not a SPEC measure: a re-plan's last level, how far it moves patients without an event of their
@@ -17,8 +18,14 @@ NEVER_NEGATIVE = {
 
 def weight_scale(weights: list[float]) -> int:
     """The smallest power of ten making every weight an integer (weights may be fractional)."""
+    return max((_weight_scale(w) for w in set(weights)), default=1)
+
+
+@lru_cache(maxsize=4096)
+def _weight_scale(weight: float) -> int:
+    # A site has a handful of distinct weights; a simulated run asks for them on every day.
     scale = 1
-    while any(Fraction(str(w)) * scale % 1 for w in weights) and scale < 10**6:
+    while Fraction(str(weight)) * scale % 1 and scale < 10**6:
         scale *= 10
     return scale
 

@@ -50,6 +50,14 @@ def no_schedule_in_time_limit() -> str:
     return _reason("C1", "no schedule was found within the time limit")
 
 
+def not_explained() -> str:
+    """A simulated run's plan: its unscheduled patients' reasons are not worked out."""
+    return _reason(
+        "C1",
+        "not placed in this simulated plan (its reasons are not worked out: a run is read for its measures)",
+    )
+
+
 def start_fits_but_unplaced(slot_label: str) -> str:
     """A start fits what the plan leaves free, yet the search did not place the patient."""
     return _reason(

@@ -37,6 +37,9 @@ class SolveOptions:
     # A re-plan's previous choices: after the SPEC levels, a last level moves as few of these
     # patients' starts, suites and teams as it can (docs/DESIGN.md, "Keeping the shop floor steady").
     keep_steady: PreviousPlan | None = None
+    # An infeasible instance gets the commitments that conflict named (more solves); a caller
+    # that only needs to know (a simulated day's fallback) turns it off.
+    diagnose_infeasible: bool = True
 
 
 @dataclass

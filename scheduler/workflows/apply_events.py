@@ -12,15 +12,16 @@ events change patients and resources. The readings are in docs/READINGS.md, "Re-
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models import InputError, Instance, Schedule, load_instance, to_json
-from models.checks import Problem
+from pydantic import BaseModel, ValidationError
+
+from models import InputError, Instance, Schedule, load_instance
+from models.checks import Problem, check_instance
 from models.events import (
     BatchFailed,
     Events,
@@ -134,7 +135,7 @@ def apply_events(
         )
     if problems:
         raise ReplanError(problems)
-    doc: Document = json.loads(to_json(instance))
+    doc: Document = instance.model_dump(mode="json", exclude_unset=True)
     doc.setdefault("patients", [])
     doc.setdefault("in_progress", [])
     draft = _Draft(doc, instance, previous, moment, zone, start, [])
@@ -147,12 +148,74 @@ def apply_events(
     doc["horizon"] = {"start": start.isoformat(), "days": (horizon_end - start).days}
     if draft.problems:
         raise ReplanError(draft.problems)
+    reloaded = _reload_unchanged(doc, instance)
+    if reloaded is not None:
+        return reloaded
     try:
         return load_instance(doc)
     except InputError as error:  # events that together make an impossible instance
         raise ReplanError(
             [Problem("", f"the re-planned instance is not valid: {p}") for p in error.problems]
         ) from error
+
+
+# Lists of the instance whose items are matched by this field between the old and new document.
+_ITEM_KEYS = {
+    "products": "id",
+    "suites": "id",
+    "operators": "id",
+    "hospitals": "id",
+    "patients": "id",
+    "in_progress": "patient",
+}
+_PARTS = ("site", "horizon", "qc_lab", "objective")
+
+
+# The JSON form of items of earlier instances, by identity: a simulated run applies each day's
+# events to the instance of its last day, whose items are mostly the very same objects, and
+# dumping every item again each day was a tenth of a simulated run. The model is kept with its
+# form (an id is only unique while its object lives); the cache is emptied when full.
+_DUMPED: dict[int, tuple[BaseModel, Document]] = {}
+_DUMPED_MAX = 20_000
+
+
+def _dumped(model: BaseModel) -> Document:
+    """`model` in the exchange format's JSON form (never to be edited: it is shared)."""
+    entry = _DUMPED.get(id(model))
+    if entry is None or entry[0] is not model:
+        if len(_DUMPED) >= _DUMPED_MAX:
+            _DUMPED.clear()
+        entry = (model, model.model_dump(mode="json", exclude_unset=True))
+        _DUMPED[id(model)] = entry
+    return entry[1]
+
+
+def _reload_unchanged(doc: Document, instance: Instance) -> Instance | None:
+    """The new instance, taking every item the events left unchanged from `instance` as it is.
+
+    Re-validating a whole instance on every simulated day was most of a re-plan's set-up;
+    pydantic accepts a model instance as it is, so only the changed items are validated (and
+    the document is checked as a whole, as `load_instance` does). None when anything is wrong:
+    `load_instance` then names every problem.
+    """
+    merged = dict(doc)
+    for key, id_field in _ITEM_KEYS.items():
+        before = {getattr(model, id_field): model for model in getattr(instance, key)}
+        items = []
+        for item in doc.get(key, []):
+            model = before.get(item.get(id_field))
+            items.append(model if model is not None and _dumped(model) == item else item)
+        merged[key] = items
+    for part in _PARTS:
+        if part in doc and part in instance.model_fields_set:
+            model = getattr(instance, part)
+            if doc[part] == _dumped(model):
+                merged[part] = model
+    try:
+        reloaded = Instance.model_validate(merged)
+    except ValidationError:
+        return None
+    return None if check_instance(doc) else reloaded
 
 
 # ----- work already started ----------------------------------------------------------------

@@ -33,7 +33,7 @@ def solve(
     if conflicts:
         return build_schedule(problem, None, time.monotonic() - started, infeasibility=conflicts)
     outcome = search(problem, options, started)
-    if outcome.status == "INFEASIBLE":
+    if outcome.status == "INFEASIBLE" and options.diagnose_infeasible:
         remaining = max(2.0, options.time_limit - (time.monotonic() - started))
         return build_schedule(
             problem,

@@ -102,6 +102,7 @@ def played_measures(instance: Instance, played: Played) -> dict[str, Any]:
         "dates_withdrawn": sum(life.withdrawn for life in played.lives.values()),
         "event_days": played.event_days,
         "quiet_days": played.quiet_days,
+        "restaffed_days": played.restaffed_days,
         "events": played.events,
         "solver_fallbacks": played.solver_fallbacks,
         "time_limited_solves": played.time_limited_solves,

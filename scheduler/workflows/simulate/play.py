@@ -21,7 +21,8 @@ from models.events import Event, Events, OperatorAbsent, SuiteDown
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.apply_events import ReplanError, apply_events
 from scheduler.workflows.replan import replan_with_instance
-from scheduler.workflows.simulate.hold import hold
+from scheduler.workflows.simulate.hold import Held, hold
+from scheduler.workflows.simulate.restaff import restaff
 from scheduler.workflows.simulate.sampling import ATTEMPTS, Disruptions
 from scheduler.workflows.simulate.translate import (
     OCCUPANCY_MARK,
@@ -68,6 +69,7 @@ class Played:
     absences_covered: int = 0  # absences dropped: running work had no team without them
     skipped: list[str] = field(default_factory=list)  # events the plan could not take, why
     quiet_days: int = 0  # days of absences only that touched no planned team: no reaction
+    restaffed_days: int = 0  # days of absences only met by swapping team members (`restaff`)
     seconds: float = 0.0
 
 
@@ -100,6 +102,7 @@ class Player:
         self.waiting: list[str] = []  # repair: patients to insert as soon as room appears
         self.lives = {patient: Life() for patient in draws.patients}
         self.played = Played(instance, schedule, self.lives)
+        self.held: Held | None = None  # the last kept plan, to explain if the run ends with it
         self._record(schedule, own_events=set())
 
     # ----- the loop ---------------------------------------------------------------------------
@@ -203,6 +206,9 @@ class Player:
                     )
         self.played.event_days += 1
         self.played.events += len(events) + len(absences)
+        if not events and absences and self._restaffed(absences):
+            self.played.restaffed_days += 1
+            return
         if not events and absences and not self._touches(absences):
             # Nobody planned loses a team member: the plan stands as it is and needs no reaction
             # (no policy could place anyone it could not place on the last reaction day: an
@@ -221,6 +227,30 @@ class Player:
             return
         self.played.instance, self.played.schedule = outcome
         self._record(outcome[1], own)
+
+    def _restaffed(self, absences: list[Event]) -> bool:
+        """Whether the absences were met by swapping team members alone (`restaff`)."""
+        held = self.held
+        if (
+            self.policy == "replan"
+            or held is None
+            or held.problem is None
+            or held.batches is None
+            or held.schedule is not self.played.schedule
+            or not self._touches(absences)
+        ):
+            return False
+        away = {
+            (a.operator, day) for a in absences if isinstance(a, OperatorAbsent) for day in a.dates
+        }
+        instance = _without_rostered(self.played.instance, absences)
+        done = restaff(instance, held.schedule, held.problem, held.batches, away)
+        if done is None:
+            return False
+        self.played.instance, self.played.schedule = instance, done.schedule
+        held.schedule, held.problem, held.batches = done.schedule, done.problem, done.batches
+        self._record(done.schedule, set())
+        return True
 
     def _touches(self, absences: list[Event]) -> bool:
         """Whether an absent operator works a step of the plan in force on one of their dates."""
@@ -284,13 +314,17 @@ class Player:
             self.played.failed_solves += 1
         repair = self.policy != "none"
         self.waiting = [p for p in dict.fromkeys(self.waiting + inserted)]
-        held = hold(new_instance, previous, self.waiting if repair else [], repair, self.time_limit)
+        waiting = self.waiting if repair else []
+        held = hold(
+            new_instance, previous, waiting, repair, self.time_limit, explain=False, last=self.held
+        )
         if held.schedule.status not in SOLVED:
             return None
         self.played.solver_fallbacks += held.used_solver
-        if held.used_solver and held.schedule.status != "OPTIMAL":
+        if held.time_limited:
             # The fallback stopped at its time limit: this run depends on the machine's speed.
             self.played.time_limited_solves += 1
+        self.held = held
         if repair:
             scheduled = {a.patient for a in held.schedule.assignments}
             self.waiting = [

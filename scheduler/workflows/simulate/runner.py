@@ -148,7 +148,9 @@ def local_mapper(processes: int = 1) -> RunMapper:
         runs = list(runs)
         if processes <= 1 or len(runs) <= 1:
             return run_chunk(context_json, runs)
-        count = min(len(runs), processes * 4)
+        # Small chunks: the pool hands them out as workers free up, so the last one to finish
+        # waits at most one small chunk (each carries the context; a worker parses it once).
+        count = min(len(runs), processes * 32)
         chunks = [runs[i::count] for i in range(count)]
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=processes, mp_context=spawn) as pool:
