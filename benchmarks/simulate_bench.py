@@ -136,12 +136,23 @@ def _measures(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_site(
-    size: str, scenario: str, seed: int, runs: int, processes: list[int], policy: str
+    size: str,
+    scenario: str,
+    seed: int,
+    runs: int,
+    processes: list[int],
+    policy: str,
+    references: tuple[str, ...] = ("do_nothing",),
 ) -> dict[str, Any]:
     """One site, one policy: the same runs over each process count, reports compared."""
     instance, schedule, facts = _site(size, scenario, seed)
-    config = SimulationConfig(runs=runs, seed=seed, policy=policy, references=("do_nothing",))
-    result: dict[str, Any] = {"site": facts, "policy": policy, "speed": []}
+    config = SimulationConfig(runs=runs, seed=seed, policy=policy, references=references)
+    result: dict[str, Any] = {
+        "site": facts,
+        "policy": policy,
+        "references": list(references),
+        "speed": [],
+    }
     reports = []
     for count in processes:
         report, speed = _play(instance, schedule, config, count)
@@ -187,9 +198,10 @@ def render(data: dict[str, Any]) -> str:
         lines += ["", f"Added {added['date']}, commit {added['commit']}: `{added['command']}`."]
     lines += [
         "",
-        "| site | policy | runs | processes | wall s | runs/s | s per run in a worker "
-        "(policy / do nothing) | load before → after | plans valid | same report 1 vs 2 P |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| site | policy | references | runs | processes | wall s | runs/s | s per run in a worker "
+        "(policy / do nothing) | load before → after | plans valid | same report 1 vs 2 P "
+        "| commit |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in data["results"]:
         site = result["site"]
@@ -197,12 +209,15 @@ def render(data: dict[str, Any]) -> str:
             per_run = speed["seconds_per_run_in_worker"]
             lines.append(
                 f"| {site['size']} {site['scenario']} s{site['seed']} ({site['patients']} patients)"
-                f" | {result['policy']} | {speed['runs']} | {speed['processes']}"
+                f" | {result['policy']}"
+                f" | {', '.join(result.get('references', ['do_nothing'])) or 'none'}"
+                f" | {speed['runs']} | {speed['processes']}"
                 f" | {speed['seconds']:.1f} | {speed['runs_per_second']:.2f}"
                 f" | {per_run.get('policy', 0):.3f} / {per_run.get('do_nothing', 0):.3f}"
                 f" | {speed['load_before'][0]} → {speed['load_after'][0]}"
                 f" | {speed['plans_validated'] - speed['invalid_plans']}/{speed['plans_validated']}"
-                f" | {'yes' if result['same_report_every_process_count'] else 'NO'} |"
+                f" | {'yes' if result['same_report_every_process_count'] else 'NO'}"
+                f" | {result.get('stamp', {}).get('commit', data['git']['commit'])} |"
             )
     lines += [
         "",
@@ -213,6 +228,8 @@ def render(data: dict[str, Any]) -> str:
     ]
     for result in data["results"]:
         site, measures = result["site"], result["measures"]
+        if "do_nothing" not in measures:
+            continue  # a speed run of the policy alone
         for measure in KEY_MEASURES:
             lines.append(
                 f"| {site['size']} {site['scenario']} | {result['policy']} | {measure}"
@@ -255,6 +272,12 @@ def main() -> None:
     parser.add_argument("--note", default="")
     parser.add_argument("--add", action="store_true", help="keep the results in --json")
     parser.add_argument("--no-repair", action="store_true", help="skip the repair runs")
+    parser.add_argument(
+        "--references",
+        nargs="*",
+        default=["do_nothing"],
+        help="references played beside the repair policy (none: the policy alone)",
+    )
     args = parser.parse_args()
     stamp = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -277,7 +300,15 @@ def main() -> None:
         data["added"] = [*earlier.get("added", []), stamp]
     for scenario in [] if args.no_repair else args.scenarios:
         data["results"].append(
-            bench_site(args.size, scenario, args.seed, args.runs, args.processes, "repair")
+            bench_site(
+                args.size,
+                scenario,
+                args.seed,
+                args.runs,
+                args.processes,
+                "repair",
+                tuple(r for r in args.references if r != "none"),
+            )
             | {"stamp": stamp}
         )
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
