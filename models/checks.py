@@ -143,6 +143,12 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
 
     shift_ids = _ids(shifts)
     for o_index, operator in operators:
+        roster = operator.get("roster")
+        if (
+            isinstance(roster, list)
+            and {e.get("shift") if isinstance(e, dict) else None for e in roster} <= shift_ids
+        ):
+            continue  # the common case, in one pass (a roster has an entry per working day)
         for r_index, entry in _items(operator, "roster"):
             shift = entry.get("shift")
             if isinstance(shift, str) and shift not in shift_ids:

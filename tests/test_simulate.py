@@ -29,6 +29,7 @@ from scheduler.workflows.simulate import (
 from scheduler.workflows.simulate.hold import hold
 from scheduler.workflows.simulate.play import _without_rostered
 from scheduler.workflows.simulate.restaff import restaff
+from scheduler.workflows.simulate.runner import run_one
 from scheduler.workflows.simulate.sampling import draw
 from tests.helpers import solve_generated
 from validator import validate
@@ -391,3 +392,19 @@ def test_absences_met_by_swaps_are_counted_and_every_plan_stays_valid(
     report = simulate(instance, schedule, config)
     assert report["checks"]["invalid_plans"] == []
     assert sum(run["policy"]["restaffed_days"] for run in report["runs"]) > 0
+
+
+def test_a_run_does_not_depend_on_the_runs_played_before_it(
+    site: tuple[Instance, Schedule],
+) -> None:
+    """Runs share per-process caches (the published plan in the planner's terms, rosters,
+    item forms): played in reverse order, every run reports exactly the same."""
+    instance, schedule = site
+    config = SimulationConfig(runs=6, seed=7, rates=STRESS, references=("do_nothing",))
+    forward = {r: run_one(instance, schedule, config, r) for r in range(6)}
+    backward = {r: run_one(instance, schedule, config, r) for r in reversed(range(6))}
+    for results in (forward, backward):
+        for result in results.values():
+            result.pop("timing")
+    assert forward == backward
+    assert any(r["policy"]["event_days"] for r in forward.values())

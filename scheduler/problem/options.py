@@ -11,6 +11,7 @@ candidate dropped leaves a reason a coordinator can act on.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -146,6 +147,15 @@ class OptionBuilder:
         self.classes = build_suite_classes(instance, calendar)
         self._lab_days = self._qc_lab_open_days()
         self._slot_cache: dict[tuple[str, ShiftSlot], _SlotFacts | str] = {}
+
+    def with_roster(self, instance: Instance, roster: Roster) -> OptionBuilder:
+        """This builder for the same site with other operators (suites, lab and horizon unchanged).
+
+        The suite classes and lab days are kept; what depends on who is rostered is recomputed.
+        """
+        builder = copy.copy(self)
+        builder.instance, builder.roster, builder._slot_cache = instance, roster, {}
+        return builder
 
     # ----- shared pieces -------------------------------------------------------------------
 

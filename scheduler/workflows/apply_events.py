@@ -291,9 +291,10 @@ def _start_batch(
 def _drop_released_batches(draft: _Draft) -> None:
     """In-progress batches released before the new horizon are done: nothing of them is left to plan."""
     previous = {a.patient: a for a in draft.previous.assignments}
+    products = {p["id"]: p for p in draft.doc["products"]}
     kept = []
     for batch in draft.doc["in_progress"]:
-        product = draft.product(batch["product"])
+        product = products[batch["product"]]
         start = local_instant(datetime.fromisoformat(batch["manufacturing_start"]), draft.zone)
         end = add_hours(start, product["manufacturing_hours"], draft.zone).date()
         planned = previous.get(batch["patient"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from models import Assignment, InProgress, Instance, Patient, Schedule
@@ -281,9 +281,16 @@ def _kept_option(
     return options
 
 
+def _copied(batch: Batch, **changes: object) -> Batch:
+    """`dataclasses.replace` without its per-call introspection (thousands per simulated run)."""
+    copy = Batch.__new__(Batch)
+    copy.__dict__.update(batch.__dict__, **changes)
+    return copy
+
+
 def _rebased(batch: Batch, days: int) -> Batch:
     """The batch on a calendar that starts `days` later: day indices move, dates and instants stay."""
-    return replace(
+    return _copied(
         batch,
         end_day=batch.end_day - days,
         steps=[PlannedStep(s.step, s.date, s.shift_id, list(s.operators)) for s in batch.steps],
@@ -315,7 +322,7 @@ def _rebased_running(batch: Batch, days: int, running: InProgress, start: date) 
         assays.append(
             PlannedAssay(assay.assay, sample, sample if sample < 0 else assay.start_day - days)
         )
-    return replace(
+    return _copied(
         batch,
         in_progress=True,
         apheresis_date=None,

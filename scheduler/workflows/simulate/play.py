@@ -11,6 +11,7 @@ plan in force, so each policy meets the same draws at the dates its own plan giv
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -102,7 +103,9 @@ class Player:
         self.waiting: list[str] = []  # repair: patients to insert as soon as room appears
         self.lives = {patient: Life() for patient in draws.patients}
         self.played = Played(instance, schedule, self.lives)
-        self.held: Held | None = None  # the last kept plan, to explain if the run ends with it
+        # The plan in force in the planner's terms, when a kept plan (`hold`) gave it.
+        starting = None if policy == "replan" else _starting_plan(instance, schedule)
+        self.held: Held | None = None if starting is None else copy.copy(starting)
         self._record(schedule, own_events=set())
 
     # ----- the loop ---------------------------------------------------------------------------
@@ -360,6 +363,46 @@ class Player:
             ):
                 life.withdrawn += 1
             life.record = None
+
+
+# The published plan in the planner's terms, per process: every run starts from it.
+_STARTING: dict[tuple[int, int], tuple[Instance, Schedule, Held | None]] = {}
+
+
+def _starting_plan(instance: Instance, schedule: Schedule) -> Held | None:
+    """The published plan as a kept plan (`hold` with no event), if that is exactly the plan.
+
+    Then the first reaction day of every run keeps its batches as they stand (`hold(last=…)`)
+    instead of placing each again from its start. None when keeping it on the unchanged
+    instance would give anything else (it gives the same plan, team for team: tested).
+    """
+    key = (id(instance), id(schedule))
+    known = _STARTING.get(key)
+    if known is None or known[0] is not instance or known[1] is not schedule:
+        held: Held | None = hold(instance, schedule, [], False, 5.0, explain=False)
+        assert held is not None
+        published = {a.patient: a for a in schedule.assignments}
+        kept = {a.patient: a for a in held.schedule.assignments}
+        # Seats are coloured again by `hold`; the published ones are as valid, and are kept.
+        same = (
+            held.problem is not None
+            and held.batches is not None
+            and kept.keys() == published.keys()
+            and all(
+                kept[p].model_copy(update={"suite": a.suite, "position": a.position}) == a
+                for p, a in published.items()
+            )
+        )
+        if same and held.batches is not None:
+            for batch in held.batches:
+                seat = published[batch.patient_id]
+                batch.suite, batch.position = seat.suite, seat.position
+            held.schedule = schedule
+        else:
+            held = None
+        _STARTING.clear()
+        known = _STARTING[key] = (instance, schedule, held)
+    return known[2]
 
 
 def _without_rostered(instance: Instance, absences: list[Event]) -> Instance:

@@ -19,7 +19,6 @@ from models import Assignment, Instance, Schedule
 from models.instance import Step
 from scheduler.problem.batches import Batch, PlannedStep
 from scheduler.problem.first_come import HOURS_EPSILON
-from scheduler.problem.options import OptionBuilder
 from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.roster import roster_of
 
@@ -98,7 +97,7 @@ def restaff(
             teams[(assignment.patient, scheduled.step)] = sorted(stay + able[: len(lost)])
     assignments = [_with_teams(a, teams) for a in schedule.assignments]
     new_batches = [_batch_with_teams(b, teams) for b in batches]
-    builder = OptionBuilder(instance, problem.calendar, roster)
+    builder = problem.builder.with_roster(instance, roster)
     new_problem = replace(problem, instance=instance, roster=roster, builder=builder)
     return Restaffed(
         schedule.model_copy(update={"assignments": assignments}), new_problem, new_batches
