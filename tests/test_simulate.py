@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from models import Instance, Schedule, load_instance, to_json
 from models.events import Events, OperatorAbsent
+from scheduler.problem.options import class_of_position
 from scheduler.workflows.apply_events import apply_events
 from scheduler.workflows.simulate import (
     Rates,
@@ -27,7 +28,7 @@ from scheduler.workflows.simulate import (
     strip_timing,
 )
 from scheduler.workflows.simulate.hold import hold
-from scheduler.workflows.simulate.play import _without_rostered
+from scheduler.workflows.simulate.play import _starting_plan, _without_rostered
 from scheduler.workflows.simulate.restaff import restaff
 from scheduler.workflows.simulate.runner import run_one
 from scheduler.workflows.simulate.sampling import draw
@@ -408,3 +409,21 @@ def test_a_run_does_not_depend_on_the_runs_played_before_it(
             result.pop("timing")
     assert forward == backward
     assert any(r["policy"]["event_days"] for r in forward.values())
+
+
+def test_the_starting_plan_keeps_the_published_seats_in_their_own_classes() -> None:
+    """Runs start from the published plan in the planner's terms: every batch on its published
+    seat and counted in that seat's class (seats are coloured class by class, C5; a batch
+    counted in another class of the same type once shared a seat with a running batch).
+
+    The m overload site: its first-come planner counts 14 of 77 batches in another class of
+    the same suite type than the seat the CP-SAT plan gave them.
+    """
+    instance, schedule = solve_generated("m", 1, "overload", time_limit=30, workers=1)
+    held = _starting_plan(instance, schedule)
+    assert held is not None and held.problem is not None and held.batches is not None
+    seats = {a.patient: (a.suite, a.position) for a in schedule.assignments}
+    classes = held.problem.builder.classes
+    for batch in held.batches:
+        assert (batch.suite, batch.position) == seats[batch.patient_id]
+        assert batch.class_index == class_of_position(classes, batch.suite, batch.position)

@@ -19,6 +19,7 @@ from typing import Any
 
 from models import Assignment, Instance, Schedule
 from models.events import Event, Events, OperatorAbsent, SuiteDown
+from scheduler.problem.options import class_of_position
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.apply_events import ReplanError, apply_events
 from scheduler.workflows.replan import replan_with_instance
@@ -394,9 +395,13 @@ def _starting_plan(instance: Instance, schedule: Schedule) -> Held | None:
             )
         )
         if same and held.batches is not None:
+            classes = held.problem.builder.classes if held.problem is not None else []
             for batch in held.batches:
                 seat = published[batch.patient_id]
                 batch.suite, batch.position = seat.suite, seat.position
+                # The seat's own class: the greedy may have counted the batch in another class
+                # of the same type, and seats are coloured class by class (C5).
+                batch.class_index = class_of_position(classes, seat.suite, seat.position)
             held.schedule = schedule
         else:
             held = None
