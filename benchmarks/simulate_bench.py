@@ -189,8 +189,8 @@ def render(data: dict[str, Any]) -> str:
         + (" (uncommitted changes)" if data["git"]["dirty"] else "")
         + f", {data['machine']}, Python {data['python']}. Command: `{data['command']}`.",
         "Raw figures: `benchmarks/simulate.json`. Default rates; simulation seed = site seed.",
-        "The machine is shared with other sessions: wall times are pessimistic and noisy; the",
-        "load average (1, 5, 15 min) is given before and after each simulation.",
+        "The machine may be shared with other work: wall times are then pessimistic and noisy;",
+        "the load average (1 min) is given before and after each simulation.",
     ]
     if data.get("note"):
         lines += ["", f"Note: {data['note']}"]
@@ -217,7 +217,7 @@ def render(data: dict[str, Any]) -> str:
                 f" | {speed['load_before'][0]} → {speed['load_after'][0]}"
                 f" | {speed['plans_validated'] - speed['invalid_plans']}/{speed['plans_validated']}"
                 f" | {'yes' if result['same_report_every_process_count'] else 'NO'}"
-                f" | {result.get('stamp', {}).get('commit', data['git']['commit'])} |"
+                f" | {result.get('stamp', {}).get('commit', 'earlier (not recorded)')} |"
             )
     lines += [
         "",
