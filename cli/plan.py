@@ -118,11 +118,31 @@ def solve(
             "--max-weight-loss",
             min=0,
             max=1,
-            help="--robust: most of the deterministic scheduled weight the reservation may cost.",
+            help="--robust-method reserve: most of the deterministic scheduled weight the "
+            "reservation may cost.",
+        ),
+    ] = 0.02,
+    robust_method: Annotated[
+        str,
+        typer.Option(
+            "--robust-method",
+            help="--robust: soft (default; the deterministic scheduled weight and plan changes "
+            "held, free suite positions and starts rewarded where sampled rescues need them) "
+            "or reserve (hard reservation, may give up weight; docs/ROBUST.md).",
+        ),
+    ] = "soft",
+    wait_slack: Annotated[
+        float,
+        typer.Option(
+            "--wait-slack",
+            min=0,
+            help="--robust-method soft: share by which wait days may grow for rescue capacity.",
         ),
     ] = 0.02,
 ) -> None:
     """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
+    if robust_method not in ("soft", "reserve"):
+        raise typer.BadParameter("soft or reserve", param_hint="--robust-method")
     instance = read_instance_file(instance_file)
     check_writable(output)
 
@@ -144,7 +164,13 @@ def solve(
 
             rates = Rates(failure_rate, out_of_spec_rate, dropout_rate)
             config = RobustConfig(
-                rates, robust_samples, robust_quantile, max_weight_loss, seed=seed
+                rates,
+                robust_samples,
+                robust_quantile,
+                max_weight_loss,
+                seed=seed,
+                method=robust_method,
+                wait_slack=wait_slack,
             )
             schedule = solve_robust(instance, options, config)
         else:
@@ -166,6 +192,14 @@ def solve(
 
 def _robust_line(report: dict[str, Any]) -> str:
     """One line on what `--robust` kept free and what it cost."""
+    if str(report.get("method", "")).startswith("soft"):
+        if "cover_robust" in report and "kept_deterministic" not in report:
+            return (
+                "robust (soft): scheduled weight and plan changes held; expected rescue need "
+                f"covered {report['cover_deterministic']} -> {report['cover_robust']} "
+                f"(/{report['cover_scale']})"
+            )
+        return f"robust (soft): deterministic plan kept ({report.get('kept_deterministic')})"
     kept = report.get("reserved_positions") or []
     if not kept:
         return (

@@ -5,17 +5,19 @@ reproducible. Every schedule here passes the independent validator."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 from models import Instance, Schedule, load_instance, to_json
+from scheduler.problem.planning import prepare
 from scheduler.problem.reservation import RescueReservation, ReservedPositions
 from scheduler.search.outcome import SolveOptions
-from scheduler.workflows.robust import RobustConfig, solve_robust
+from scheduler.workflows.robust import RobustConfig, rescue_samples, solve_robust
 from scheduler.workflows.simulate import Rates
 from scheduler.workflows.solve import solve
 from tests.helpers import (
@@ -92,7 +94,7 @@ def uncommitted_in_position(instance: Instance, schedule: Schedule, at: datetime
 
 def test_robust_plan_on_a_failing_two_position_site_reserves_a_position_and_stays_valid() -> None:
     instance = two_position_site_with_failing_batches()
-    config = RobustConfig(samples=200, max_weight_loss=1.0)
+    config = RobustConfig(samples=200, max_weight_loss=1.0, method="reserve")
     schedule = valid(instance, solve_robust(instance, OPTIONS, config))
     report = schedule.robust  # type: ignore[attr-defined]
     assert report["reserved_positions"], report
@@ -106,14 +108,60 @@ def test_robust_plan_on_a_failing_two_position_site_reserves_a_position_and_stay
                 )
 
 
-def test_robust_with_zero_rates_gives_the_deterministic_objective() -> None:
+@pytest.mark.parametrize("method", ["soft", "reserve"])
+def test_robust_with_zero_rates_gives_the_deterministic_plan(method: str) -> None:
     instance = two_position_site_with_failing_batches()
     _, deterministic = solve_and_validate(instance)
-    config = RobustConfig(rates=Rates(failure_rate=0, out_of_spec_rate=0, dropout_rate=0))
+    config = RobustConfig(
+        rates=Rates(failure_rate=0, out_of_spec_rate=0, dropout_rate=0), method=method
+    )
     robust = valid(instance, solve_robust(instance, OPTIONS, config))
     assert robust.objective == deterministic.objective
     assert robust.status == deterministic.status
     assert robust.robust["reserved_positions"] == []  # type: ignore[attr-defined]
+    if method == "soft":
+        assert robust.assignments == deterministic.assignments
+        assert robust.robust["kept_deterministic"] == "no rescue need sampled"  # type: ignore[attr-defined]
+
+
+def occupied_at_noon(instance: Instance, schedule: Schedule, day: date) -> int:
+    """Batches holding one of the positions (manufacturing or changeover) at noon of a day."""
+    product = instance.products[0]
+    noon = datetime.combine(day, time(12), ZONE)
+    return sum(
+        1
+        for a in schedule.assignments
+        if a.manufacturing_start
+        <= noon
+        < a.manufacturing_end + timedelta(hours=product.changeover_hours)
+    )
+
+
+def test_soft_robust_plan_keeps_the_weight_and_frees_a_position_where_rescues_are_needed() -> None:
+    """Six patients on two positions, half the batches fail: every patient still gets a
+    slot (same scheduled weight, no plan change), but one batch starts a day later so that a
+    position stands free on a day when sampled rescues of the first batches need one."""
+    instance = two_position_site_with_failing_batches()
+    _, deterministic = solve_and_validate(instance)
+    config = RobustConfig(samples=200)
+    robust = valid(instance, solve_robust(instance, OPTIONS, config))
+    assert deterministic.objective is not None and robust.objective is not None
+    assert robust.objective.scheduled_weight == deterministic.objective.scheduled_weight
+    assert robust.objective.plan_changes == deterministic.objective.plan_changes
+    assert robust.objective.wait_days <= deterministic.objective.wait_days * 1.02 + 1
+    report = robust.robust  # type: ignore[attr-defined]
+    assert report["cover_robust"] > report["cover_deterministic"], report
+    problem = prepare(instance)
+    need, _ = rescue_samples(problem, deterministic, config.rates, config.samples, config.seed)
+    freed = [
+        day
+        for d in range(problem.calendar.days)
+        if occupied_at_noon(instance, robust, day := problem.calendar.date(d))
+        < occupied_at_noon(instance, deterministic, day)
+    ]
+    assert freed, "the robust plan frees no position on any day"
+    # A freed day is one on which some sampled rescue wants a position.
+    assert any(need[:, 0, problem.calendar.day(day)].max() > 0 for day in freed)
 
 
 def test_reserving_every_position_keeps_running_batches_and_locked_patients() -> None:
@@ -170,6 +218,8 @@ def test_solve_robust_command_writes_a_valid_plan_with_its_reservation(tmp_path:
             "0.5",
             "--max-weight-loss",
             "1",
+            "--robust-method",
+            "reserve",
             "--workers",
             "1",
             "--time-limit",
@@ -180,3 +230,29 @@ def test_solve_robust_command_writes_a_valid_plan_with_its_reservation(tmp_path:
     assert "robust:" in result.output
     _, schedule = validated_files(instance_path, schedule_path)
     assert schedule.robust["reserved_positions"]  # type: ignore[attr-defined]
+
+
+def test_solve_robust_command_soft_by_default(tmp_path: Path) -> None:
+    instance_path = tmp_path / "failing.json"
+    instance_path.write_text(to_json(two_position_site_with_failing_batches()), encoding="utf-8")
+    schedule_path = tmp_path / "robust.schedule.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "solve",
+            str(instance_path),
+            "-o",
+            str(schedule_path),
+            "--robust",
+            "--failure-rate",
+            "0.5",
+            "--workers",
+            "1",
+            "--time-limit",
+            "20",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "robust (soft): scheduled weight and plan changes held" in result.output
+    _, schedule = validated_files(instance_path, schedule_path)
+    assert schedule.robust["cover_robust"] > schedule.robust["cover_deterministic"]  # type: ignore[attr-defined]

@@ -17,11 +17,19 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as clock
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from models import Instance, ObjectiveValues, Schedule
 from models.timeutil import add_hours, at_clock
+from scheduler.explain.commitments import commitment_conflicts
+from scheduler.explain.schedule_document import build_schedule
+from scheduler.model.build import build_model
+from scheduler.model.decode import batch_values, read_batches
+from scheduler.model.rescue_cover import rescue_cover_expression
+from scheduler.problem.batches import Batch, assign_positions
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem, prepare
 from scheduler.problem.reservation import (
@@ -30,7 +38,10 @@ from scheduler.problem.reservation import (
     is_committed,
     reserved_room,
 )
-from scheduler.search.outcome import SolveOptions
+from scheduler.problem.teams import assign_operators
+from scheduler.search.lexicographic import search
+from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
+from scheduler.search.solver_values import all_values, set_hint, solve_fixed
 from scheduler.workflows.simulate import Rates
 from scheduler.workflows.solve import solve
 
@@ -48,6 +59,11 @@ class RobustConfig:
     max_weight_loss: float = 0.02  # of the deterministic scheduled weight
     attempts: int = 3  # quantiles tried: quantile, quantile - 0.1, ... (never below 0.5)
     seed: int = 0
+    # "soft" (default): scheduled weight and plan changes held at the deterministic optimum,
+    # free rescue capacity rewarded; "reserve": the hard reservation under max_weight_loss.
+    method: str = "soft"
+    wait_slack: float = 0.02  # soft: wait_days may grow by this share of the deterministic value
+    soft_time_limit: float = 30.0  # soft: seconds for the robustness level
 
     def quantiles(self) -> list[float]:
         """The quantiles tried, the configured one first."""
@@ -111,7 +127,15 @@ def _planned_batches(
 def rescue_need(
     problem: PlanningProblem, schedule: Schedule, rates: Rates, samples: int, seed: int
 ) -> np.ndarray:
-    """Sampled net rescue need: array [sample, suite class, horizon day] of positions wanted.
+    """Sampled net rescue need: array [sample, suite class, horizon day] (see `rescue_samples`)."""
+    return rescue_samples(problem, schedule, rates, samples, seed)[0]
+
+
+def rescue_samples(
+    problem: PlanningProblem, schedule: Schedule, rates: Rates, samples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sampled net rescue need: array [sample, suite class, horizon day] of positions wanted,
+    and array [sample, horizon day] of rescue manufacturing starts wanted.: array [sample, suite class, horizon day] of positions wanted.
 
     A manufacturing failure is found part-way through manufacturing, an out-of-specification
     batch on its release date (as `simulate` draws them); its rescue starts `lead` days after a
@@ -122,6 +146,7 @@ def rescue_need(
     days = problem.calendar.days
     classes = len(problem.builder.classes)
     need = np.zeros((samples, classes, days), dtype=np.int32)
+    start_need = np.zeros((samples, days), dtype=np.int32)
     batches = _planned_batches(problem, schedule, rates)
     for sample in range(samples):
         rng = np.random.default_rng([seed, sample])
@@ -149,8 +174,9 @@ def rescue_need(
             rescue_start = found + RESCUE_GAP_DAYS + batch.lead_days
             if rescue_start + batch.delivery_after_start < days:
                 rescue[batch.class_index, rescue_start : rescue_start + batch.occupied_days] += 1
+                start_need[sample, rescue_start] += 1
         need[sample] = np.maximum(0, rescue - freed)
-    return need
+    return need, start_need
 
 
 def reservation_from_need(
@@ -256,6 +282,10 @@ def solve_robust(
     """A valid plan that keeps suite positions free for likely rescues, within the weight budget."""
     options = options or SolveOptions()
     config = config or RobustConfig()
+    if config.method == "soft":
+        return solve_soft(instance, options, config)
+    if config.method != "reserve":
+        raise ValueError(f"unknown robust method {config.method!r} (soft or reserve)")
     started = time.monotonic()
     deterministic = solve(instance, options)
     report: dict[str, object] = {
@@ -312,3 +342,164 @@ def solve_robust(
     chosen.solve_seconds = round(time.monotonic() - started, 3)
     chosen.robust = report  # type: ignore[attr-defined]
     return chosen
+
+
+SOFT_SCALE = 1000  # P(need >= k) in thousandths
+
+
+def _worth(counts: np.ndarray, most: int) -> list[int]:
+    """Worth of the 1st, 2nd, ... free unit: P(sampled need >= k), in thousandths (non-increasing)."""
+    top = min(most, int(counts.max())) if counts.size else 0
+    return [round(SOFT_SCALE * float(np.mean(counts >= k))) for k in range(1, top + 1)]
+
+
+def soft_worths(
+    problem: PlanningProblem, need: np.ndarray, start_need: np.ndarray
+) -> tuple[dict[tuple[int, int], list[int]], dict[int, list[int]]]:
+    """Per (suite class, day) and per day, the worth of each free position and start."""
+    positions: dict[tuple[int, int], list[int]] = {}
+    for suite_class in problem.builder.classes:
+        for day in range(problem.calendar.days):
+            worth = _worth(need[:, suite_class.index, day], suite_class.capacity)
+            if any(worth):
+                positions[(suite_class.index, day)] = worth
+    limit = problem.instance.site.max_starts_per_day
+    starts: dict[int, list[int]] = {}
+    if limit is not None:
+        for day in range(problem.calendar.days):
+            worth = _worth(start_need[:, day], limit)
+            if any(worth):
+                starts[day] = worth
+    return positions, starts
+
+
+def solve_soft(instance: Instance, options: SolveOptions, config: RobustConfig) -> Schedule:
+    """The soft robust plan: the deterministic optimum's scheduled weight and plan changes held,
+    wait days within `wait_slack`, and the expected sampled rescue need covered by free suite
+    positions and free manufacturing starts maximised (docs/ROBUST.md, "Soft method").
+
+    Falls back to the deterministic plan whenever the robustness level finds nothing better or
+    its plan cannot be staffed; it never gives up scheduled weight.
+    """
+    started = time.monotonic()
+    problem = prepare(instance)
+    report: dict[str, object] = {
+        "method": "soft: weight and plan changes held, free rescue capacity rewarded "
+        "(docs/ROBUST.md)",
+        "rates": config.rates.per_product(instance),
+        "samples": config.samples,
+        "seed": config.seed,
+        "wait_slack": config.wait_slack,
+        "reserved_positions": [],
+    }
+    if commitment_conflicts(problem):
+        schedule = solve(instance, options)
+        report["kept_deterministic"] = "commitments conflict"
+        schedule.robust = report  # type: ignore[attr-defined]
+        return schedule
+    outcome = search(problem, options, started)
+    if outcome.status != "SOLVED":
+        schedule = solve(instance, options)
+        report["kept_deterministic"] = f"deterministic search {outcome.status}"
+        schedule.robust = report  # type: ignore[attr-defined]
+        return schedule
+    assign_positions(outcome.batches, problem.builder.classes)
+    deterministic = build_schedule(problem, outcome, time.monotonic() - started)
+    report["deterministic_objective"] = (
+        deterministic.objective.model_dump() if deterministic.objective else None
+    )
+    need, start_need = rescue_samples(
+        problem, deterministic, config.rates, config.samples, config.seed
+    )
+    positions, starts = soft_worths(problem, need, start_need)
+    batches, details = _robustness_level(problem, outcome, options, config, positions, starts)
+    report.update(details)
+    chosen = deterministic
+    if batches is not None:
+        chosen = build_schedule(problem, chosen_outcome(outcome, problem, batches), 0.0)
+    chosen.solve_seconds = round(time.monotonic() - started, 3)
+    chosen.robust = report  # type: ignore[attr-defined]
+    return chosen
+
+
+def chosen_outcome(
+    deterministic: SearchOutcome, problem: PlanningProblem, batches: list[Batch]
+) -> SearchOutcome:
+    """The deterministic outcome's levels with the robust plan's values (bounds stay valid)."""
+    values = problem.measure_values(batches)
+    levels = [
+        LevelOutcome(
+            level.measure,
+            values[level.measure],
+            level.bound,
+            level.proven and values[level.measure] == level.value,
+            level.seconds,
+            level.first_solution_seconds,
+            level.team_repairs,
+        )
+        for level in deterministic.levels
+    ]
+    return SearchOutcome(
+        "SOLVED", levels, batches, deterministic.first_schedule_seconds, deterministic.steady
+    )
+
+
+def _robustness_level(
+    problem: PlanningProblem,
+    outcome: SearchOutcome,
+    options: SolveOptions,
+    config: RobustConfig,
+    positions: dict[tuple[int, int], list[int]],
+    starts: dict[int, list[int]],
+) -> tuple[list[Batch] | None, dict[str, object]]:
+    """Maximise the covered rescue need with the SPEC levels held; the new batches or None."""
+    details: dict[str, object] = {
+        "need_cells": {"positions": len(positions), "starts": len(starts)}
+    }
+    if not positions and not starts:
+        details["kept_deterministic"] = "no rescue need sampled"
+        return None, details
+    calendar = problem.calendar
+    plan, measures, _ = build_model(problem)
+    noon = [at_clock(calendar.date(d), clock(12), calendar.zone) for d in range(calendar.days)]
+    cover = rescue_cover_expression(
+        plan, noon, positions, starts, problem.instance.site.max_starts_per_day
+    )
+    model = plan.model
+    fixed = solve_fixed(model, batch_values(plan, outcome.batches, calendar), 30.0)
+    if fixed is None:
+        details["kept_deterministic"] = "deterministic plan not completed in the soft model"
+        return None, details
+    held = {name: round(fixed.value(expression)) for name, expression in measures.items()}
+    before = round(fixed.value(cover))
+    model.add(measures["scheduled_weight"] >= held["scheduled_weight"])
+    model.add(measures["plan_changes"] <= held["plan_changes"])
+    model.add(
+        measures["wait_days"]
+        <= held["wait_days"] + math.floor(config.wait_slack * held["wait_days"])
+    )
+    model.maximize(cover)
+    set_hint(model, all_values(fixed))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = config.soft_time_limit
+    solver.parameters.num_workers = options.workers
+    solver.parameters.random_seed = options.seed
+    status = solver.solve(model)
+    details["cover_scale"] = SOFT_SCALE
+    details["cover_deterministic"] = before
+    details["soft_status"] = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        details["kept_deterministic"] = "robustness level found no plan in time"
+        return None, details
+    after = round(solver.objective_value)
+    details["cover_robust"] = after
+    details["cover_bound"] = round(solver.best_objective_bound)
+    if after <= before:
+        details["kept_deterministic"] = "the deterministic plan already covers as much"
+        return None, details
+    batches = read_batches(plan, solver, calendar)
+    if assign_operators(batches, problem.instance, problem.roster):
+        details["kept_deterministic"] = "robust plan cannot be staffed (C6)"
+        return None, details
+    assign_positions(batches, problem.builder.classes)
+    return batches, details
