@@ -1,12 +1,13 @@
 """Robust against deterministic plans on the same sampled runs (issue 17 part 2).
 
     python benchmarks/robust_bench.py [--sizes m l] [--scenarios normal overload] [--runs 60]
-        [--seed 1] [--time-limit 60] [--processes 2] [--quantile 0.8]
+        [--seed 1] [--time-limit 60] [--processes 2] [--quantile 0.8] [--method soft|reserve]
         [--json benchmarks/robust.json]
         [--markdown]
 
 For each generated site (seed 1): the deterministic plan (`solve`) and the robust plan
-(`solve --robust`, default rates and settings), both simulated with the repair policy on the
+(`solve --robust`, default rates and settings; with the soft method both come from the same
+deterministic search, `solve_soft_pair`), both simulated with the repair policy on the
 SAME runs (same simulation seed: common random numbers, so differences are paired per run).
 Reported per plan: treated weight, late-or-untreated patients, rescued patients and the rescue
 delay of failed patients (mean with a 95 % interval), the paired difference robust minus
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -31,7 +33,11 @@ if str(ROOT) not in sys.path:
 from generator import generate_instance  # noqa: E402
 from models import Instance, Schedule, load_instance  # noqa: E402
 from scheduler.search.outcome import SolveOptions  # noqa: E402
-from scheduler.workflows.robust import RobustConfig, solve_robust  # noqa: E402
+from scheduler.workflows.robust import (  # noqa: E402
+    RobustConfig,
+    solve_robust,
+    solve_soft_pair,
+)
 from scheduler.workflows.simulate import SimulationConfig, local_mapper, simulate  # noqa: E402
 from scheduler.workflows.solve import solve  # noqa: E402
 from validator import validate  # noqa: E402
@@ -59,7 +65,7 @@ def _per_run(report: dict[str, Any], measure: str) -> list[float | None]:
 
 def _paired(first: list[float | None], second: list[float | None]) -> dict[str, float | None]:
     pairs = [b - a for a, b in zip(first, second, strict=True) if a is not None and b is not None]
-    return _interval(pairs)  # type: ignore[arg-type]
+    return _interval(pairs)
 
 
 def _instance(size: str, scenario: str, seed: int) -> Instance:
@@ -77,16 +83,26 @@ def bench_one(
     time_limit: float,
     processes: int,
     quantile: float = 0.8,
+    method: str = "soft",
 ) -> dict[str, Any]:
     """One site: both plans, their validity, and both simulated on the same runs."""
     instance = _instance(size, scenario, seed)
     options = SolveOptions(time_limit=time_limit, workers=2, seed=0)
-    started = time.monotonic()
-    deterministic = solve(instance, options)
-    deterministic_seconds = time.monotonic() - started
-    started = time.monotonic()
-    robust = solve_robust(instance, options, RobustConfig(quantile=quantile))
-    robust_seconds = time.monotonic() - started
+    load_before = os.getloadavg()
+    if method == "soft":
+        started = time.monotonic()
+        deterministic, robust = solve_soft_pair(
+            instance, options, RobustConfig(quantile=quantile, method="soft")
+        )
+        robust_seconds = time.monotonic() - started
+        deterministic_seconds = float("nan")  # inside the robust solve
+    else:
+        started = time.monotonic()
+        deterministic = solve(instance, options)
+        deterministic_seconds = time.monotonic() - started
+        started = time.monotonic()
+        robust = solve_robust(instance, options, RobustConfig(quantile=quantile, method=method))
+        robust_seconds = time.monotonic() - started
     plans: dict[str, Schedule] = {"deterministic": deterministic, "robust": robust}
     result: dict[str, Any] = {
         "size": size,
@@ -94,6 +110,7 @@ def bench_one(
         "seed": seed,
         "runs": runs,
         "quantile": quantile,
+        "method": method,
         "solve_seconds": {"deterministic": deterministic_seconds, "robust": robust_seconds},
         "robust": getattr(robust, "robust", None),
     }
@@ -126,6 +143,7 @@ def bench_one(
             "robust": _interval(rob),  # type: ignore[arg-type]
             "robust_minus_deterministic": _paired(det, rob),
         }
+    result["load_average"] = {"before": load_before, "after": os.getloadavg()}
     return result
 
 
@@ -133,6 +151,11 @@ def _fmt(cell: dict[str, float | None]) -> str:
     if cell["mean"] is None:
         return "–"
     return f"{cell['mean']:.2f} [{cell['low']:.2f}, {cell['high']:.2f}]"
+
+
+def _label(r: dict[str, Any]) -> str:
+    method = r.get("method", "reserve")
+    return "soft" if method == "soft" else f"reserve q{r.get('quantile', 0.8)}"
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -146,7 +169,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         det, rob = r["objective"]["deterministic"], r["objective"]["robust"]
         share = r["nominal_weight_given_up_share"] or 0.0
         head = (
-            f"{r['size']} {r['scenario']} s{r['seed']} q{r.get('quantile', 0.8)} ({r['runs']} runs)",
+            f"{r['size']} {r['scenario']} s{r['seed']} {_label(r)} ({r['runs']} runs)",
             f"{det['scheduled_weight']:g} → {rob['scheduled_weight']:g} ({100 * share:.1f} %)",
         )
         for index, (measure, cells) in enumerate(r["measures"].items()):
@@ -168,6 +191,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--quantile", type=float, default=0.8, help="RobustConfig.quantile")
+    parser.add_argument("--method", choices=["soft", "reserve"], default="soft")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "robust.json")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
@@ -182,11 +206,13 @@ def main() -> None:
                 args.time_limit,
                 args.processes,
                 args.quantile,
+                args.method,
             )
             results.append(result)
             print(
                 f"{size} {scenario}: nominal given up {result['nominal_weight_given_up']:g}, "
-                f"valid {result['valid']}, simulate s {result['simulate_seconds']}",
+                f"valid {result['valid']}, simulate s {result['simulate_seconds']}, "
+                f"load {result['load_average']}",
                 file=sys.stderr,
                 flush=True,
             )

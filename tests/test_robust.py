@@ -152,7 +152,9 @@ def test_soft_robust_plan_keeps_the_weight_and_frees_a_position_where_rescues_ar
     report = robust.robust  # type: ignore[attr-defined]
     assert report["cover_robust"] > report["cover_deterministic"], report
     problem = prepare(instance)
-    need, _ = rescue_samples(problem, deterministic, config.rates, config.samples, config.seed)
+    need = rescue_samples(
+        problem, deterministic, config.rates, config.samples, config.seed
+    ).positions
     freed = [
         day
         for d in range(problem.calendar.days)

@@ -9,24 +9,43 @@ resources are counted:
 - suite positions per pooled class and horizon day (at the day's noon): a rescue batch holds a
   position for its whole manufacturing and changeover;
 - manufacturing starts per day against the site's daily limit (C4): a rescue batch needs a
-  start on the day its second collection leads to.
+  start on the day its second collection leads to;
+- apheresis chairs per hospital and day (C2): the rescue's second collection, on the first day
+  of its new collection window.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
+from models import Instance
 from scheduler.model.variables import PlanVariables
 
 # (class index, day) -> worth of the 1st, 2nd, ... free position that day (non-increasing)
 PositionWorth = Mapping[tuple[int, int], Sequence[int]]
 # day -> worth of the 1st, 2nd, ... free manufacturing start that day (non-increasing)
 StartWorth = Mapping[int, Sequence[int]]
+# (hospital id, day) -> worth of the 1st, 2nd, ... free chair that day (non-increasing)
+ChairWorth = Mapping[tuple[str, int], Sequence[int]]
+
+
+@dataclass(frozen=True)
+class CoverWorth:
+    """What each free unit of each resource is worth, where sampled rescues need it."""
+
+    positions: PositionWorth
+    starts: StartWorth
+    chairs: ChairWorth
+
+    def is_empty(self) -> bool:
+        """Whether no sampled rescue needs anything."""
+        return not (self.positions or self.starts or self.chairs)
 
 
 def _covered(
@@ -41,11 +60,7 @@ def _covered(
 
 
 def rescue_cover_expression(
-    plan: PlanVariables,
-    noon_of_day: Sequence[datetime],
-    positions: PositionWorth,
-    starts: StartWorth,
-    start_limit: int | None,
+    plan: PlanVariables, instance: Instance, noon_of_day: Sequence[datetime], worths: CoverWorth
 ) -> cp_model.LinearExprT:
     """The expected rescue needs covered by the capacity left free (to maximise).
 
@@ -54,6 +69,8 @@ def rescue_cover_expression(
     options count through their literals.
     """
     model = plan.model
+    positions, starts = worths.positions, worths.starts
+    start_limit = instance.site.max_starts_per_day
     terms: list[cp_model.LinearExprT] = []
     by_class_day: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
     wanted = {key for key, worth in positions.items() if any(worth)}
@@ -94,4 +111,15 @@ def rescue_cover_expression(
                 continue
             free = start_limit - fixed[day] - sum(starts_by_day[day])
             terms.append(_covered(model, free, worth, f"rescue_start_{day}"))
+    collections: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
+    for options in plan.patients:
+        for day_date in options.apheresis_dates if options.uses_chair else []:
+            key = (options.hospital.id, (day_date - noon_of_day[0].date()).days)
+            if key in worths.chairs:
+                collections[key].append(plan.apheresis_on[(options.patient.id, day_date)])
+    for (hospital_id, day), worth_list in sorted(worths.chairs.items()):
+        chairs = instance.hospital_by_id[hospital_id].free_chairs_on(noon_of_day[day].date())
+        free = chairs - sum(collections[(hospital_id, day)])
+        worth = [w for w in worth_list if w > 0]
+        terms.append(_covered(model, free, worth, f"rescue_chair_{hospital_id}_{day}"))
     return sum(terms)

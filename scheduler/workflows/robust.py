@@ -28,7 +28,7 @@ from scheduler.explain.commitments import commitment_conflicts
 from scheduler.explain.schedule_document import build_schedule
 from scheduler.model.build import build_model
 from scheduler.model.decode import batch_values, read_batches
-from scheduler.model.rescue_cover import rescue_cover_expression
+from scheduler.model.rescue_cover import CoverWorth, rescue_cover_expression
 from scheduler.problem.batches import Batch, assign_positions
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem, prepare
@@ -41,7 +41,8 @@ from scheduler.problem.reservation import (
 from scheduler.problem.teams import assign_operators
 from scheduler.search.lexicographic import search
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions
-from scheduler.search.solver_values import all_values, set_hint, solve_fixed
+from scheduler.search.solver_values import all_values, set_hint
+from scheduler.search.team_repair import TeamRepair
 from scheduler.workflows.simulate import Rates
 from scheduler.workflows.solve import solve
 
@@ -84,6 +85,7 @@ class _PlannedBatch:
     lead_days: int  # collection to start
     anchor: int  # drop-outs are drawn from here (collection or start) to release
     rates: tuple[float, float, float]  # failure, out of specification, drop-out
+    hospital: int = 0  # index in instance.hospitals: where the rescue's second collection is
 
 
 def _planned_batches(
@@ -100,6 +102,10 @@ def _planned_batches(
         b.patient: b.product for b in instance.in_progress
     }
     table = rates.per_product(instance)
+    hospital_index = {h.id: i for i, h in enumerate(instance.hospitals)}
+    hospital_of = {p.id: p.hospital for p in instance.patients} | {
+        b.patient: b.hospital for b in instance.in_progress
+    }
     batches = []
     for assignment in schedule.assignments:
         product = instance.product_by_id[product_of[assignment.patient]]
@@ -119,6 +125,7 @@ def _planned_batches(
                 lead,
                 max(0, start - lead if collected is not None else start),
                 (row["failure_rate"], row["out_of_spec_rate"], row["dropout_rate"]),
+                hospital_index[hospital_of[assignment.patient]],
             )
         )
     return batches
@@ -128,14 +135,23 @@ def rescue_need(
     problem: PlanningProblem, schedule: Schedule, rates: Rates, samples: int, seed: int
 ) -> np.ndarray:
     """Sampled net rescue need: array [sample, suite class, horizon day] (see `rescue_samples`)."""
-    return rescue_samples(problem, schedule, rates, samples, seed)[0]
+    return rescue_samples(problem, schedule, rates, samples, seed).positions
+
+
+@dataclass(frozen=True)
+class RescueSamples:
+    """Sampled rescue needs of one plan, per sample (axis 0)."""
+
+    positions: np.ndarray  # [sample, suite class, day]: net suite positions wanted
+    starts: np.ndarray  # [sample, day]: rescue manufacturing starts wanted
+    chairs: np.ndarray  # [sample, hospital, day]: second collections wanted (window's first day)
 
 
 def rescue_samples(
     problem: PlanningProblem, schedule: Schedule, rates: Rates, samples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sampled net rescue need: array [sample, suite class, horizon day] of positions wanted,
-    and array [sample, horizon day] of rescue manufacturing starts wanted.: array [sample, suite class, horizon day] of positions wanted.
+) -> RescueSamples:
+    """Sampled net rescue need: [sample, suite class, horizon day] of positions wanted, and
+    the rescues' manufacturing starts per day and second collections per hospital and day.: array [sample, suite class, horizon day] of positions wanted.
 
     A manufacturing failure is found part-way through manufacturing, an out-of-specification
     batch on its release date (as `simulate` draws them); its rescue starts `lead` days after a
@@ -147,6 +163,7 @@ def rescue_samples(
     classes = len(problem.builder.classes)
     need = np.zeros((samples, classes, days), dtype=np.int32)
     start_need = np.zeros((samples, days), dtype=np.int32)
+    chair_need = np.zeros((samples, len(problem.instance.hospitals), days), dtype=np.int32)
     batches = _planned_batches(problem, schedule, rates)
     for sample in range(samples):
         rng = np.random.default_rng([seed, sample])
@@ -175,8 +192,9 @@ def rescue_samples(
             if rescue_start + batch.delivery_after_start < days:
                 rescue[batch.class_index, rescue_start : rescue_start + batch.occupied_days] += 1
                 start_need[sample, rescue_start] += 1
+                chair_need[sample, batch.hospital, found + RESCUE_GAP_DAYS] += 1
         need[sample] = np.maximum(0, rescue - freed)
-    return need, start_need
+    return RescueSamples(need, start_need, chair_need)
 
 
 def reservation_from_need(
@@ -345,6 +363,7 @@ def solve_robust(
 
 
 SOFT_SCALE = 1000  # P(need >= k) in thousandths
+MAX_TEAM_REPAIRS = 20  # exact-team re-solves of the robustness level before giving up
 
 
 def _worth(counts: np.ndarray, most: int) -> list[int]:
@@ -353,10 +372,9 @@ def _worth(counts: np.ndarray, most: int) -> list[int]:
     return [round(SOFT_SCALE * float(np.mean(counts >= k))) for k in range(1, top + 1)]
 
 
-def soft_worths(
-    problem: PlanningProblem, need: np.ndarray, start_need: np.ndarray
-) -> tuple[dict[tuple[int, int], list[int]], dict[int, list[int]]]:
-    """Per (suite class, day) and per day, the worth of each free position and start."""
+def soft_worths(problem: PlanningProblem, sampled: RescueSamples) -> CoverWorth:
+    """Per (suite class, day), per day and per (hospital, day): the worth of each free unit."""
+    need, start_need = sampled.positions, sampled.starts
     positions: dict[tuple[int, int], list[int]] = {}
     for suite_class in problem.builder.classes:
         for day in range(problem.calendar.days):
@@ -370,11 +388,27 @@ def soft_worths(
             worth = _worth(start_need[:, day], limit)
             if any(worth):
                 starts[day] = worth
-    return positions, starts
+    chairs: dict[tuple[str, int], list[int]] = {}
+    for index, hospital in enumerate(problem.instance.hospitals):
+        for day in range(problem.calendar.days):
+            most = hospital.free_chairs_on(problem.calendar.date(day))
+            worth = _worth(sampled.chairs[:, index, day], most)
+            if any(worth):
+                chairs[(hospital.id, day)] = worth
+    return CoverWorth(positions, starts, chairs)
 
 
 def solve_soft(instance: Instance, options: SolveOptions, config: RobustConfig) -> Schedule:
-    """The soft robust plan: the deterministic optimum's scheduled weight and plan changes held,
+    """The soft robust plan (see `solve_soft_pair`)."""
+    return solve_soft_pair(instance, options, config)[1]
+
+
+def solve_soft_pair(
+    instance: Instance, options: SolveOptions, config: RobustConfig
+) -> tuple[Schedule, Schedule]:
+    """The deterministic plan and the soft robust plan made from it (the same plan when kept).
+
+    The soft robust plan: the deterministic optimum's scheduled weight and plan changes held,
     wait days within `wait_slack`, and the expected sampled rescue need covered by free suite
     positions and free manufacturing starts maximised (docs/ROBUST.md, "Soft method").
 
@@ -396,30 +430,29 @@ def solve_soft(instance: Instance, options: SolveOptions, config: RobustConfig) 
         schedule = solve(instance, options)
         report["kept_deterministic"] = "commitments conflict"
         schedule.robust = report  # type: ignore[attr-defined]
-        return schedule
+        return schedule, schedule
     outcome = search(problem, options, started)
     if outcome.status != "SOLVED":
         schedule = solve(instance, options)
         report["kept_deterministic"] = f"deterministic search {outcome.status}"
         schedule.robust = report  # type: ignore[attr-defined]
-        return schedule
+        return schedule, schedule
     assign_positions(outcome.batches, problem.builder.classes)
     deterministic = build_schedule(problem, outcome, time.monotonic() - started)
     report["deterministic_objective"] = (
         deterministic.objective.model_dump() if deterministic.objective else None
     )
-    need, start_need = rescue_samples(
-        problem, deterministic, config.rates, config.samples, config.seed
-    )
-    positions, starts = soft_worths(problem, need, start_need)
-    batches, details = _robustness_level(problem, outcome, options, config, positions, starts)
+    sampled = rescue_samples(problem, deterministic, config.rates, config.samples, config.seed)
+    worths = soft_worths(problem, sampled)
+    batches, details = _robustness_level(problem, outcome, options, config, worths)
     report.update(details)
-    chosen = deterministic
-    if batches is not None:
+    if batches is None:
+        chosen = deterministic.model_copy(deep=True)
+    else:
         chosen = build_schedule(problem, chosen_outcome(outcome, problem, batches), 0.0)
     chosen.solve_seconds = round(time.monotonic() - started, 3)
     chosen.robust = report  # type: ignore[attr-defined]
-    return chosen
+    return deterministic, chosen
 
 
 def chosen_outcome(
@@ -444,34 +477,54 @@ def chosen_outcome(
     )
 
 
+def _best_completion(
+    model: cp_model.CpModel, decisions: dict[int, int], cover: cp_model.LinearExprT
+) -> cp_model.CpSolver | None:
+    """The deterministic plan in the soft model, its free capacity counted at its best."""
+    fixed = model.clone()
+    fixed.clear_hints()  # type: ignore[no-untyped-call]
+    for index, value in decisions.items():
+        domain = fixed.proto.variables[index].domain
+        domain.clear()
+        domain.extend([value, value])
+    fixed.maximize(cover)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 30.0
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return solver
+
+
 def _robustness_level(
     problem: PlanningProblem,
     outcome: SearchOutcome,
     options: SolveOptions,
     config: RobustConfig,
-    positions: dict[tuple[int, int], list[int]],
-    starts: dict[int, list[int]],
+    worths: CoverWorth,
 ) -> tuple[list[Batch] | None, dict[str, object]]:
     """Maximise the covered rescue need with the SPEC levels held; the new batches or None."""
     details: dict[str, object] = {
-        "need_cells": {"positions": len(positions), "starts": len(starts)}
+        "need_cells": {
+            "positions": len(worths.positions),
+            "starts": len(worths.starts),
+            "chairs": len(worths.chairs),
+        }
     }
-    if not positions and not starts:
+    if worths.is_empty():
         details["kept_deterministic"] = "no rescue need sampled"
         return None, details
     calendar = problem.calendar
-    plan, measures, _ = build_model(problem)
+    plan, measures, shift_loads = build_model(problem)
     noon = [at_clock(calendar.date(d), clock(12), calendar.zone) for d in range(calendar.days)]
-    cover = rescue_cover_expression(
-        plan, noon, positions, starts, problem.instance.site.max_starts_per_day
-    )
+    cover = rescue_cover_expression(plan, problem.instance, noon, worths)
     model = plan.model
-    fixed = solve_fixed(model, batch_values(plan, outcome.batches, calendar), 30.0)
+    fixed = _best_completion(model, batch_values(plan, outcome.batches, calendar), cover)
     if fixed is None:
         details["kept_deterministic"] = "deterministic plan not completed in the soft model"
         return None, details
     held = {name: round(fixed.value(expression)) for name, expression in measures.items()}
-    before = round(fixed.value(cover))
+    before = round(fixed.value(cover))  # what the deterministic plan's free capacity covers
     model.add(measures["scheduled_weight"] >= held["scheduled_weight"])
     model.add(measures["plan_changes"] <= held["plan_changes"])
     model.add(
@@ -479,27 +532,41 @@ def _robustness_level(
         <= held["wait_days"] + math.floor(config.wait_slack * held["wait_days"])
     )
     model.maximize(cover)
-    set_hint(model, all_values(fixed))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = config.soft_time_limit
-    solver.parameters.num_workers = options.workers
-    solver.parameters.random_seed = options.seed
-    status = solver.solve(model)
+    hint = all_values(fixed)
+    teams = TeamRepair(problem, plan, shift_loads, hint_from_rejected=False)
+    deadline = time.monotonic() + config.soft_time_limit
     details["cover_scale"] = SOFT_SCALE
     details["cover_deterministic"] = before
-    details["soft_status"] = solver.status_name(status)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        details["kept_deterministic"] = "robustness level found no plan in time"
-        return None, details
-    after = round(solver.objective_value)
-    details["cover_robust"] = after
-    details["cover_bound"] = round(solver.best_objective_bound)
-    if after <= before:
-        details["kept_deterministic"] = "the deterministic plan already covers as much"
-        return None, details
-    batches = read_batches(plan, solver, calendar)
-    if assign_operators(batches, problem.instance, problem.roster):
-        details["kept_deterministic"] = "robust plan cannot be staffed (C6)"
-        return None, details
+    repairs = 0
+    while True:
+        # The deterministic plan is staffable and meets every held level: always a solution.
+        set_hint(model, hint)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(1.0, deadline - time.monotonic())
+        solver.parameters.num_workers = options.workers
+        solver.parameters.random_seed = options.seed
+        status = solver.solve(model)
+        details["soft_status"] = solver.status_name(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            details["kept_deterministic"] = "robustness level found no plan in time"
+            return None, details
+        after = round(solver.objective_value)
+        details["cover_robust"] = after
+        details["cover_bound"] = round(solver.best_objective_bound)
+        if after <= before:
+            details["kept_deterministic"] = "the deterministic plan already covers as much"
+            return None, details
+        batches = read_batches(plan, solver, calendar)
+        failed = assign_operators(batches, problem.instance, problem.roster)
+        if not failed:
+            break
+        # The aggregate operator rule (C6) let an unstaffable shift through: model those
+        # shifts exactly and solve again, as the lexicographic search does.
+        repairs += 1
+        details["team_repairs"] = repairs
+        if repairs > MAX_TEAM_REPAIRS or time.monotonic() >= deadline:
+            details["kept_deterministic"] = "robust plan cannot be staffed (C6)"
+            return None, details
+        teams.model_exactly(failed)
     assign_positions(batches, problem.builder.classes)
     return batches, details
