@@ -139,6 +139,15 @@ def solve(
             help="--robust-method soft: share by which wait days may grow for rescue capacity.",
         ),
     ] = 0.02,
+    min_cover_gain: Annotated[
+        float,
+        typer.Option(
+            "--min-cover-gain",
+            min=0,
+            help="--robust-method soft: least gain in expected rescue needs covered for which "
+            "the deterministic plan is rearranged.",
+        ),
+    ] = 0.5,
 ) -> None:
     """Solve an instance and write the schedule (exit 0 OPTIMAL/FEASIBLE, 2 bad input, 3 INFEASIBLE/UNKNOWN)."""
     if robust_method not in ("soft", "reserve"):
@@ -171,6 +180,7 @@ def solve(
                 seed=seed,
                 method=robust_method,
                 wait_slack=wait_slack,
+                min_cover_gain=min_cover_gain,
             )
             schedule = solve_robust(instance, options, config)
         else:

@@ -143,7 +143,7 @@ def test_soft_robust_plan_keeps_the_weight_and_frees_a_position_where_rescues_ar
     position stands free on a day when sampled rescues of the first batches need one."""
     instance = two_position_site_with_failing_batches()
     _, deterministic = solve_and_validate(instance)
-    config = RobustConfig(samples=200)
+    config = RobustConfig(samples=200, min_cover_gain=0)
     robust = valid(instance, solve_robust(instance, OPTIONS, config))
     assert deterministic.objective is not None and robust.objective is not None
     assert robust.objective.scheduled_weight == deterministic.objective.scheduled_weight
@@ -248,6 +248,8 @@ def test_solve_robust_command_soft_by_default(tmp_path: Path) -> None:
             "--robust",
             "--failure-rate",
             "0.5",
+            "--min-cover-gain",
+            "0",
             "--workers",
             "1",
             "--time-limit",
