@@ -95,7 +95,7 @@ def bench_one(
             instance, options, RobustConfig(quantile=quantile, method="soft")
         )
         robust_seconds = time.monotonic() - started
-        deterministic_seconds = float("nan")  # inside the robust solve
+        deterministic_seconds: float | None = None  # inside the robust solve
     else:
         started = time.monotonic()
         deterministic = solve(instance, options)
