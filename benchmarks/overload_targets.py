@@ -70,6 +70,17 @@ def verdicts(runs: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
         text = f"median {median:.1f} s, worst {worst:.1f} s" if times else "none proven"
         found.append(("m: every level proven, ≤ 5 s median, ≤ 10 s worst", text, unproven))
         found[-1] = (found[-1][0], ("MET: " if met else "MISSED: ") + text, unproven)
+    xl_normal = [r for r in runs if r["size"] == "xl" and r["scenario"] == "normal"]
+    if xl_normal:
+        late = [name(r) for r in xl_normal if r["status"] != "OPTIMAL" or r["solve_seconds"] > 120]
+        worst = max(r["solve_seconds"] for r in xl_normal)
+        found.append(
+            (
+                "xl normal: every level proven within 120 s",
+                ("MET" if not late else "MISSED") + f": worst {worst:.1f} s",
+                late,
+            )
+        )
     for size, scenarios, limit, first_limit in (
         ("l", ("overload", "waitlist"), 0.01, 0.01),
         ("xl", ("overload", "waitlist"), 0.05, 0.02),
@@ -91,7 +102,17 @@ def verdicts(runs: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
             if size == "l"
             else "xl overload/waitlist: weight within 2 %, later levels within 5 %"
         )
-        found.append((target, "MET" if not misses else f"MISSED on {len(misses)} levels", misses))
+        covered = sorted({(r["scenario"], r["seed"]) for r in chosen})
+        absent = [
+            f"{scenario} s{seed}"
+            for scenario in scenarios
+            for seed in range(1, 6)
+            if (scenario, seed) not in covered
+        ]
+        verdict = "MET" if not misses else f"MISSED on {len(misses)} levels"
+        if absent:
+            verdict += f" on the {len(chosen)} measured; not measured: {', '.join(absent)}"
+        found.append((target, verdict, misses))
     return found
 
 
