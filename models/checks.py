@@ -146,7 +146,11 @@ def check_instance(document: dict[str, Any]) -> list[Problem]:
         roster = operator.get("roster")
         if (
             isinstance(roster, list)
-            and {e.get("shift") if isinstance(e, dict) else None for e in roster} <= shift_ids
+            and {
+                e["shift"] if isinstance(e, dict) and isinstance(e.get("shift"), str) else None
+                for e in roster
+            }
+            <= shift_ids
         ):
             continue  # the common case, in one pass (a roster has an entry per working day)
         for r_index, entry in _items(operator, "roster"):

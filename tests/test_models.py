@@ -100,6 +100,16 @@ def test_type_and_reference_problems_are_reported_together() -> None:
             "in_progress[0].manufacturing_start",
             "YYYY-MM-DDTHH:MM",
         ),
+        (
+            lambda d: d["operators"][0]["roster"][0].update(shift={}),
+            "operators[0].roster[0].shift",
+            "string",
+        ),
+        (
+            lambda d: d["operators"][0]["roster"][0].update(shift="Z"),
+            "operators[0].roster[0].shift",
+            "unknown shift 'Z'",
+        ),
     ],
     ids=[
         "duplicate-id",
@@ -114,6 +124,8 @@ def test_type_and_reference_problems_are_reported_together() -> None:
         "position-beyond-suite",
         "in-progress-id-clash",
         "malformed-datetime",
+        "roster-shift-not-a-text",
+        "roster-shift-unknown",
     ],
 )
 def test_each_instance_error_names_its_place(change: Any, path: str, words: str) -> None:
