@@ -108,12 +108,8 @@ class KeepingPlanner(GreedyPlanner):
             chair = (hospital.id, day)
         if not self._class_free(batch.class_index, batch.start, batch.occupied_until):
             return False
-        hours: dict[tuple[date, str, str], float] = {}
-        for step in batch.steps:
-            planned = self._staff(step.step, step.date, [step.shift_id], hours)
-            if planned is None or planned.operators != sorted(step.operators):
-                return False
-        if not all(self._lab_free(a.start_day, a.assay.id) for a in batch.assays):
+        hours = self._kept_teams_and_lab_days(batch)
+        if hours is None:
             return False
         self._commit(batch, hours, chair)
         return True
@@ -124,18 +120,27 @@ class KeepingPlanner(GreedyPlanner):
         The checks are `_place_commitment`'s (which keeps both when free), without deriving the
         batch's commitment again.
         """
+        hours = self._kept_teams_and_lab_days(batch)
+        if hours is None:
+            return False
+        self._commit(batch, hours, chair=None)
+        return True
+
+    def _kept_teams_and_lab_days(self, batch: Batch) -> dict[tuple[date, str, str], float] | None:
+        """The hours the batch's teams take, if every team and every lab day still to start is free.
+
+        An assay sampled before the horizon started then (C11): it takes no lab day here.
+        """
         self.patient_id = batch.patient_id
         hours: dict[tuple[date, str, str], float] = {}
         for step in batch.steps:
             planned = self._staff(step.step, step.date, [step.shift_id], hours)
             if planned is None or planned.operators != sorted(step.operators):
-                return False
-        if not all(
-            self._lab_free(a.start_day, a.assay.id) for a in batch.assays if a.sample_day >= 0
-        ):
-            return False
-        self._commit(batch, hours, chair=None)
-        return True
+                return None
+        pending = [a for a in batch.assays if a.sample_day >= 0]
+        if not all(self._lab_free(a.start_day, a.assay.id) for a in pending):
+            return None
+        return hours
 
     def _free_collection(self, options: PatientOptions, option: StartOption) -> date | None:
         # The plan's collection date first (the greedy rule prefers the instance's communicated
