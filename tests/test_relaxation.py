@@ -16,13 +16,15 @@ from generator import generate_instance
 from models import load_instance
 from scheduler.explain.schedule_document import build_schedule
 from scheduler.model.build import build_model
-from scheduler.problem.batches import assign_positions
+from scheduler.problem.batches import Batch, assign_positions
 from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.planning import prepare
-from scheduler.search import parameters
+from scheduler.search import lexicographic, parameters
 from scheduler.search.guided_start import relaxation_guided_batches
 from scheduler.search.outcome import SearchOutcome
 from scheduler.search.relaxation import LinearRelaxation
+from scheduler.search.stages import StagedObjective
+from scheduler.search.structural_bounds import plan_changes_floor, wait_days_floor
 from tests.helpers import solve_and_validate
 from validator import validate
 
@@ -83,6 +85,10 @@ def test_relaxation_bounds_never_cut_off_the_proven_optimum(
     relaxation.hold_at_most(measures["plan_changes"], changes)
     waits_bound = relaxation.lower_bound(measures["wait_days"], seconds=30)
     assert waits_bound is not None and waits_bound <= waits
+    # The per-patient floors (structural_bounds) at the proven weight are valid as well.
+    problem = prepare(instance)
+    assert plan_changes_floor(problem, schedule.objective.scheduled_weight) <= changes
+    assert wait_days_floor(problem, schedule.objective.scheduled_weight) * scale <= waits
 
 
 @pytest.mark.parametrize(("size", "seed", "scenario"), SITES[2:4])
@@ -116,3 +122,28 @@ def test_the_relaxation_guided_start_is_valid_and_beats_first_come_on_a_waitlist
     assign_positions(guided, problem.builder.classes)
     schedule = build_schedule(problem, SearchOutcome("SOLVED", [], guided), 0.0)
     assert validate(instance, schedule) == []
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES[3:5])
+def test_the_dive_before_later_levels_reaches_the_same_optimum(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced on for small waitlist sites (weight alone first, then the rest, with a dive among the
+    plan's starts and those keeping promised dates): the same proven optimum as without it."""
+    doc = generate_instance(size, seed, scenario)
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, without = solve_and_validate(doc, time_limit=60, workers=2)
+    for threshold in ("RELAXATION_PAYS_FROM", "FIRST_MEASURE_ALONE_FROM", "SUPPORT_PLAN_PAYS_FROM"):
+        monkeypatch.setattr(parameters, threshold, 0)
+    dives: list[bool] = []
+    real_dive = lexicographic._Search._dive_before_level
+
+    def dive(search: lexicographic._Search, objective: StagedObjective) -> list[Batch] | None:
+        dives.append(True)
+        return real_dive(search, objective)
+
+    monkeypatch.setattr(lexicographic._Search, "_dive_before_level", dive)
+    _, with_dive = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert dives, "the later level was not dived into"
+    assert without.status == with_dive.status == "OPTIMAL"
+    assert with_dive.objective == without.objective

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
@@ -17,11 +18,13 @@ from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.steady import churn_of
 from scheduler.search import parameters
 from scheduler.search.guided_start import relaxation_guided_batches
+from scheduler.search.memory import return_freed_memory
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions, SteadyOutcome
 from scheduler.search.progress import ProgressReporter, run_solver
 from scheduler.search.relaxation import LinearRelaxation
 from scheduler.search.solver_values import all_values, complete_values, set_hint, solve_fixed
 from scheduler.search.stages import StagedObjective, objective_stages, staged_objective
+from scheduler.search.structural_bounds import plan_changes_floor, wait_days_floor
 from scheduler.search.team_repair import Shift, TeamRepair
 
 
@@ -93,6 +96,7 @@ class _Search:
         self.start: list[Batch] | None = None  # the starting plan (a re-plan's: the previous one)
         self.new_patients = {options.patient.id for options in problem.patients}
         self.relaxation: LinearRelaxation | None = None
+        self.relaxation_released = False
         self.relaxation_left = options.time_limit * parameters.RELAXATION_SHARE
         self.relaxation_reserve = 0.0  # kept back for `_conditional_bounds`
         self.first_measure_bound: int | None = (
@@ -174,7 +178,7 @@ class _Search:
             known_bound = (
                 first_bound
                 if position == 0
-                else self._bound_by_relaxation(objective)
+                else self._bound_by_relaxation(objective, later=True)
                 if position < spec_stages
                 else None
             )
@@ -184,8 +188,13 @@ class _Search:
                 self.outcome.status == "SOLVED",
                 _level_share(position, spec_stages, first_alone, steady is not None),
             )
+            dived = self._dive_before_level(objective) if 0 < position < spec_stages else None
+            if position == spec_stages - 1 and self.size >= parameters.RELAXATION_RELEASED_FROM:
+                self._release_relaxation()
             level = _Level(objective, time.monotonic(), budget, known_bound=known_bound)
             level.exact_shifts_before = len(self.teams.exact)
+            if dived is not None:
+                self._offer_provisional(level, dived)
             solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
             if solved is None:
                 break
@@ -202,20 +211,36 @@ class _Search:
         scheduled = {batch.patient_id for batch in batches if not batch.in_progress}
         return all(o.patient.id in scheduled for o in self.problem.patients if o.starts)
 
-    def _relaxation_seconds(self) -> float:
-        """What the next relaxation solve before a level may take: its share, never the search's last seconds."""
+    def _relaxation_seconds(self, later: bool = False) -> float:
+        """What the next relaxation solve before a level may take: its share, never the search's last seconds.
+
+        Before a later level (`later`) it may take the time kept back for the conditional bounds:
+        with the earlier levels held, its bound is this measure's conditional bound already.
+        """
+        reserve = 0.0 if later else self.relaxation_reserve
         return min(
-            self.relaxation_left - self.relaxation_reserve,
+            self.relaxation_left - reserve,
             max(0.0, self.search_limit - self.elapsed()) * 0.5,
         )
 
     def _relax(self) -> LinearRelaxation | None:
         """The model's linear relaxation, built once, on models large enough for it to pay."""
-        if self.relaxation is None and self.size >= parameters.RELAXATION_PAYS_FROM:
+        if (
+            self.relaxation is None
+            and not self.relaxation_released
+            and self.size >= parameters.RELAXATION_PAYS_FROM
+        ):
             self.relaxation = LinearRelaxation(self.model)
             self.relaxation_left -= self.relaxation.build_seconds
             self.search_limit -= self.relaxation.build_seconds
         return self.relaxation
+
+    def _release_relaxation(self) -> None:
+        """Give the relaxation's memory back; no later level asks it again (`RELAXATION_RELEASED_FROM`)."""
+        if self.relaxation is not None:
+            self.relaxation = None
+            self.relaxation_released = True
+            return_freed_memory()
 
     def _relaxed_bound(self, expression: cp_model.LinearExprT, seconds: float) -> int | None:
         """A proven lower bound on `expression` from the relaxation, if it is solved in `seconds`."""
@@ -233,18 +258,18 @@ class _Search:
             self.search_limit -= self.relaxation_reserve
         return bound
 
-    def _bound_by_relaxation(self, objective: StagedObjective) -> float | None:
+    def _bound_by_relaxation(self, objective: StagedObjective, later: bool = False) -> float | None:
         """The relaxation's bound on the stage's first measure, added as a valid inequality;
         the weighted bound of the stage it implies, or None.
 
         CP-SAT then stops as soon as a plan reaches it, and reports it while searching.
         """
         first = objective.expressions[0]
-        lowest = self._relaxed_bound(first, self._relaxation_seconds())
+        lowest = self._relaxed_bound(first, self._relaxation_seconds(later))
+        self.first_measure_bound = lowest
         if lowest is None or lowest <= objective.lowest[0]:
             return None
         self.model.add(first >= lowest)
-        self.first_measure_bound = lowest
         return objective.factors[0] * lowest + sum(
             f * low for f, low in zip(objective.factors[1:], objective.lowest[1:], strict=True)
         )
@@ -254,11 +279,12 @@ class _Search:
     ) -> list[Batch] | None:
         """The best plan using only starts the relaxation's solution uses (a valid plan, teams checked).
 
-        The restricted model is a small fraction of the whole (generated l waitlist seed 3: 359
+        The neighbourhood is a small fraction of the whole (generated l waitlist seed 3: 359
         of 9,909 start choices) and CP-SAT solves it in seconds, often to the relaxation's bound,
-        which proves the level at once; the whole model's search then starts from it. The
-        stage's next measure gets a second such dive: the relaxation re-solved for it with the
-        first held, restricted to its support and the plan's own starts.
+        which proves the level at once; the whole model's search then starts from it. Each of the
+        stage's later measures gets such a dive in turn: the relaxation re-solved for it with the
+        measures before it held, among its support, the plan's own starts and (for plan changes)
+        those keeping promised dates.
         """
         relaxation = self.relaxation
         if (
@@ -270,82 +296,181 @@ class _Search:
         deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
         # One measure at a time: the later ones would slow the dive down.
         first = staged_objective(self.model, [objective.measures[0]], self.measures, self.scales)
-        plan = self._restricted_plan(first, known_bound, set(), [], None, deadline)
-        if plan is None or len(objective.measures) < 2:
-            return plan
-        reached = self._minimised_value(objective.measures[0], plan)
-        relaxation.hold_at_most(first.expression, reached)
-        second = staged_objective(self.model, [objective.measures[1]], self.measures, self.scales)
-        seconds = min(self.relaxation_left - self.relaxation_reserve, deadline - self.elapsed())
-        second_bound = self._relaxed_bound(second.expression, seconds)
-        if second_bound is None:
-            return plan
-        decisions = batch_values(self.plan, plan, self.problem.calendar)
-        better = self._restricted_plan(
-            second,
-            second_bound,
-            {i for i, v in decisions.items() if v},  # the plan stays possible
-            [(first.expression, reached)],
-            decisions,
-            deadline,
-        )
-        if better is not None and self.problem.better(better, plan):
-            return better
+        allowed = self._allowed_starts(None, promises=False)
+        plan = self._neighbourhood_plan(first, allowed, None, deadline, known_bound)
+        held, rows = first, []
+        for measure in objective.measures[1:]:
+            if plan is None:
+                break
+            reached = self._minimised_value(held.measures[0], plan)
+            rows.append(relaxation.hold_at_most(held.expression, reached))
+            held = staged_objective(self.model, [measure], self.measures, self.scales)
+            seconds = min(self.relaxation_left - self.relaxation_reserve, deadline - self.elapsed())
+            bound = self._relaxed_bound(held.expression, seconds)
+            if not relaxation.solved and measure != "plan_changes":
+                continue  # the plan's own starts alone: nothing to choose but lab days
+            allowed = self._allowed_starts(plan, promises=measure == "plan_changes")
+            better = self._neighbourhood_plan(held, allowed, plan, deadline, bound)
+            if better is not None and self.problem.better(better, plan):
+                plan = better
+        # The first measure only gets better in the search; the later ones may get worse when it
+        # does, so their holds would make later bounds invalid.
+        for row in rows[1:]:
+            relaxation.let_go(row)
         return plan
+
+    def _dive_before_level(self, objective: StagedObjective) -> list[Batch] | None:
+        """Before a later level of a large model: the best plan of the neighbourhood made of the
+        current plan's starts, the starts that keep a patient's communicated date, and those of
+        the relaxation's solution for the level if it finished (earlier levels held).
+
+        On xl waitlist the whole model's search brought plan changes only to 17-169 in minutes
+        against a bound of 3; the neighbourhood contains the current plan, so it can only improve
+        on it. The level's search starts from the result.
+        """
+        current = self.outcome.batches
+        if self.relaxation is None or self.size < parameters.SUPPORT_PLAN_PAYS_FROM or not current:
+            return None
+        deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
+        allowed = self._allowed_starts(current, promises=True)
+        dived = self._neighbourhood_plan(
+            objective, allowed, current, deadline, self.first_measure_bound
+        )
+        if dived is None or not self.problem.better(dived, current):
+            return None
+        completed = complete_values(
+            self.model,
+            batch_values(self.plan, dived, self.problem.calendar),
+            max(1.0, self.options.time_limit * 0.02),
+        )
+        if completed is not None:
+            set_hint(self.model, completed)
+        self.outcome.batches = dived
+        return dived
+
+    def _allowed_starts(self, current: list[Batch] | None, promises: bool) -> dict[str, set[int]]:
+        """Each patient's start indices in a neighbourhood: its start in `current`, the starts
+        keeping its communicated apheresis date (`promises`), and those the relaxation's last
+        solution uses if it is solved."""
+        allowed: dict[str, set[int]] = {}
+        for batch in current or []:
+            if not batch.in_progress:
+                starts = self.plan.options_of(batch.patient_id).starts
+                allowed.setdefault(batch.patient_id, set()).update(
+                    i for i, option in enumerate(starts) if option.slot.start == batch.start
+                )
+        for options in self.problem.patients if promises else []:
+            previous = options.patient.previous_apheresis_date
+            if previous is not None and options.uses_chair:
+                allowed.setdefault(options.patient.id, set()).update(
+                    i
+                    for i, option in enumerate(options.starts)
+                    if previous in option.apheresis_dates
+                )
+        relaxation = self.relaxation
+        if relaxation is not None and relaxation.solved:
+            for (patient_id, index, _), variable in self.plan.start_in_class.items():
+                if relaxation.value(variable) >= parameters.SUPPORT_EPSILON:
+                    allowed.setdefault(patient_id, set()).add(index)
+        return allowed
 
     def _minimised_value(self, measure: str, batches: list[Batch]) -> int:
         """A measure of a plan as the model minimises it (weight-scaled, negated when maximised)."""
         sign = -1 if measure in MAXIMISED else 1
         return round(sign * self.problem.measure_values(batches)[measure] * self.scales[measure])
 
-    def _restricted_plan(
+    def _neighbourhood_plan(
         self,
         objective: StagedObjective,
-        known_bound: int | None,
-        keep: set[int],
-        held: list[tuple[cp_model.LinearExpr, int]],
-        hint: dict[int, int] | None,
+        allowed: dict[str, set[int]],
+        current: list[Batch] | None,
         deadline: float,
+        known_bound: int | None = None,
     ) -> list[Batch] | None:
-        """The best plan among the starts the relaxation's last solution uses (and `keep`), with
-        each `held` expression at most its value, found before `deadline`; shifts no team can staff are modelled
-        exactly and it is solved again, a few rounds."""
-        relaxation = self.relaxation
-        assert relaxation is not None
-        unused = [
-            variable.index
-            for variable in self.plan.start_in_class.values()
-            if relaxation.value(variable) < parameters.SUPPORT_EPSILON
-            and variable.index not in keep
+        """The best plan before `deadline` in which each patient may only take its `allowed` starts,
+        every measure before the stage held at the `current` plan's value (which hints the search);
+        None if none is found. `known_bound` (one-measure stages) stops the search when reached.
+
+        The neighbourhood is the same model built over fewer options, every rule as in the whole:
+        a clone of the whole with the other starts fixed spent most of a dive in presolve on xl.
+        Shifts no team can staff are modelled exactly and it is solved again, a few rounds.
+        """
+        patients = [
+            replace(
+                options,
+                starts=[
+                    option
+                    for index, option in enumerate(options.starts)
+                    if index in allowed.get(options.patient.id, ())
+                ],
+            )
+            for options in self.problem.patients
         ]
+        neighbourhood = replace(self.problem, patients=patients)
+        plan, measures, shift_loads = build_model(neighbourhood)
+        teams = TeamRepair(neighbourhood, plan, shift_loads, hint_from_rejected=True)
+        teams.model_exactly([shift for shift in self.teams.exact if shift in shift_loads])
+        order: list[str] = list(self.problem.instance.objective_order)
+        if current is not None:
+            values = self.problem.measure_values(current)
+            for measure in order[: order.index(objective.measures[0])]:
+                sign = -1 if measure in MAXIMISED else 1
+                scale = self.scales[measure]
+                plan.model.add(sign * measures[measure] <= round(sign * values[measure] * scale))
+        staged = staged_objective(plan.model, list(objective.measures), measures, self.scales)
+        plan.model.minimize(staged.expression)
+        # Only the starts and collection dates: the neighbourhood may know fewer lab days than
+        # the whole model (days no start of it needs), so the plan's own QC days may not fit.
+        choices = {
+            variable.index
+            for group in (plan.scheduled, plan.start_in_class, plan.apheresis_on)
+            for variable in group.values()
+        }
+        decisions = batch_values(plan, current or [], self.problem.calendar)
+        hint = (
+            complete_values(
+                plan.model,
+                {index: value for index, value in decisions.items() if index in choices},
+                max(1.0, deadline - self.elapsed()),
+            )
+            if current is not None
+            else None
+        )
+        if len(staged.measures) > 1:
+            known_bound = None  # in the whole model's weighting; this one weighs its own ranges
+        if known_bound is not None:
+            # Valid for the whole model, so for this part of it: the search may stop on reaching it.
+            plan.model.add(staged.expression >= known_bound)
         rejected: tuple[list[Batch], list[Shift]] | None = None
         for _ in range(parameters.SUPPORT_TEAM_ROUNDS):
             if self.stopped() or deadline - self.elapsed() < 0.1:
                 break
-            restricted = self.model.clone()  # with every shift modelled exactly so far
-            for index in unused:
-                restricted.add(restricted.get_bool_var_from_proto_index(index) == 0)
-            for expression, most in held:
-                restricted.add(expression <= most)
-            restricted.minimize(objective.expression)
             if hint is not None:
-                set_hint(restricted, hint)
+                set_hint(plan.model, hint)
             solver = cp_model.CpSolver()
             solver.parameters.max_time_in_seconds = deadline - self.elapsed()
             solver.parameters.num_workers = self.options.workers
             solver.parameters.random_seed = self.options.seed
-            reporter = ProgressReporter(objective, self.started, self.options, known_bound)
-            status = run_solver(solver, restricted, reporter, self.options.stop_event)
+            reporter = ProgressReporter(staged, self.started, self.options, known_bound)
+            status = run_solver(solver, plan.model, reporter, self.options.stop_event)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 break
-            batches = read_batches(self.plan, solver, self.problem.calendar)
-            failed = self.teams.unstaffable(batches)
+            batches = read_batches(plan, solver, self.problem.calendar)
+            failed = teams.unstaffable(batches)
             if not failed:
                 return batches
+            # As in a level (`TeamRepair.nearby`): moving little of the plan usually staffs it,
+            # in well under the time another solve of the neighbourhood takes.
+            repaired = teams.nearby(
+                staged.expression, solver, batches, failed, self._repair_seconds
+            )
             # The whole model learns these shifts too: its search would meet them next.
-            self.teams.model_exactly(failed)
+            teams.model_exactly(failed)
+            self.teams.model_exactly([shift for shift in teams.exact if shift in self.shift_loads])
+            if repaired is not None:
+                return repaired[0]
             rejected = (batches, failed)
-        return self.teams.without_unstaffable(*rejected) if rejected is not None else None
+        return teams.without_unstaffable(*rejected) if rejected is not None else None
 
     def _conditional_bounds(self) -> None:
         """Every SPEC measure the search did not prove gets the relaxation's bound, conditional on
@@ -357,6 +482,9 @@ class _Search:
         """
         order = list(self.problem.instance.objective_order)
         reached = {level.measure: level for level in self.outcome.levels}
+        if self.outcome.status == "SOLVED" and self.outcome.batches:
+            self._structural_bounds(order)
+            reached = {level.measure: level for level in self.outcome.levels}
         if (
             self.outcome.status != "SOLVED"
             or not self.outcome.batches
@@ -384,6 +512,26 @@ class _Search:
                 if lowest is not None:
                     self._record_bound(measure, values[measure], sign * lowest / scale, level)
             relaxation.hold_at_most(minimised, held)
+
+    def _structural_bounds(self, order: Sequence[str]) -> None:
+        """The measures after scheduled weight get the per-patient floors at the reached weight
+        (`structural_bounds`): a real bound even where the relaxation has no time to finish."""
+        if "scheduled_weight" not in order or self.outcome.batches is None:
+            return
+        values = self.problem.measure_values(self.outcome.batches)
+        weight = values["scheduled_weight"]
+        reached = {level.measure: level for level in self.outcome.levels}
+        for measure in order[order.index("scheduled_weight") + 1 :]:
+            level = reached.get(measure)
+            if level is not None and level.proven:
+                continue
+            if measure == "plan_changes":
+                floor: float = plan_changes_floor(self.problem, weight)
+            elif measure == "wait_days":
+                floor = wait_days_floor(self.problem, weight)
+            else:
+                continue
+            self._record_bound(measure, values[measure], floor, level)
 
     def _record_bound(
         self, measure: str, value: float, bound: float, level: LevelOutcome | None
@@ -636,6 +784,9 @@ class _Search:
             self.outcome.batches = solved.batches
             self.model.add(objective.expression <= round(solved.objective))
             return
+        if self.relaxation is not None:
+            # Later levels' relaxation bounds are conditional on this one (SPEC 8).
+            self.relaxation.hold_at_most(objective.expression, round(solved.objective))
         for i, measure in enumerate(objective.measures):
             self.outcome.levels.append(
                 LevelOutcome(

@@ -53,6 +53,11 @@ RELAXATION_PAYS_FROM = 3_000
 
 # The relaxation's solves together may take at most this share of the time limit.
 RELAXATION_SHARE = 0.25
+# From this many model variables the relaxation (GLOP's copy of the model, about 250 MB on xl
+# waitlist) is released before the last level's search: there its conditional bound on wait days
+# never finished in the time left (xl waitlist seeds 1-2), and the search's own peak came on top
+# of it (1.53 GB against the 1.5 GB). The per-patient floors bound wait days instead.
+RELAXATION_RELEASED_FROM = 50_000
 
 
 # CP-SAT's portfolio gains little beyond 8 workers on our model sizes, and a site server runs
