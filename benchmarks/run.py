@@ -72,13 +72,15 @@ def worker(
     record["in_progress"] = len(instance.in_progress)
     record["objective_order"] = list(instance.objective_order)
 
-    # Instrument build_model (the search calls it once) to read the size of the very model
-    # that is solved and the moment the search can start; nothing else is changed.
+    # Instrument build_model (the search calls it first for the whole model) to read the size of
+    # the very model that is solved and the moment the search can start; nothing else is changed.
     real_build_model = search_module.build_model
     marks: dict[str, Any] = {}
 
     def build_model(problem: Any) -> Any:
         built = real_build_model(problem)
+        if "variables" in marks:
+            return built  # a neighbourhood's smaller model (the dives), not the one searched
         proto = built[0].model.proto
         marks["variables"] = len(proto.variables)
         marks["constraints"] = len(proto.constraints)

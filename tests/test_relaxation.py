@@ -129,11 +129,17 @@ def test_the_dive_before_later_levels_reaches_the_same_optimum(
     size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Forced on for small waitlist sites (weight alone first, then the rest, with a dive among the
-    plan's starts and those keeping promised dates): the same proven optimum as without it."""
+    plan's starts and those keeping promised dates, the relaxation released before the rest): the
+    same proven optimum as without it."""
     doc = generate_instance(size, seed, scenario)
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in ("RELAXATION_PAYS_FROM", "FIRST_MEASURE_ALONE_FROM", "SUPPORT_PLAN_PAYS_FROM"):
+    for threshold in (
+        "RELAXATION_PAYS_FROM",
+        "FIRST_MEASURE_ALONE_FROM",
+        "SUPPORT_PLAN_PAYS_FROM",
+        "RELAXATION_RELEASED_FROM",  # and the relaxation let go of before the last level
+    ):
         monkeypatch.setattr(parameters, threshold, 0)
     dives: list[bool] = []
     real_dive = lexicographic._Search._dive_before_level

@@ -281,10 +281,10 @@ class _Search:
 
         The neighbourhood is a small fraction of the whole (generated l waitlist seed 3: 359
         of 9,909 start choices) and CP-SAT solves it in seconds, often to the relaxation's bound,
-        which proves the level at once; the whole model's search then starts from it. Each of the
-        stage's later measures gets such a dive in turn: the relaxation re-solved for it with the
-        measures before it held, among its support, the plan's own starts and (for plan changes)
-        those keeping promised dates.
+        which proves the level at once; the whole model's search then starts from it. The stage's
+        second measure gets a second dive: the relaxation re-solved for it with the first held,
+        among its support, the plan's own starts and (for plan changes) those keeping promised
+        dates.
         """
         relaxation = self.relaxation
         if (
@@ -298,25 +298,21 @@ class _Search:
         first = staged_objective(self.model, [objective.measures[0]], self.measures, self.scales)
         allowed = self._allowed_starts(None, promises=False)
         plan = self._neighbourhood_plan(first, allowed, None, deadline, known_bound)
-        held, rows = first, []
-        for measure in objective.measures[1:]:
-            if plan is None:
-                break
-            reached = self._minimised_value(held.measures[0], plan)
-            rows.append(relaxation.hold_at_most(held.expression, reached))
-            held = staged_objective(self.model, [measure], self.measures, self.scales)
-            seconds = min(self.relaxation_left - self.relaxation_reserve, deadline - self.elapsed())
-            bound = self._relaxed_bound(held.expression, seconds)
-            if not relaxation.solved and measure != "plan_changes":
-                continue  # the plan's own starts alone: nothing to choose but lab days
-            allowed = self._allowed_starts(plan, promises=measure == "plan_changes")
-            better = self._neighbourhood_plan(held, allowed, plan, deadline, bound)
-            if better is not None and self.problem.better(better, plan):
-                plan = better
-        # The first measure only gets better in the search; the later ones may get worse when it
-        # does, so their holds would make later bounds invalid.
-        for row in rows[1:]:
-            relaxation.let_go(row)
+        if plan is None or len(objective.measures) < 2:
+            return plan
+        # The second measure only: a dive for the third too (wait days) cost l waitlist seeds 1-2
+        # their proof in 120 s and l overload seeds 1 and 3 twice their time (docs/PERFORMANCE.md).
+        relaxation.hold_at_most(first.expression, self._minimised_value(first.measures[0], plan))
+        measure = objective.measures[1]
+        second = staged_objective(self.model, [measure], self.measures, self.scales)
+        seconds = min(self.relaxation_left - self.relaxation_reserve, deadline - self.elapsed())
+        bound = self._relaxed_bound(second.expression, seconds)
+        if not relaxation.solved and measure != "plan_changes":
+            return plan  # the plan's own starts alone: nothing to choose but lab days
+        allowed = self._allowed_starts(plan, promises=measure == "plan_changes")
+        better = self._neighbourhood_plan(second, allowed, plan, deadline, bound)
+        if better is not None and self.problem.better(better, plan):
+            return better
         return plan
 
     def _dive_before_level(self, objective: StagedObjective) -> list[Batch] | None:

@@ -129,19 +129,13 @@ class LinearRelaxation:
             constraint.SetCoefficient(self.columns[variable], coefficient)
         self.rows.append(_Row(list(merged), list(merged.values()), lower, upper, constraint))
 
-    def hold_at_most(self, expression: cp_model.LinearExprT, most: int) -> _Row:
-        """Add `expression <= most` (a level fixed at its value); the row, to `let_go` of later."""
+    def hold_at_most(self, expression: cp_model.LinearExprT, most: int) -> None:
+        """Add `expression <= most` (a level fixed at its value)."""
         terms, constant = _terms(expression)
         self.add_row(
             list(terms), [float(c) for c in terms.values()], -self.infinity, most - constant
         )
         self.solved = False  # the last solution may break the new row: no values until solved again
-        return self.rows[-1]
-
-    def let_go(self, row: _Row) -> None:
-        """Lift a held row: later bounds must not depend on a value the final plan may not keep."""
-        row.constraint.SetBounds(-self.infinity, self.infinity)
-        row.lower, row.upper = -self.infinity, self.infinity
 
     def lower_bound(self, expression: cp_model.LinearExprT, seconds: float) -> int | None:
         """A proven lower bound on the integer `expression` over the model, or None if the LP did not finish."""
