@@ -14,8 +14,10 @@ the linear relaxation (`relaxation.py`) has no time to finish.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
+from scheduler.problem.options import PatientOptions
 from scheduler.problem.planning import PlanningProblem
 
 
@@ -35,38 +37,47 @@ def _fewest_scaled_cost(items: list[tuple[int, Fraction]], weight_needed: int) -
     return math.ceil(total)
 
 
-def wait_days_floor(problem: PlanningProblem, weight_at_least: float) -> float:
-    """A lower bound on `wait_days` over plans scheduling new-patient weight >= `weight_at_least`."""
-    scale = problem.scale
+def _cheapest_weight(
+    problem: PlanningProblem,
+    weight_at_least: float,
+    unit_cost: Callable[[PatientOptions, int], Fraction],
+) -> int:
+    """The fewest total cost of new patients of weight >= `weight_at_least` (weights scaled),
+    each patient's cost per unit of its scaled weight given by `unit_cost`."""
     items: list[tuple[int, Fraction]] = []
     for options in problem.patients:
-        weight = round(options.patient.weight * scale)
-        if weight <= 0 or not options.starts:
-            continue
+        weight = round(options.patient.weight * problem.scale)
+        if weight > 0 and options.starts:
+            items.append((weight, unit_cost(options, weight)))
+    needed = math.ceil(Fraction(str(weight_at_least)) * problem.scale)
+    return _fewest_scaled_cost(items, needed)
+
+
+def wait_days_floor(problem: PlanningProblem, weight_at_least: float) -> float:
+    """A lower bound on `wait_days` over plans scheduling new-patient weight >= `weight_at_least`."""
+
+    def fewest_days(options: PatientOptions, weight: int) -> Fraction:
+        # wait_days weighs each day by the weight: per unit of weight the cost is the days.
         opens = problem.calendar.day(options.patient.apheresis_window.earliest)
         infusion_opens = problem.calendar.day(options.patient.infusion_window.earliest)
-        fewest = min(max(o.earliest_delivery, infusion_opens) for o in options.starts) - opens
-        # wait_days weighs each day by the weight: cost per unit of (scaled) weight is the days.
-        items.append((weight, Fraction(fewest)))
-    needed = math.ceil(Fraction(str(weight_at_least)) * scale)
-    return _fewest_scaled_cost(items, needed) / scale
+        return Fraction(
+            min(max(o.earliest_delivery, infusion_opens) for o in options.starts) - opens
+        )
+
+    return _cheapest_weight(problem, weight_at_least, fewest_days) / problem.scale
 
 
 def plan_changes_floor(problem: PlanningProblem, weight_at_least: float) -> int:
     """A lower bound on `plan_changes` over plans scheduling new-patient weight >= `weight_at_least`:
     the weight beyond what patients free to keep their date can bring comes from patients who cannot."""
-    scale = problem.scale
-    items: list[tuple[int, Fraction]] = []
-    for options in problem.patients:
-        weight = round(options.patient.weight * scale)
-        if weight <= 0 or not options.starts:
-            continue
+
+    def change_per_weight(options: PatientOptions, weight: int) -> Fraction:
         previous = options.patient.previous_apheresis_date
         if options.uses_chair:
             must_change = previous is not None and previous not in options.apheresis_dates
         else:
             must_change = previous is not None and options.patient.collected_on != previous
-        # One change buys the patient's whole weight: cost per unit of weight is 1 / weight.
-        items.append((weight, Fraction(1, weight) if must_change else Fraction(0)))
-    needed = math.ceil(Fraction(str(weight_at_least)) * scale)
-    return _fewest_scaled_cost(items, needed)
+        # One change buys the patient's whole weight.
+        return Fraction(1, weight) if must_change else Fraction(0)
+
+    return _cheapest_weight(problem, weight_at_least, change_per_weight)
