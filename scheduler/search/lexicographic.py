@@ -301,7 +301,7 @@ class _Search:
         if plan is None or len(objective.measures) < 2:
             return plan
         # The second measure only: a dive for the third too (wait days) cost l waitlist seeds 1-2
-        # their proof in 120 s and l overload seeds 1 and 3 twice their time (docs/PERFORMANCE.md).
+        # their proof in 120 s (docs/PERFORMANCE.md, "Issue 18, session 3").
         relaxation.hold_at_most(first.expression, self._minimised_value(first.measures[0], plan))
         measure = objective.measures[1]
         second = staged_objective(self.model, [measure], self.measures, self.scales)
