@@ -477,9 +477,10 @@ class _Search:
         only the trivial bound.
         """
         order = list(self.problem.instance.objective_order)
+        reached = {level.measure: level for level in self.outcome.levels}
         if self.outcome.status == "SOLVED" and self.outcome.batches:
             self._structural_bounds(order)
-        reached = {level.measure: level for level in self.outcome.levels}
+            reached = {level.measure: level for level in self.outcome.levels}
         if (
             self.outcome.status != "SOLVED"
             or not self.outcome.batches
