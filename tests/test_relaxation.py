@@ -153,3 +153,32 @@ def test_the_dive_before_later_levels_reaches_the_same_optimum(
     assert dives, "the later level was not dived into"
     assert without.status == with_dive.status == "OPTIMAL"
     assert with_dive.objective == without.objective
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES[3:5])
+def test_a_first_level_its_dive_proves_leaves_the_rest_a_level_of_their_own(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced on for small waitlist sites (the relaxation, its dive and the plan as hint): the dive
+    among the relaxation's starts reaches its bound on scheduled weight, so weight is proven
+    without a search, and plan changes and wait days are searched in a level of their own with
+    it held. The same proven optimum as without the relaxation."""
+    doc = generate_instance(size, seed, scenario)
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, without = solve_and_validate(doc, time_limit=60, workers=2)
+    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
+        monkeypatch.setattr(parameters, threshold, 0)
+    searched: list[tuple[str, ...]] = []
+    real_solve_level = lexicographic._Search._solve_level
+
+    def solve_level(
+        search: lexicographic._Search, level: lexicographic._Level, first: bool, last: bool
+    ) -> lexicographic._Solved | None:
+        searched.append(level.objective.measures)
+        return real_solve_level(search, level, first, last)
+
+    monkeypatch.setattr(lexicographic._Search, "_solve_level", solve_level)
+    _, split = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert searched == [("plan_changes", "wait_days")]
+    assert without.status == split.status == "OPTIMAL"
+    assert split.objective == without.objective

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 from ortools.sat.python import cp_model
 
@@ -58,6 +59,9 @@ class _Level:
     known_bound: float | None = None  # proven before a team repair, so still valid after it
     exact_shifts_before: int = 0  # shifts modelled exactly before this level started
     checked_valid: bool = False  # an incumbent passed the team check during the search
+    # Shifts no team could staff in incumbents the search went on from: modelled exactly
+    # together with the final solution's, so the repair and the next solve know them all.
+    unstaffable_seen: set[Shift] = field(default_factory=set)
     interrupted: bool = False  # the last solve was stopped early by a rejected incumbent
 
 
@@ -107,9 +111,24 @@ class _Search:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def _repair_seconds(self) -> float:
-        # A repair solve is small: a few seconds, never more than the search has left.
-        return min(5.0, max(0.5, self.search_limit - self.elapsed()))
+    def _repair_seconds(self, until: float | None = None) -> float:
+        # A repair solve is small: a few seconds, never more than the search has left (or than
+        # is left `until` a moment of the search).
+        left = self.search_limit - self.elapsed()
+        if until is not None:
+            left = min(left, until - self.elapsed())
+        return min(5.0, max(0.5, left))
+
+    def _repair_reserve(self, remaining: float) -> float:
+        """Seconds a level's solve leaves at its end for a team repair of its last solution.
+
+        Without them a solve that runs to its limit on a plan no team can staff is repaired in
+        half a second, which fails on l sites, and the level falls back to an older valid plan
+        (generated l waitlist seed 3: plan changes 18 kept where the search had reached about 1).
+        """
+        if self.size < parameters.GREEDY_HINT_PAYS_FROM:
+            return 0.0
+        return min(parameters.TEAM_REPAIR_RESERVE, parameters.TEAM_REPAIR_SHARE * remaining)
 
     def stopped(self) -> bool:
         return self.options.stop_event is not None and self.options.stop_event.is_set()
@@ -158,6 +177,7 @@ class _Search:
             first_bound = self._bound_by_relaxation(stages[0])
             on_support = self._plan_on_relaxation_support(stages[0], self.first_measure_bound)
         greedy = self.start = self.start_plan(first_come, (on_support,))
+        completed: dict[int, int] | None = None
         if greedy is not None:
             self.outcome = SearchOutcome("SOLVED", [], greedy, self.elapsed())
             if self.size >= parameters.GREEDY_HINT_PAYS_FROM:
@@ -167,6 +187,16 @@ class _Search:
                 )
                 if completed is not None:
                     set_hint(self.model, completed)
+        order: list[str] = list(self.problem.instance.objective_order)
+        first_proven = completed is not None and self._reaches_first_bound(greedy)
+        if first_proven and not first_alone and len(stages) == 1 and len(order) > 1:
+            # The starting plan reaches the relaxation's bound on the first measure: it is proven,
+            # and the rest are searched with it held, as on the largest sites. Weighted together,
+            # the search wandered among plans of less weight (generated l waitlist seed 3).
+            first_alone = True
+            stages = objective_stages(order, self.model, self.measures, scales, first_alone)
+            spec_stages = len(stages)
+            first_bound = self.first_measure_bound
         steady = self._steady_stage()
         if steady is not None:
             stages.append(steady)
@@ -188,20 +218,43 @@ class _Search:
                 self.outcome.status == "SOLVED",
                 _level_share(position, spec_stages, first_alone, steady is not None),
             )
+            # The level's time runs from here: its dive comes out of its budget.
+            level = _Level(objective, time.monotonic(), budget, known_bound=known_bound)
             dived = self._dive_before_level(objective) if 0 < position < spec_stages else None
             if position == spec_stages - 1 and self.size >= parameters.RELAXATION_RELEASED_FROM:
                 self._release_relaxation()
-            level = _Level(objective, time.monotonic(), budget, known_bound=known_bound)
             level.exact_shifts_before = len(self.teams.exact)
             if dived is not None:
                 self._offer_provisional(level, dived)
-            solved = self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
+            solved: _Solved | None
+            if (
+                position == 0
+                and first_proven
+                and len(objective.measures) == 1
+                and greedy is not None
+                and completed is not None
+                and known_bound is not None
+            ):
+                measured = [self._minimised_value(objective.measures[0], greedy)]
+                solved = _Solved(known_bound, int(cp_model.OPTIMAL), greedy, completed, measured)
+            else:
+                solved = self._solve_level(
+                    level, first=position == 0, last=position == len(stages) - 1
+                )
             if solved is None:
                 break
             self._fix_level(level, solved)
         self._conditional_bounds()
         self._keep_steadier_start()
         return self.outcome
+
+    def _reaches_first_bound(self, batches: list[Batch] | None) -> bool:
+        """Whether a plan reaches the relaxation's bound on the first measure (proving it)."""
+        bound = self.first_measure_bound
+        if batches is None or bound is None:
+            return False
+        first = self.problem.instance.objective_order[0]
+        return self._minimised_value(first, batches) <= bound
 
     def _schedules_everyone(self, batches: list[Batch] | None) -> bool:
         """Whether a plan schedules every patient that has a start (when weight comes first):
@@ -298,7 +351,9 @@ class _Search:
         first = staged_objective(self.model, [objective.measures[0]], self.measures, self.scales)
         allowed = self._allowed_starts(None, promises=False)
         plan = self._neighbourhood_plan(first, allowed, None, deadline, known_bound)
-        if plan is None or len(objective.measures) < 2:
+        if plan is None or len(objective.measures) < 2 or self._reaches_first_bound(plan):
+            # At the bound the first measure is proven and the next gets a level of its own,
+            # which starts with its own dive (`_dive_before_level`).
             return plan
         # The second measure only: a dive for the third too (wait days) cost l waitlist seeds 1-2
         # their proof in 120 s (docs/PERFORMANCE.md, "Issue 18, session 3").
@@ -438,6 +493,7 @@ class _Search:
             # Valid for the whole model, so for this part of it: the search may stop on reaching it.
             plan.model.add(staged.expression >= known_bound)
         rejected: tuple[list[Batch], list[Shift]] | None = None
+        best: list[Batch] | None = None  # the best valid plan met near a rejected one
         for _ in range(parameters.SUPPORT_TEAM_ROUNDS):
             if self.stopped() or deadline - self.elapsed() < 0.1:
                 break
@@ -454,7 +510,7 @@ class _Search:
             batches = read_batches(plan, solver, self.problem.calendar)
             failed = teams.unstaffable(batches)
             if not failed:
-                return batches
+                return best if best is not None and self.problem.better(best, batches) else batches
             # As in a level (`TeamRepair.nearby`): moving little of the plan usually staffs it,
             # in well under the time another solve of the neighbourhood takes.
             repaired = teams.nearby(
@@ -465,8 +521,13 @@ class _Search:
             self.teams.model_exactly([shift for shift in teams.exact if shift in self.shift_loads])
             if repaired is not None:
                 return repaired[0]
+            near = teams.best_nearby(solver, batches, failed, self._repair_seconds)
+            if near is not None and (best is None or self.problem.better(near, best)):
+                best = near
             rejected = (batches, failed)
-        return teams.without_unstaffable(*rejected) if rejected is not None else None
+        if best is None and rejected is not None:
+            best = teams.without_unstaffable(*rejected)
+        return best
 
     def _conditional_bounds(self) -> None:
         """Every SPEC measure the search did not prove gets the relaxation's bound, conditional on
@@ -596,7 +657,10 @@ class _Search:
     def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
         while True:
-            remaining = level.budget - (time.monotonic() - level.started)
+            remaining = min(
+                level.budget - (time.monotonic() - level.started),
+                self.search_limit - self.elapsed(),
+            )
             if remaining <= 0.05:
                 # Out of this level's share (a team repair ate the time): its best valid plan
                 # leaves the later measures their time; without one they could not start anyway.
@@ -610,7 +674,7 @@ class _Search:
             if remaining <= too_short or self.stopped():
                 self._keep_provisional(level)
                 return None
-            solver, status = self._solve_once(level, remaining)
+            solver, status = self._solve_once(level, remaining - self._repair_reserve(remaining))
             if status == cp_model.INFEASIBLE and not self.outcome.levels:
                 self.outcome = SearchOutcome("INFEASIBLE")
                 return None
@@ -618,13 +682,23 @@ class _Search:
                 continue  # nothing yet within this level's share: go on with what is left
             if (
                 status != cp_model.OPTIMAL
-                and first
                 and not level.interrupted
-                and (start := self._start_plan_if_better(level, solver))
+                and (kept := self._kept_plan_if_better(level, solver))
             ):
-                return start  # out of time (not stopped by a team check) on a plan worse than the start
+                return (
+                    kept  # out of time (not stopped by a team check) on a plan worse than one kept
+                )
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = self.teams.unstaffable(batches)
+            if not failed and level.interrupted and status != cp_model.OPTIMAL:
+                # Stopped for an unstaffable incumbent, then ended on a valid plan: not the
+                # level's result while its time lasts (generated l waitlist seed 3 stopped 56 s
+                # early on 2 plan changes); the search goes on from it with those shifts exact.
+                level.interrupted, level.checked_valid = False, True
+                self._offer_provisional(level, batches)
+                self.teams.model_exactly(sorted(level.unstaffable_seen))
+                set_hint(self.model, all_values(solver))
+                continue
             if not failed:
                 return self._solved(level, solver, status, batches, solver)
             if first:
@@ -633,34 +707,43 @@ class _Search:
                 fallback = self.teams.without_unstaffable(batches, failed)
                 if fallback is not None:
                     self._offer_provisional(level, fallback)
-            self.teams.search_again_from(solver, failed)
+            self.teams.search_again_from(solver, sorted({*failed, *level.unstaffable_seen}))
             if level.interrupted and status != cp_model.OPTIMAL:
                 # Stopped early with time left: the search goes on, now with those shifts exact.
                 level.interrupted = False
                 continue
+            # At the search's end, half of what is left: the other half is for `best_nearby`.
+            halfway = self.elapsed() + (self.search_limit - self.elapsed()) / 2
             repaired = self.teams.nearby(
-                level.objective.expression, solver, batches, failed, self._repair_seconds
+                level.objective.expression,
+                solver,
+                batches,
+                failed,
+                partial(self._repair_seconds, halfway),
             )
             if repaired is not None:
                 return self._solved(level, solver, status, *repaired)
+            # No plan at its value: the best near it is kept in case no time is left to search again.
+            near = self.teams.best_nearby(solver, batches, failed, self._repair_seconds)
+            if near is not None:
+                self._offer_provisional(level, near)
+            self._hint_provisional(level)
 
-    def _start_plan_if_better(self, level: _Level, solver: cp_model.CpSolver) -> _Solved | None:
-        """The starting plan (or a better valid one met in the search) when time ran out on a worse solution.
+    def _kept_plan_if_better(self, level: _Level, solver: cp_model.CpSolver) -> _Solved | None:
+        """The plan so far (the start, or the earlier level's) or a better valid one met in the
+        level, when time ran out on a worse solution.
 
         Small models are searched without the starting plan as a hint, so an unfinished search
-        may hold a worse plan than the greedy (or previous) one; the schedule never is.
+        may hold a worse plan than the greedy (or previous) one; the schedule never is. A short
+        solve after a team repair may end worse than a plan the level's search had checked.
         """
         start = self.outcome.batches
         if level.provisional is not None and (
             not start or self.problem.better(level.provisional, start)
         ):
             start = level.provisional
-        if (
-            not start
-            or self.outcome.levels
-            or not self.problem.better(
-                start, read_batches(self.plan, solver, self.problem.calendar)
-            )
+        if not start or not self.problem.better(
+            start, read_batches(self.plan, solver, self.problem.calendar)
         ):
             return None
         return self._plan_as_solved(level, start)
@@ -729,11 +812,28 @@ class _Search:
         level, None (search on) once one was.
         """
         batches = read_batches(self.plan, incumbent, self.problem.calendar)
-        if self.teams.unstaffable(batches):
+        if failed := self.teams.unstaffable(batches):
+            level.unstaffable_seen.update(failed)
             return None if level.checked_valid else False
         level.checked_valid = True
         self._offer_provisional(level, batches)
         return True
+
+    def _hint_provisional(self, level: _Level) -> None:
+        """Search on from the level's best valid plan rather than from a rejected one.
+
+        From a rejected plan that no repair could staff the next solve of the level found nothing
+        at all in 24 s (generated l waitlist seed 3), though valid plans were known.
+        """
+        if level.provisional is None or self.size < parameters.GREEDY_HINT_PAYS_FROM:
+            return
+        values = complete_values(
+            self.model,
+            batch_values(self.plan, level.provisional, self.problem.calendar),
+            self._repair_seconds(),
+        )
+        if values is not None:
+            set_hint(self.model, values)
 
     def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
         """Keep a valid plan for the level if it beats the one kept so far."""
@@ -751,14 +851,18 @@ class _Search:
         if objective.measures == (STEADY_MEASURE,) and outcome.steady is not None:
             outcome.batches, outcome.steady.cost_bound = provisional, level.known_bound
             return
-        measure = objective.measures[0]
-        value = self.problem.measure_values(provisional)[measure]
-        bound = value
-        if level.known_bound is not None:  # the first measure's bound needs no values of the others
-            bound = objective.reported(
-                0, objective.bounds([0] * len(objective.measures), level.known_bound)[0]
+        values = self.problem.measure_values(provisional)
+        measured = [self._minimised_value(measure, provisional) for measure in objective.measures]
+        for i, measure in enumerate(objective.measures):
+            bound: float | None = None  # none proven: the trivial bound is reported
+            if level.known_bound is not None:
+                # Each later measure's bound is conditional on the plan's values before it (SPEC 8):
+                # a search proven on the aggregate team bound, whose last plan no team could
+                # staff, still bounds a valid plan at the same earlier values.
+                bound = objective.reported(i, objective.bounds(measured, level.known_bound)[i])
+            outcome.levels.append(
+                LevelOutcome(measure, values[measure], bound, bound == values[measure])
             )
-        outcome.levels.append(LevelOutcome(measure, value, bound, False))
         outcome.status, outcome.batches = "SOLVED", provisional
 
     def _fix_level(self, level: _Level, solved: _Solved) -> None:

@@ -37,6 +37,12 @@ FIRST_MEASURE_SHARE = 0.7
 FIRST_TEAM_CHECK = 3.0
 
 
+# From GREEDY_HINT_PAYS_FROM model variables a level's solve stops this many seconds (at most
+# this share of its time) before its end, kept for repairing the teams of its last solution.
+TEAM_REPAIR_RESERVE = 8.0
+TEAM_REPAIR_SHARE = 0.1
+
+
 # A re-plan's last level (churn: patients moved without an event of their own) gets at most this
 # share of the search time the SPEC levels leave: the level before it stops at the rest unless
 # proven sooner. Starting from the SPEC optimum it rarely needs more (docs/DESIGN.md).

@@ -23,13 +23,16 @@ def solve_fixed(
     decisions: dict[int, int],
     seconds: float,
     also: cp_model.BoundedLinearExpression | bool | None = None,
+    minimise: bool = False,
 ) -> cp_model.CpSolver | None:
     """A feasible completion of the model with these variables fixed (same variable indices), or None.
 
-    `also` is one more constraint for this solve only.
+    `also` is one more constraint for this solve only; with `minimise` the completion is the best
+    the solve finds on the model's objective rather than any.
     """
     fixed = model.clone()
-    fixed.clear_objective()  # type: ignore[no-untyped-call]
+    if not minimise:
+        fixed.clear_objective()  # type: ignore[no-untyped-call]
     fixed.clear_hints()  # type: ignore[no-untyped-call]
     if also is not None:
         fixed.add(also)

@@ -86,14 +86,7 @@ class TeamRepair:
         The objective stays at the rejected solution's value, so the proof of the level still holds.
         Each repair solve gets `seconds_left()`, asked afresh as the search's time runs down.
         """
-        days = {day for day, _ in failed}
-        touching = {
-            b.patient_id
-            for b in batches
-            if not b.in_progress and any(s.date in days for s in b.steps)
-        }
-        unscheduled = {p for p, v in self.plan.scheduled.items() if not rejected.value(v)}
-        for free in (set(), touching | unscheduled):
+        for free in (set(), self._around(rejected, batches, failed)):
             for _ in range(3):  # a move may overload another shift: model it exactly and try again
                 moved = self._solve_around(objective, rejected, free, seconds_left())
                 if moved is None:
@@ -105,14 +98,54 @@ class TeamRepair:
                 self.model_exactly(failed)
         return None
 
+    def best_nearby(
+        self,
+        rejected: cp_model.CpSolver,
+        batches: list[Batch],
+        failed: list[Shift],
+        seconds_left: Callable[[], float],
+    ) -> list[Batch] | None:
+        """The best staffable plan a short solve finds changing only the patients working on the
+        dates of the unstaffable shifts and those not scheduled; None if none in time.
+
+        For when `nearby` fails: its plan may be a little worse than the rejected one, but near a
+        good rejected plan it is usually far better than the last valid plan met (generated l
+        waitlist seed 3: the last solution was 7 units from its bound and no plan at its value
+        could be staffed).
+        """
+        free = self._around(rejected, batches, failed)
+        for _ in range(3):  # a move may overload another shift: model it exactly and try again
+            moved = self._solve_around(None, rejected, free, seconds_left())
+            if moved is None:
+                return None
+            found = read_batches(self.plan, moved, self.problem.calendar)
+            failed = self.unstaffable(found)
+            if not failed:
+                return found
+            self.model_exactly(failed)
+        return None
+
+    def _around(
+        self, rejected: cp_model.CpSolver, batches: list[Batch], failed: list[Shift]
+    ) -> set[str]:
+        """The patients working on the dates of the failed shifts, and those not scheduled."""
+        days = {day for day, _ in failed}
+        touching = {
+            b.patient_id
+            for b in batches
+            if not b.in_progress and any(s.date in days for s in b.steps)
+        }
+        return touching | {p for p, v in self.plan.scheduled.items() if not rejected.value(v)}
+
     def _solve_around(
         self,
-        objective: cp_model.LinearExpr,
+        objective: cp_model.LinearExpr | None,
         rejected: cp_model.CpSolver,
         free: set[str],
         seconds: float,
     ) -> cp_model.CpSolver | None:
-        """A solution keeping every choice of `rejected` but those of the `free` patients and the step shifts."""
+        """A solution keeping every choice of `rejected` but those of the `free` patients and the
+        step shifts: at the value of `objective` it reached, or (None) the best one found."""
         plan = self.plan
         kept: list[cp_model.IntVar] = [plan.scheduled[p] for p in plan.scheduled if p not in free]
         kept += [v for (p, _, _), v in plan.start_in_class.items() if p not in free]
@@ -125,5 +158,8 @@ class TeamRepair:
             for c in days.values()
             if isinstance(c, cp_model.IntVar)
         ]
+        decisions = {v.index: rejected.value(v) for v in kept}
+        if objective is None:
+            return solve_fixed(plan.model, decisions, seconds, minimise=True)
         same = objective <= round(rejected.objective_value)
-        return solve_fixed(plan.model, {v.index: rejected.value(v) for v in kept}, seconds, same)
+        return solve_fixed(plan.model, decisions, seconds, same)
