@@ -197,6 +197,22 @@ class _Search:
             stages = objective_stages(order, self.model, self.measures, scales, first_alone)
             spec_stages = len(stages)
             first_bound = self.first_measure_bound
+        # The first level as the starting plan proved it: no search for it.
+        proven_start = (
+            _Solved(
+                first_bound,
+                int(cp_model.OPTIMAL),
+                greedy,
+                completed,
+                [self._minimised_value(stages[0].measures[0], greedy)],
+            )
+            if first_proven
+            and len(stages[0].measures) == 1
+            and greedy is not None
+            and completed is not None
+            and first_bound is not None
+            else None
+        )
         steady = self._steady_stage()
         if steady is not None:
             stages.append(steady)
@@ -226,21 +242,11 @@ class _Search:
             level.exact_shifts_before = len(self.teams.exact)
             if dived is not None:
                 self._offer_provisional(level, dived)
-            solved: _Solved | None
-            if (
-                position == 0
-                and first_proven
-                and len(objective.measures) == 1
-                and greedy is not None
-                and completed is not None
-                and known_bound is not None
-            ):
-                measured = [self._minimised_value(objective.measures[0], greedy)]
-                solved = _Solved(known_bound, int(cp_model.OPTIMAL), greedy, completed, measured)
-            else:
-                solved = self._solve_level(
-                    level, first=position == 0, last=position == len(stages) - 1
-                )
+            solved = (
+                proven_start
+                if position == 0 and proven_start is not None
+                else self._solve_level(level, first=position == 0, last=position == len(stages) - 1)
+            )
             if solved is None:
                 break
             self._fix_level(level, solved)
@@ -693,9 +699,8 @@ class _Search:
                 and not level.interrupted
                 and (kept := self._kept_plan_if_better(level, solver))
             ):
-                return (
-                    kept  # out of time (not stopped by a team check) on a plan worse than one kept
-                )
+                # Out of time (not stopped by a team check) on a plan worse than one kept.
+                return kept
             batches = read_batches(self.plan, solver, self.problem.calendar)
             failed = self.teams.unstaffable(batches)
             if not failed and level.interrupted and status != cp_model.OPTIMAL:
