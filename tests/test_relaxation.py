@@ -9,6 +9,8 @@ the same optimum.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ortools.sat.python import cp_model
 
@@ -182,3 +184,42 @@ def test_a_first_level_its_dive_proves_leaves_the_rest_a_level_of_their_own(
     assert searched == [("plan_changes", "wait_days")]
     assert without.status == split.status == "OPTIMAL"
     assert split.objective == without.objective
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES[3:5])
+def test_a_last_level_cut_short_gets_the_time_its_bounds_leave(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last level's first search cut to a fraction of a second ends on an unproven plan; the
+    end-of-search bounds and the search from that plan with the time left (a dive on the
+    relaxation's last support first) reach the same proven optimum as an uncut solve."""
+    doc = generate_instance(size, seed, scenario)
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, uncut = solve_and_validate(doc, time_limit=60, workers=2)
+    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
+        monkeypatch.setattr(parameters, threshold, 0)
+    resumed: list[bool] = []
+    real_solve_once, real_run_solver = lexicographic._Search._solve_once, lexicographic.run_solver
+
+    def first_solution_only(solver: cp_model.CpSolver, *args: Any) -> int:
+        solver.parameters.stop_after_first_solution = True
+        return real_run_solver(solver, *args)
+
+    def solve_once(
+        search: lexicographic._Search, level: lexicographic._Level, seconds: float
+    ) -> tuple[cp_model.CpSolver, int]:
+        if level.objective.measures[-1] != "wait_days":
+            return real_solve_once(search, level, seconds)
+        resumed.append(level.resumed)
+        if len(resumed) > 1:
+            return real_solve_once(search, level, seconds)
+        # The last level's first search, cut short: it stops on its first solution.
+        with monkeypatch.context() as cut_short:
+            cut_short.setattr(lexicographic, "run_solver", first_solution_only)
+            return real_solve_once(search, level, seconds)
+
+    monkeypatch.setattr(lexicographic._Search, "_solve_once", solve_once)
+    _, cut = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert resumed[-1], "the last level was proven in its cut first search: nothing to resume"
+    assert uncut.status == cut.status == "OPTIMAL"
+    assert cut.objective == uncut.objective

@@ -57,6 +57,13 @@ STEADY_LEVEL_SHARE = 0.2
 RELAXATION_PAYS_FROM = 3_000
 
 
+# The last level is searched again from its plan after the end-of-search bounds when they left at
+# least this many seconds of the search's time (`_Search._search_on`).
+SEARCH_ON_FROM = 2.0
+# Of that time, this share may go to a dive on the support of the relaxation's last solve.
+SEARCH_ON_DIVE_SHARE = 0.5
+
+
 # The relaxation's solves together may take at most this share of the time limit.
 RELAXATION_SHARE = 0.25
 # From this many model variables the relaxation (GLOP's copy of the model, about 250 MB on xl
