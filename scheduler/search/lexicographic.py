@@ -603,7 +603,10 @@ class _Search:
         reached = {level.measure: level for level in self.outcome.levels}
         levels = [reached.get(measure) for measure in objective.measures]
         if (
-            left < parameters.SEARCH_ON_FROM
+            # Without the relaxation there is no new bound or support to search on with, and
+            # no time was kept back for it: a search again would only repeat its presolve.
+            self.relaxation is None
+            or left < parameters.SEARCH_ON_FROM
             or self.stopped()
             or self.outcome.status != "SOLVED"
             or any(level is None or level.bound is None for level in levels)
@@ -979,20 +982,30 @@ class _Search:
             level.provisional = batches
 
     def _keep_provisional(self, level: _Level) -> None:
-        """When time runs out on a level, keep the best valid plan met in it if it beats what we have."""
+        """When time runs out on a level, keep the best valid plan met in it if it beats what we
+        have; either way the level's measures are reported with the bound it had proved.
+
+        Without the plan so far reported, a level that ran out before its first solution lost
+        its bound: xl waitlist at 30 s reported the trivial bound on scheduled weight, though
+        the relaxation had proved 601 before the level began.
+        """
         provisional, outcome = level.provisional, self.outcome
         if level.resumed:
             return  # its caller (`_search_on`) weighs what it found against the fixed level
-        if provisional is None or (
-            outcome.batches and not self._better(provisional, outcome.batches)
-        ):
-            return
         objective = level.objective
-        if objective.measures == (STEADY_MEASURE,) and outcome.steady is not None:
-            outcome.batches, outcome.steady.cost_bound = provisional, level.known_bound
+        if provisional is not None and (
+            not outcome.batches or self._better(provisional, outcome.batches)
+        ):
+            kept = provisional
+        elif outcome.batches and objective.measures != (STEADY_MEASURE,):
+            kept = outcome.batches  # the plan so far, at the earlier levels' values
+        else:
             return
-        values = self.problem.measure_values(provisional)
-        measured = [self._minimised_value(measure, provisional) for measure in objective.measures]
+        if objective.measures == (STEADY_MEASURE,) and outcome.steady is not None:
+            outcome.batches, outcome.steady.cost_bound = kept, level.known_bound
+            return
+        values = self.problem.measure_values(kept)
+        measured = [self._minimised_value(measure, kept) for measure in objective.measures]
         for i, measure in enumerate(objective.measures):
             bound: float | None = None  # none proven: the trivial bound is reported
             if level.known_bound is not None:
@@ -1003,7 +1016,7 @@ class _Search:
             outcome.levels.append(
                 LevelOutcome(measure, values[measure], bound, bound == values[measure])
             )
-        outcome.status, outcome.batches = "SOLVED", provisional
+        outcome.status, outcome.batches = "SOLVED", kept
 
     def _fix_level(self, level: _Level, solved: _Solved) -> None:
         """Record the level's measures and constrain later levels to schedules at least this good on them."""
