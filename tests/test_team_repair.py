@@ -8,6 +8,9 @@ those left out), so that a good plan is not lost for an older, worse one.
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from ortools.sat.python import cp_model
 
 from generator import generate_instance
@@ -16,8 +19,11 @@ from scheduler.explain.schedule_document import build_schedule
 from scheduler.model.build import build_model
 from scheduler.model.decode import read_batches
 from scheduler.problem.batches import assign_positions
+from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.planning import prepare
-from scheduler.search.outcome import SearchOutcome
+from scheduler.search import lexicographic, parameters
+from scheduler.search.outcome import SearchOutcome, SolveOptions
+from scheduler.search.stages import staged_objective
 from scheduler.search.team_repair import TeamRepair
 from validator import validate
 
@@ -57,4 +63,40 @@ def test_the_best_plan_near_a_rejected_one_moves_only_the_patients_of_its_dates(
             assert after.get(patient_id) == choice, f"{patient_id} moved though free that day"
     assign_positions(near, problem.builder.classes)
     schedule = build_schedule(problem, SearchOutcome("SOLVED", [], near), 0.0)
+    assert validate(instance, schedule) == []
+
+
+def test_a_dive_between_the_kept_plan_and_a_rejected_one_finds_the_rejected_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """s waitlist seed 1: a level holds the first-come plan, and its search ended on the optimum,
+    taken here as if no team could staff it. The dive among the starts of both plans finds a valid
+    plan as good as that optimum, every patient on one of its two starts, keeping every rule."""
+    monkeypatch.setattr(parameters, "SUPPORT_PLAN_PAYS_FROM", 0)
+    instance = load_instance(generate_instance("s", 1, "waitlist"))
+    problem = prepare(instance)
+    options = SolveOptions(time_limit=30, workers=2)
+    optimum = lexicographic._Search(problem, options, time.monotonic()).run()
+    assert optimum.levels and all(level.proven for level in optimum.levels)
+    kept = greedy_batches(problem)
+    assert kept is not None and problem.better(optimum.batches, kept)
+
+    search = lexicographic._Search(problem, options, time.monotonic())
+    search.scales = {m: 1 if m == "plan_changes" else problem.scale for m in search.measures}
+    order: list[str] = list(instance.objective_order)
+    objective = staged_objective(search.model, order, search.measures, search.scales)
+    level = lexicographic._Level(objective, time.monotonic(), 30.0, provisional=kept)
+    between = search._plan_between(level, optimum.batches)
+
+    assert between is not None
+    assert not problem.better(optimum.batches, between)
+    either = {
+        (batch.patient_id, batch.start)
+        for batch in [*kept, *optimum.batches]
+        if not batch.in_progress
+    }
+    assert all((b.patient_id, b.start) in either for b in between if not b.in_progress)
+    assert search.teams.unstaffable(between) == []
+    assign_positions(between, problem.builder.classes)
+    schedule = build_schedule(problem, SearchOutcome("SOLVED", [], between), 0.0)
     assert validate(instance, schedule) == []

@@ -64,6 +64,9 @@ class _Level:
     # together with the final solution's, so the repair and the next solve know them all.
     unstaffable_seen: set[Shift] = field(default_factory=set)
     interrupted: bool = False  # the last solve was stopped early by a rejected incumbent
+    # The last plan of a solve that no repair could staff: near the level's optimum, a dive
+    # among its starts may still find a valid plan near it (`_dive_on_last_bound`).
+    rejected: list[Batch] | None = None
     resumed: bool = False  # searched again after the end-of-search bounds (`_search_on`)
 
 
@@ -614,7 +617,7 @@ class _Search:
         ):
             return
         known = self._weighted_bound(objective, levels, last.known_bound)
-        if not self._dive_on_last_bound(objective, left) and not hinted:
+        if not self._dive_on_last_bound(objective, left, last.rejected) and not hinted:
             self._hint_plan(self.outcome.batches)  # the level ended on a plan it kept, not solved
         left = self.search_limit - self.elapsed()
         resumed = _Level(
@@ -646,9 +649,12 @@ class _Search:
         if plan is not None:
             self.outcome.batches = plan
 
-    def _dive_on_last_bound(self, objective: StagedObjective, left: float) -> bool:
-        """Before searching the last level again: the best plan among its current starts and
-        those the relaxation's solution for the last measure uses (earlier measures held).
+    def _dive_on_last_bound(
+        self, objective: StagedObjective, left: float, rejected: list[Batch] | None
+    ) -> bool:
+        """Before searching the last level again: the best plan among its current starts, those
+        the relaxation's solution for the last measure uses (earlier measures held) and those of
+        the level's last plan no team could staff (`rejected`).
 
         True if it found a better plan, now the outcome's and the hint. On generated l waitlist
         seed 4 it took wait days from 6,327 to within 0.2 % of the bound in 4 s, where the whole
@@ -664,6 +670,9 @@ class _Search:
         current = self.outcome.batches
         deadline = self.elapsed() + left * parameters.SEARCH_ON_DIVE_SHARE
         allowed = self._allowed_starts(current, promises=False)
+        if rejected is not None:
+            for patient, starts in self._allowed_starts(rejected, promises=False).items():
+                allowed.setdefault(patient, set()).update(starts)
         dived = self._neighbourhood_plan(objective, allowed, current, deadline)
         if dived is None or not self.problem.better(dived, current) or not self._hint_plan(dived):
             return False
@@ -865,10 +874,31 @@ class _Search:
             if repaired is not None:
                 return self._solved(level, solver, status, *repaired)
             # No plan at its value: the best near it is kept in case no time is left to search again.
-            near = self.teams.best_nearby(solver, batches, failed, self._repair_seconds)
+            level.rejected = batches
+            near = self._plan_between(level, batches)
+            if near is None:
+                near = self.teams.best_nearby(solver, batches, failed, self._repair_seconds)
             if near is not None:
                 self._offer_provisional(level, near)
             self._hint_provisional(level)
+
+    def _plan_between(self, level: _Level, rejected: list[Batch]) -> list[Batch] | None:
+        """A better valid plan than the level's best so far, among its starts, those of a plan no
+        repair could staff and the relaxation's support (a dive, teams exact where they fail).
+
+        The rejected plan is usually near the level's optimum and the kept one far from it; on
+        generated l waitlist seed 3 the search ended on 1 plan change that no team could staff
+        and the level kept a plan with 2 (in another run 20), where the optimum has 1.
+        """
+        kept = level.provisional or self.outcome.batches
+        if not kept or self.size < parameters.SUPPORT_PLAN_PAYS_FROM:
+            return None
+        allowed = self._allowed_starts(kept, promises=False)
+        for patient, starts in self._allowed_starts(rejected, promises=False).items():
+            allowed.setdefault(patient, set()).update(starts)
+        deadline = self.elapsed() + self._repair_seconds()
+        plan = self._neighbourhood_plan(level.objective, allowed, kept, deadline)
+        return plan if plan is not None and self.problem.better(plan, kept) else None
 
     def _kept_plan_if_better(self, level: _Level, solver: cp_model.CpSolver) -> _Solved | None:
         """The plan so far (the start, or the earlier level's) or a better valid one met in the
