@@ -365,11 +365,7 @@ class _Search:
         dates.
         """
         relaxation = self.relaxation
-        if (
-            relaxation is None
-            or not relaxation.solved
-            or self.size < parameters.SUPPORT_PLAN_PAYS_FROM
-        ):
+        if relaxation is None or not self._relaxation_to_dive_on():
             return None
         deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
         # One measure at a time: the later ones would slow the dive down.
@@ -418,12 +414,14 @@ class _Search:
         self.outcome.batches = dived
         return dived
 
-    def _allowed_starts(self, current: list[Batch] | None, promises: bool) -> dict[str, set[int]]:
-        """Each patient's start indices in a neighbourhood: its start in `current`, the starts
-        keeping its communicated apheresis date (`promises`), and those the relaxation's last
-        solution uses if it is solved."""
+    def _allowed_starts(
+        self, current: list[Batch] | None, promises: bool, also: list[Batch] | None = None
+    ) -> dict[str, set[int]]:
+        """Each patient's start indices in a neighbourhood: its start in `current` (and in `also`),
+        the starts keeping its communicated apheresis date (`promises`), and those the
+        relaxation's last solution uses if it is solved."""
         allowed: dict[str, set[int]] = {}
-        for batch in current or []:
+        for batch in [*(current or []), *(also or [])]:
             if not batch.in_progress:
                 starts = self.plan.options_of(batch.patient_id).starts
                 allowed.setdefault(batch.patient_id, set()).update(
@@ -645,7 +643,9 @@ class _Search:
             # Both bounds hold: the earlier one over plans no worse than the plan it was read
             # at on the measures before, which the new plan is (the level's objective is held).
             self._record_bound(level.measure, level.value, objective.reported(i, bounds[i]), level)
-        levels[0].seconds += time.monotonic() - resumed.started  # type: ignore[union-attr]
+        first = levels[0]
+        assert first is not None
+        first.seconds += time.monotonic() - resumed.started
         if plan is not None:
             self.outcome.batches = plan
 
@@ -660,24 +660,25 @@ class _Search:
         seed 4 it took wait days from 6,327 to within 0.2 % of the bound in 4 s, where the whole
         model's search had moved 6,338 to 6,327 in the 3 s before.
         """
-        relaxation = self.relaxation
-        if (
-            relaxation is None
-            or not relaxation.solved
-            or self.size < parameters.SUPPORT_PLAN_PAYS_FROM
-        ):
+        if not self._relaxation_to_dive_on():
             return False
         current = self.outcome.batches
         deadline = self.elapsed() + left * parameters.SEARCH_ON_DIVE_SHARE
-        allowed = self._allowed_starts(current, promises=False)
-        if rejected is not None:
-            for patient, starts in self._allowed_starts(rejected, promises=False).items():
-                allowed.setdefault(patient, set()).update(starts)
+        allowed = self._allowed_starts(current, promises=False, also=rejected)
         dived = self._neighbourhood_plan(objective, allowed, current, deadline)
         if dived is None or not self.problem.better(dived, current) or not self._hint_plan(dived):
             return False
         self.outcome.batches = dived
         return True
+
+    def _relaxation_to_dive_on(self) -> bool:
+        """Whether the relaxation's last solve has a solution to dive on, on a model large enough
+        for a dive to pay (`SUPPORT_PLAN_PAYS_FROM`)."""
+        return (
+            self.relaxation is not None
+            and self.relaxation.solved
+            and self.size >= parameters.SUPPORT_PLAN_PAYS_FROM
+        )
 
     def _hint_plan(self, batches: list[Batch]) -> bool:
         """Hint the whole model with a plan, every variable completed; False if that failed in time."""
@@ -893,9 +894,7 @@ class _Search:
         kept = level.provisional or self.outcome.batches
         if not kept or self.size < parameters.SUPPORT_PLAN_PAYS_FROM:
             return None
-        allowed = self._allowed_starts(kept, promises=False)
-        for patient, starts in self._allowed_starts(rejected, promises=False).items():
-            allowed.setdefault(patient, set()).update(starts)
+        allowed = self._allowed_starts(kept, promises=False, also=rejected)
         deadline = self.elapsed() + self._repair_seconds()
         plan = self._neighbourhood_plan(level.objective, allowed, kept, deadline)
         return plan if plan is not None and self.problem.better(plan, kept) else None
