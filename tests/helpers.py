@@ -23,19 +23,33 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from ortools.sat.python import cp_model
+
 from generator import generate_instance
 from models import Assignment, Instance, ObjectiveValues, Schedule, load_instance, load_schedule
+from scheduler.search import lexicographic
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.solve import solve
 from validator import Violation, compute_objective, validate
 
 Doc = dict[str, Any]
+
+# Overloaded generated sites, where the bounds matter, small enough for CP-SAT to prove exactly.
+OVERLOADED_SMALL_SITES = [
+    ("xs", 1, "waitlist"),
+    ("xs", 2, "overload"),
+    ("s", 1, "overload"),
+    ("s", 1, "waitlist"),
+    ("s", 2, "waitlist"),
+]
 
 TINY = Path(__file__).resolve().parent.parent / "instances" / "tiny"
 DATA = Path(__file__).resolve().parent / "data"
@@ -328,3 +342,22 @@ def local(text: str) -> datetime:
 def d(text: str) -> date:
     """An ISO date."""
     return date.fromisoformat(text)
+
+
+def cut_short(monkeypatch: pytest.MonkeyPatch, which: Callable[[Any], bool]) -> None:
+    """Every solve of a level for which `which(level)` holds stops on its first solution: a
+    level left unproven, as on a site too large to prove in the time."""
+    real_solve_once, real_run_solver = lexicographic._Search._solve_once, lexicographic.run_solver
+
+    def first_solution_only(solver: cp_model.CpSolver, *args: Any) -> int:
+        solver.parameters.stop_after_first_solution = True
+        return real_run_solver(solver, *args)
+
+    def solve_once(search: Any, level: Any, seconds: float) -> tuple[cp_model.CpSolver, int]:
+        if not which(level):
+            return real_solve_once(search, level, seconds)
+        with monkeypatch.context() as cut:
+            cut.setattr(lexicographic, "run_solver", first_solution_only)
+            return real_solve_once(search, level, seconds)
+
+    monkeypatch.setattr(lexicographic._Search, "_solve_once", solve_once)

@@ -9,8 +9,6 @@ the same optimum.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from ortools.sat.python import cp_model
 
@@ -27,17 +25,10 @@ from scheduler.search.outcome import SearchOutcome
 from scheduler.search.relaxation import LinearRelaxation
 from scheduler.search.stages import StagedObjective
 from scheduler.search.structural_bounds import plan_changes_floor, wait_days_floor
-from tests.helpers import solve_and_validate
+from tests.helpers import OVERLOADED_SMALL_SITES, cut_short, solve_and_validate
 from validator import validate
 
-# Overloaded sites, where the bound on scheduled weight matters, small enough to prove exactly.
-SITES = [
-    ("xs", 1, "waitlist"),
-    ("xs", 2, "overload"),
-    ("s", 1, "overload"),
-    ("s", 1, "waitlist"),
-    ("s", 2, "waitlist"),
-]
+SITES = OVERLOADED_SMALL_SITES
 
 
 def test_two_patients_for_one_and_a_half_positions_bound_to_one() -> None:
@@ -199,26 +190,14 @@ def test_a_last_level_cut_short_gets_the_time_its_bounds_leave(
     for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
         monkeypatch.setattr(parameters, threshold, 0)
     resumed: list[bool] = []
-    real_solve_once, real_run_solver = lexicographic._Search._solve_once, lexicographic.run_solver
 
-    def first_solution_only(solver: cp_model.CpSolver, *args: Any) -> int:
-        solver.parameters.stop_after_first_solution = True
-        return real_run_solver(solver, *args)
-
-    def solve_once(
-        search: lexicographic._Search, level: lexicographic._Level, seconds: float
-    ) -> tuple[cp_model.CpSolver, int]:
+    def the_first_last_level_search(level: lexicographic._Level) -> bool:
         if level.objective.measures[-1] != "wait_days":
-            return real_solve_once(search, level, seconds)
+            return False
         resumed.append(level.resumed)
-        if len(resumed) > 1:
-            return real_solve_once(search, level, seconds)
-        # The last level's first search, cut short: it stops on its first solution.
-        with monkeypatch.context() as cut_short:
-            cut_short.setattr(lexicographic, "run_solver", first_solution_only)
-            return real_solve_once(search, level, seconds)
+        return len(resumed) == 1
 
-    monkeypatch.setattr(lexicographic._Search, "_solve_once", solve_once)
+    cut_short(monkeypatch, the_first_last_level_search)
     _, cut = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
     assert resumed[-1], "the last level was proven in its cut first search: nothing to resume"
     assert uncut.status == cut.status == "OPTIMAL"

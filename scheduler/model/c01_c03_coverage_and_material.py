@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scheduler.model.variables import PlanVariables
+from scheduler.problem.options import PatientOptions
 
 
 def add_one_start_per_scheduled_patient(plan: PlanVariables) -> None:
@@ -11,12 +12,7 @@ def add_one_start_per_scheduled_patient(plan: PlanVariables) -> None:
     for options in plan.patients:
         patient_id = options.patient.id
         scheduled = plan.scheduled[patient_id]
-        all_starts = [
-            literal
-            for index in range(len(options.starts))
-            for literal in plan.starts(patient_id, index)
-        ]
-        model.add(sum(all_starts) == scheduled)
+        add_one_start(plan, options)
         if not options.uses_chair:
             continue  # collected_on: the collection already happened (SPEC 8)
         collections = {day: plan.apheresis_on[(patient_id, day)] for day in options.apheresis_dates}
@@ -25,3 +21,14 @@ def add_one_start_per_scheduled_patient(plan: PlanVariables) -> None:
             # C3: the chosen start must lie in the receipt/shelf-life window of the chosen collection.
             compatible = [collections[day] for day in option.apheresis_dates]
             model.add(sum(plan.starts(patient_id, index)) <= sum(compatible))
+
+
+def add_one_start(plan: PlanVariables, options: PatientOptions) -> None:
+    """C1: a patient takes exactly one start (one suite class) iff scheduled."""
+    patient_id = options.patient.id
+    all_starts = [
+        literal
+        for index in range(len(options.starts))
+        for literal in plan.starts(patient_id, index)
+    ]
+    plan.model.add(sum(all_starts) == plan.scheduled[patient_id])

@@ -89,14 +89,7 @@ def create_variables(
     plan = PlanVariables(model, patients, commitments, classes)
     for options in patients:
         patient_id = options.patient.id
-        plan.scheduled[patient_id] = model.new_bool_var(f"scheduled[{patient_id}]")
-        if not options.starts:
-            model.add(plan.scheduled[patient_id] == 0)
-        for index, option in enumerate(options.starts):
-            for class_index in option.classes:
-                plan.start_in_class[(patient_id, index, class_index)] = model.new_bool_var(
-                    f"start[{patient_id},{option.slot.label},class{class_index}]"
-                )
+        _add_start_variables(plan, options)
         by_day: dict[int, list[cp_model.IntVar]] = {}
         for index, option in enumerate(options.starts):
             by_day.setdefault(option.slot.day, []).extend(plan.starts(patient_id, index))
@@ -110,3 +103,28 @@ def create_variables(
                     f"apheresis[{patient_id},{collection}]"
                 )
     return plan
+
+
+def create_start_variables(
+    patients: list[PatientOptions],
+    commitments: list[Commitment],
+    classes: list[SuiteClass],
+) -> PlanVariables:
+    """Only who is scheduled and which start each takes: what the rules on starts and suites need."""
+    plan = PlanVariables(cp_model.CpModel(), patients, commitments, classes)
+    for options in patients:
+        _add_start_variables(plan, options)
+    return plan
+
+
+def _add_start_variables(plan: PlanVariables, options: PatientOptions) -> None:
+    """A patient's `scheduled` literal and one literal per start option and suite class."""
+    model, patient_id = plan.model, options.patient.id
+    plan.scheduled[patient_id] = model.new_bool_var(f"scheduled[{patient_id}]")
+    if not options.starts:
+        model.add(plan.scheduled[patient_id] == 0)
+    for index, option in enumerate(options.starts):
+        for class_index in option.classes:
+            plan.start_in_class[(patient_id, index, class_index)] = model.new_bool_var(
+                f"start[{patient_id},{option.slot.label},class{class_index}]"
+            )

@@ -19,6 +19,7 @@ from scheduler.problem.measures import MAXIMISED, STEADY_MEASURE
 from scheduler.problem.planning import PlanningProblem
 from scheduler.problem.steady import churn_of
 from scheduler.search import parameters
+from scheduler.search.capacity_relaxation import CapacityRelaxation
 from scheduler.search.guided_start import relaxation_guided_batches
 from scheduler.search.memory import return_freed_memory
 from scheduler.search.outcome import LevelOutcome, SearchOutcome, SolveOptions, SteadyOutcome
@@ -108,6 +109,10 @@ class _Search:
         self.relaxation_released = False
         self.relaxation_left = options.time_limit * parameters.RELAXATION_SHARE
         self.relaxation_reserve = 0.0  # kept back for `_conditional_bounds`
+        # The relaxation of starts and suites alone: fast, and on large sites the tighter bound
+        # on the later measures (`capacity_relaxation`); its end-of-search solves keep a reserve.
+        self.capacity: CapacityRelaxation | None = None
+        self.capacity_reserve = 0.0
         self.first_measure_bound: int | None = (
             None  # the relaxation's, on the level's first measure
         )
@@ -227,6 +232,14 @@ class _Search:
             if position == spec_stages:
                 self._start_steady_level()
             self.model.minimize(objective.expression)
+            releasing = (
+                position == spec_stages - 1 and self.size >= parameters.RELAXATION_RELEASED_FROM
+            )
+            if releasing and position > 0:
+                # The whole relaxation's solve for a later level of the largest sites took 52 s
+                # for a weaker bound than the starts-and-suites one (xl waitlist seed 1: 3
+                # plan changes against 11); that one alone bounds and guides the level.
+                self._release_relaxation()
             # Before the budget: the relaxation's solve and the time it keeps back come off it.
             known_bound = (
                 first_bound
@@ -244,7 +257,7 @@ class _Search:
             # The level's time runs from here: its dive comes out of its budget.
             level = _Level(objective, time.monotonic(), budget, known_bound=known_bound)
             dived = self._dive_before_level(objective) if 0 < position < spec_stages else None
-            if position == spec_stages - 1 and self.size >= parameters.RELAXATION_RELEASED_FROM:
+            if releasing and position == 0:
                 level.budget += self._release_relaxation()
             level.exact_shifts_before = len(self.teams.exact)
             if dived is not None:
@@ -344,6 +357,9 @@ class _Search:
         """
         first = objective.expressions[0]
         lowest = self._relaxed_bound(first, self._relaxation_seconds(later))
+        capacity_lowest = self._capacity_bound(objective.measures[0])
+        if capacity_lowest is not None and (lowest is None or capacity_lowest > lowest):
+            lowest = capacity_lowest
         self.first_measure_bound = lowest
         if lowest is None or lowest <= objective.lowest[0]:
             return None
@@ -394,33 +410,72 @@ class _Search:
     def _dive_before_level(self, objective: StagedObjective) -> list[Batch] | None:
         """Before a later level of a large model: the best plan of the neighbourhood made of the
         current plan's starts, the starts that keep a patient's communicated date, and those of
-        the relaxation's solution for the level if it finished (earlier levels held).
+        the relaxation's solution for the level if it finished (earlier levels held): the whole
+        model's, or where that is released, the starts-and-suites one's (`_allowed_starts`).
 
         On xl waitlist the whole model's search brought plan changes only to 17-169 in minutes
         against a bound of 3; the neighbourhood contains the current plan, so it can only improve
         on it. The level's search starts from the result.
         """
         current = self.outcome.batches
-        if self.relaxation is None or self.size < parameters.SUPPORT_PLAN_PAYS_FROM or not current:
+        if (
+            (self.relaxation is None and self.capacity is None)
+            or self.size < parameters.SUPPORT_PLAN_PAYS_FROM
+            or not current
+        ):
             return None
         deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
-        allowed = self._allowed_starts(current, promises=True)
-        dived = self._neighbourhood_plan(
-            objective, allowed, current, deadline, self.first_measure_bound
-        )
-        if dived is None or not self.problem.better(dived, current):
+        best = current
+        towards = self._dive_towards_capacity_plan(objective, current, deadline)
+        if towards is not None and self.problem.better(towards, best):
+            best = towards
+        if deadline - self.elapsed() >= parameters.SUPPORT_DIVE_AT_LEAST:
+            allowed = self._allowed_starts(best, promises=True)
+            dived = self._neighbourhood_plan(
+                objective, allowed, best, deadline, self.first_measure_bound
+            )
+            if dived is not None and self.problem.better(dived, best):
+                best = dived
+        if best is current:
             return None
-        self._hint_plan(dived)
-        self.outcome.batches = dived
-        return dived
+        self._hint_plan(best)
+        self.outcome.batches = best
+        return best
+
+    def _dive_towards_capacity_plan(
+        self, objective: StagedObjective, current: list[Batch], deadline: float
+    ) -> list[Batch] | None:
+        """On the largest sites: the best plan among the current plan's starts and those of the
+        best plan of the starts-and-suites model for the level (`CapacityRelaxation.best_starts`).
+
+        That plan ignores collections, operators and labs, so it is rarely valid, but a valid
+        plan near it usually exists: generated xl waitlist seed 1 went from 171 plan changes to
+        14 (bound 11) in 50 s, where the dive among all promise-keeping starts reached 32 and
+        the whole model's search then ended on 24.
+        """
+        capacity = self.capacity
+        if capacity is None or self.size < parameters.CAPACITY_PLAN_PAYS_FROM:
+            return None
+        seconds = (deadline - self.elapsed()) * parameters.CAPACITY_PLAN_SHARE
+        chosen = capacity.best_starts(objective, seconds, self.options)
+        if chosen is None or deadline - self.elapsed() < parameters.SUPPORT_DIVE_AT_LEAST:
+            return None
+        allowed = self._allowed_starts(current, promises=False, chosen=chosen)
+        return self._neighbourhood_plan(objective, allowed, current, deadline)
 
     def _allowed_starts(
-        self, current: list[Batch] | None, promises: bool, also: list[Batch] | None = None
+        self,
+        current: list[Batch] | None,
+        promises: bool,
+        also: list[Batch] | None = None,
+        chosen: set[tuple[str, int, int]] | None = None,
     ) -> dict[str, set[int]]:
         """Each patient's start indices in a neighbourhood: its start in `current` (and in `also`),
-        the starts keeping its communicated apheresis date (`promises`), and those the
-        relaxation's last solution uses if it is solved."""
+        the `chosen` (patient, start, class) keys, the starts keeping its communicated apheresis
+        date (`promises`), and those the relaxation's last solution uses if it is solved."""
         allowed: dict[str, set[int]] = {}
+        for patient_id, index, _ in chosen or ():
+            allowed.setdefault(patient_id, set()).add(index)
         for batch in [*(current or []), *(also or [])]:
             if not batch.in_progress:
                 starts = self.plan.options_of(batch.patient_id).starts
@@ -440,6 +495,10 @@ class _Search:
             for (patient_id, index, _), variable in self.plan.start_in_class.items():
                 if relaxation.value(variable) >= parameters.SUPPORT_EPSILON:
                     allowed.setdefault(patient_id, set()).add(index)
+        elif relaxation is None and self.capacity is not None and self.capacity.solved:
+            # Released on the largest sites: the starts-and-suites relaxation guides instead.
+            for patient_id, index, _ in self.capacity.starts_used(parameters.SUPPORT_EPSILON):
+                allowed.setdefault(patient_id, set()).add(index)
         return allowed
 
     def _minimised_value(self, measure: str, batches: list[Batch]) -> int:
@@ -558,6 +617,7 @@ class _Search:
         reached = {level.measure: level for level in self.outcome.levels}
         if self.outcome.status == "SOLVED" and self.outcome.batches:
             self._structural_bounds(order)
+            self._capacity_bounds(order)
             reached = {level.measure: level for level in self.outcome.levels}
         if (
             self.outcome.status != "SOLVED"
@@ -597,8 +657,8 @@ class _Search:
         generated l waitlist seed 4 they took 9 s of the 24 s kept, and the solve ended at 97 s
         of 120 on a plan 1 % from the bound they proved.
         """
-        self.search_limit += self.relaxation_reserve
-        self.relaxation_reserve = 0.0
+        self.search_limit += self.relaxation_reserve + self.capacity_reserve
+        self.relaxation_reserve = self.capacity_reserve = 0.0
         left = self.search_limit - self.elapsed()
         objective = last.objective
         reached = {level.measure: level for level in self.outcome.levels}
@@ -741,6 +801,48 @@ class _Search:
             else:
                 continue
             self._record_bound(measure, values[measure], floor, level)
+
+    def _capacity_bound(self, measure: str) -> int | None:
+        """The starts-and-suites relaxation's bound on a measure (minimised, scaled), given the
+        levels fixed so far; built on first use, on models large enough for it to pay."""
+        if self.capacity is None:
+            if (
+                self.size < parameters.RELAXATION_PAYS_FROM
+                or self.search_limit - self.elapsed() < 1
+            ):
+                return None
+            self.capacity = CapacityRelaxation(self.problem)
+            self.search_limit -= self.capacity.build_seconds
+        started = time.monotonic()
+        bound = self.capacity.lower_bound(
+            measure, max(0.1, self.search_limit - self.elapsed()) * 0.25
+        )
+        if self.capacity_reserve == 0.0:
+            # The end-of-search bounds solve it once per later measure, each a little slower.
+            self.capacity_reserve = 4 * (time.monotonic() - started) + 0.1
+            self.search_limit -= self.capacity_reserve
+        return bound
+
+    def _capacity_bounds(self, order: Sequence[str]) -> None:
+        """Every SPEC measure the search did not prove gets the starts-and-suites relaxation's
+        bound, conditional on the measures before it at the plan's values (SPEC 8)."""
+        capacity = self.capacity
+        if capacity is None or not self.outcome.batches:
+            return
+        self.search_limit += self.capacity_reserve
+        self.capacity_reserve = 0.0
+        deadline = max(self.search_limit, self.elapsed() + 0.1)
+        values = self.problem.measure_values(self.outcome.batches)
+        reached = {level.measure: level for level in self.outcome.levels}
+        for measure in order:
+            sign = -1 if measure in MAXIMISED else 1
+            scale = self.scales[measure]
+            level = reached.get(measure)
+            if level is None or not level.proven:
+                lowest = capacity.lower_bound(measure, deadline - self.elapsed())
+                if lowest is not None:
+                    self._record_bound(measure, values[measure], sign * lowest / scale, level)
+            capacity.hold_measure(measure, round(sign * values[measure] * scale))
 
     def _record_bound(
         self, measure: str, value: float, bound: float, level: LevelOutcome | None
@@ -1069,6 +1171,8 @@ class _Search:
         if self.relaxation is not None:
             # Later levels' relaxation bounds are conditional on this one (SPEC 8).
             self.relaxation.hold_at_most(objective.expression, round(solved.objective))
+        if self.capacity is not None:
+            self.capacity.hold_stage(objective, round(solved.objective))
         for i, measure in enumerate(objective.measures):
             self.outcome.levels.append(
                 LevelOutcome(

@@ -93,3 +93,11 @@ SUPPORT_PLAN_PAYS_FROM = 10_000
 SUPPORT_SHARE = 0.2
 # Solves of the restricted model, each after modelling exactly the shifts no team could staff.
 SUPPORT_TEAM_ROUNDS = 3
+
+
+# From this many model variables (xl waitlist) a later level's dive first goes towards the best
+# plan of the starts-and-suites model (`capacity_relaxation`), which may take this share of the
+# dive's time; a dive needs at least the seconds below to be worth its model's build.
+CAPACITY_PLAN_PAYS_FROM = 50_000
+CAPACITY_PLAN_SHARE = 0.35
+SUPPORT_DIVE_AT_LEAST = 2.0

@@ -72,7 +72,7 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
 def run_solver(
     solver: cp_model.CpSolver,
     model: cp_model.CpModel,
-    reporter: ProgressReporter,
+    reporter: ProgressReporter | None,
     stop: threading.Event | None,
 ) -> int:
     if stop is None:

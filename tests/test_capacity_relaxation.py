@@ -1,0 +1,186 @@
+"""The relaxation of starts and suites alone (issue 18: every level gets a real bound on large
+sites): its bounds count the queue for suite positions that the per-patient floors ignore, and
+they never cut off a proven optimum.
+
+The tiny site (tests/helpers.py) has one suite position, occupied three days by each batch (48 h
+of manufacturing, 24 h of changeover). Two patients ready on Tuesday 2027-01-05 cannot both
+start on Wednesday: the second starts on Saturday at the earliest and is delivered three days
+later than the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from generator import generate_instance
+from models import load_instance
+from scheduler.problem.batches import Batch
+from scheduler.problem.planning import prepare
+from scheduler.search import lexicographic, parameters
+from scheduler.search.capacity_relaxation import CapacityRelaxation
+from scheduler.search.structural_bounds import wait_days_floor
+from tests.helpers import OVERLOADED_SMALL_SITES, cut_short, patient, solve_and_validate, tiny_site
+
+SITES = OVERLOADED_SMALL_SITES
+
+
+def _two_patients_one_position() -> dict[str, object]:
+    return tiny_site(
+        patients=[patient("P1", latest="2027-01-09"), patient("P2", latest="2027-01-09")]
+    )
+
+
+def test_two_patients_queueing_for_one_position_wait_what_the_bound_says() -> None:
+    """Both scheduled: 8 days for the first (delivered 01-13), 11 for the second (01-16).
+
+    The per-patient floor counts 8 for each, as if both could start on Wednesday; the capacity
+    relaxation proves the optimum itself, 19.
+    """
+    instance, schedule = solve_and_validate(_two_patients_one_position())
+    assert schedule.status == "OPTIMAL" and schedule.objective is not None
+    assert schedule.objective.scheduled_weight == 2
+    assert schedule.objective.wait_days == 19
+    problem = prepare(instance)
+    relaxation = CapacityRelaxation(problem)
+    assert relaxation.lower_bound("scheduled_weight", seconds=5) == -2  # both fit, in turn
+    relaxation.hold_measure("scheduled_weight", -2)
+    assert wait_days_floor(problem, 2) == 16
+    assert relaxation.lower_bound("wait_days", seconds=5) == 19
+
+
+def test_a_last_level_left_unproven_reports_the_capacity_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Generated s waitlist seed 1 with the last level's search stopped on its first plan and no
+    search after it: the reported wait-days bound is at least the capacity relaxation's,
+    conditional on the reported weight and plan changes, and above the per-patient floor."""
+    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
+        monkeypatch.setattr(parameters, threshold, 0)
+    cut_short(monkeypatch, lambda level: level.objective.measures[-1] == "wait_days")
+    monkeypatch.setattr(lexicographic._Search, "_search_on", lambda *args, **kwargs: None)
+    instance, schedule = solve_and_validate(
+        generate_instance("s", 1, "waitlist"), time_limit=60, workers=2
+    )
+    assert schedule.objective is not None and schedule.bound is not None
+    assert schedule.bound.wait_days < schedule.objective.wait_days, "proven: nothing to bound"
+    problem = prepare(instance)
+    relaxation = CapacityRelaxation(problem)
+    relaxation.hold_measure(
+        "scheduled_weight", -round(schedule.objective.scheduled_weight * problem.scale)
+    )
+    relaxation.hold_measure("plan_changes", round(schedule.objective.plan_changes))
+    waits_bound = relaxation.lower_bound("wait_days", seconds=30)
+    assert waits_bound is not None
+    assert schedule.bound.wait_days * problem.scale >= waits_bound
+    assert (
+        waits_bound > wait_days_floor(problem, schedule.objective.scheduled_weight) * problem.scale
+    )
+
+
+@pytest.mark.parametrize(("size", "seed", "scenario"), SITES)
+def test_capacity_bounds_never_cut_off_the_proven_optimum(
+    size: str, seed: int, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proven without any relaxation, the optimum lies inside every bound this one gives, each
+    conditional on the measures before it at their optimal values (SPEC 8)."""
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    instance, schedule = solve_and_validate(
+        generate_instance(size, seed, scenario), time_limit=60, workers=2
+    )
+    assert schedule.status == "OPTIMAL", f"{instance.name}: not proven, nothing to compare"
+    assert schedule.objective is not None
+    problem = prepare(instance)
+    weight = round(schedule.objective.scheduled_weight * problem.scale)
+    changes = round(schedule.objective.plan_changes)
+    waits = round(schedule.objective.wait_days * problem.scale)
+    relaxation = CapacityRelaxation(problem)
+
+    weight_bound = relaxation.lower_bound("scheduled_weight", seconds=30)
+    assert weight_bound is not None and -weight_bound >= weight
+    relaxation.hold_measure("scheduled_weight", -weight)
+    changes_bound = relaxation.lower_bound("plan_changes", seconds=30)
+    assert changes_bound is not None and changes_bound <= changes
+    relaxation.hold_measure("plan_changes", changes)
+    waits_bound = relaxation.lower_bound("wait_days", seconds=30)
+    assert waits_bound is not None and waits_bound <= waits
+    # Tighter than the per-patient floor wherever capacity binds: never looser.
+    assert (
+        waits_bound >= wait_days_floor(problem, schedule.objective.scheduled_weight) * problem.scale
+    )
+
+
+def test_nobody_waits_until_the_weight_is_held() -> None:
+    """Unheld, the cheapest plan schedules nobody; each relaxation holds only its own levels."""
+    problem = prepare(load_instance(_two_patients_one_position()))
+    held, free = CapacityRelaxation(problem), CapacityRelaxation(problem)
+    held.hold_measure("scheduled_weight", -2)
+    assert held.lower_bound("wait_days", seconds=5) == 19
+    assert free.lower_bound("wait_days", seconds=5) == 0
+
+
+def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Generated s waitlist seed 1, forced on as on the largest sites: before the later level the
+    search dives between its plan and the best plan of the starts-and-suites model. The dive's
+    plan is no worse than the one it started from, every patient in it takes a start of one of
+    the two plans (or of the relaxation's solution), and the solve still ends on the optimum
+    proven without any of it."""
+    doc = generate_instance("s", 1, "waitlist")
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, without = solve_and_validate(doc, time_limit=60, workers=2)
+    for threshold in (
+        "RELAXATION_PAYS_FROM",
+        "FIRST_MEASURE_ALONE_FROM",
+        "SUPPORT_PLAN_PAYS_FROM",
+        "RELAXATION_RELEASED_FROM",
+        "CAPACITY_PLAN_PAYS_FROM",
+    ):
+        monkeypatch.setattr(parameters, threshold, 0)
+    chosen: list[set[tuple[str, int, int]] | None] = []
+    dives: list[tuple[list[Batch], list[Batch] | None]] = []
+    real_best_starts = CapacityRelaxation.best_starts
+    real_dive = lexicographic._Search._dive_towards_capacity_plan
+
+    def best_starts(relaxation: CapacityRelaxation, *args: Any) -> set[tuple[str, int, int]] | None:
+        chosen.append(real_best_starts(relaxation, *args))
+        return chosen[-1]
+
+    supports: list[set[tuple[str, int, int]]] = []
+
+    def dive(
+        search: lexicographic._Search, objective: Any, current: list[Batch], deadline: float
+    ) -> list[Batch] | None:
+        capacity = search.capacity
+        assert capacity is not None and capacity.solved
+        supports.append(capacity.starts_used(parameters.SUPPORT_EPSILON))
+        # A dive of a small model ends in well under a second: give it the time a large one has.
+        dives.append((current, real_dive(search, objective, current, search.elapsed() + 30)))
+        return dives[-1][1]
+
+    monkeypatch.setattr(CapacityRelaxation, "best_starts", best_starts)
+    monkeypatch.setattr(lexicographic._Search, "_dive_towards_capacity_plan", dive)
+    instance, with_dive = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert len(dives) == 1 and chosen and chosen[0] is not None
+    current, dived = dives[0]
+    assert dived is not None, "no plan between the two"
+    problem = prepare(instance)
+    assert not problem.better(current, dived)
+    kept = {batch.patient_id: batch.start for batch in current if not batch.in_progress}
+    options = {p.patient.id: p for p in problem.patients}
+    # The capacity plan's starts, and those its relaxation's last solution uses (the guide the
+    # later dives share, `_allowed_starts`).
+    towards = {
+        (patient_id, options[patient_id].starts[index].slot.start)
+        for patient_id, index, _ in chosen[0] | supports[0]
+    }
+    for batch in dived:
+        if not batch.in_progress:
+            assert (
+                kept.get(batch.patient_id) == batch.start
+                or (batch.patient_id, batch.start) in towards
+            ), f"{batch.patient_id} left both plans and the relaxation's starts"
+    assert without.status == with_dive.status == "OPTIMAL"
+    assert with_dive.objective == without.objective
