@@ -622,6 +622,7 @@ class _Search:
         if (
             self.outcome.status != "SOLVED"
             or not self.outcome.batches
+            or self.stopped()
             or all(m in reached and reached[m].proven for m in order)
             # Built only now (a site the first-come plan could take whole), it needs time left.
             or (self.relaxation is None and self.search_limit - self.elapsed() < 1.0)
@@ -827,8 +828,8 @@ class _Search:
         """Every SPEC measure the search did not prove gets the starts-and-suites relaxation's
         bound, conditional on the measures before it at the plan's values (SPEC 8)."""
         capacity = self.capacity
-        if capacity is None or not self.outcome.batches:
-            return
+        if capacity is None or not self.outcome.batches or self.stopped():
+            return  # (a cancelled solve stops at once, with the bounds it has)
         self.search_limit += self.capacity_reserve
         self.capacity_reserve = 0.0
         deadline = max(self.search_limit, self.elapsed() + 0.1)
