@@ -202,3 +202,34 @@ def test_a_last_level_cut_short_gets_the_time_its_bounds_leave(
     assert resumed[-1], "the last level was proven in its cut first search: nothing to resume"
     assert uncut.status == cut.status == "OPTIMAL"
     assert cut.objective == uncut.objective
+
+
+def test_a_first_level_starting_near_its_bound_gets_a_short_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Generated s waitlist seed 3, weight alone first: the starting plan schedules weight 29
+    against the relaxation's bound of 30. With the gap allowed that wide it counts as near, so
+    the weight level's search is capped at `NEAR_BOUND_SECONDS` and the rest get the time. This
+    small site still proves every level within the cap, on the same optimum as without it."""
+    doc = generate_instance("s", 3, "waitlist")
+    monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
+    _, uncapped = solve_and_validate(doc, time_limit=60, workers=2)
+    for threshold in ("RELAXATION_PAYS_FROM", "FIRST_MEASURE_ALONE_FROM"):
+        monkeypatch.setattr(parameters, threshold, 0)
+    monkeypatch.setattr(parameters, "NEAR_BOUND_GAP", 1.0)
+    monkeypatch.setattr(parameters, "NEAR_BOUND_SECONDS", 20.0)
+    budgets: dict[tuple[str, ...], float] = {}
+    real_solve_level = lexicographic._Search._solve_level
+
+    def solve_level(
+        search: lexicographic._Search, level: lexicographic._Level, first: bool, last: bool
+    ) -> lexicographic._Solved | None:
+        budgets[level.objective.measures] = level.budget
+        return real_solve_level(search, level, first, last)
+
+    monkeypatch.setattr(lexicographic._Search, "_solve_level", solve_level)
+    _, capped = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    assert budgets[("scheduled_weight",)] <= 20.0
+    assert budgets[("plan_changes", "wait_days")] > 20.0
+    assert uncapped.status == capped.status == "OPTIMAL"
+    assert capped.objective == uncapped.objective

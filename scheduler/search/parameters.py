@@ -95,9 +95,22 @@ SUPPORT_SHARE = 0.2
 SUPPORT_TEAM_ROUNDS = 3
 
 
-# From this many model variables (xl waitlist) a later level's dive first goes towards the best
-# plan of the starts-and-suites model (`capacity_relaxation`), which may take this share of the
-# dive's time; a dive needs at least the seconds below to be worth its model's build.
-CAPACITY_PLAN_PAYS_FROM = 50_000
+# From this many model variables (xl waitlist, where the first measure is searched alone) a
+# later level's dive first goes towards the best plan of the starts-and-suites model
+# (`capacity_relaxation`), which may take this share of the dive's time; a dive needs at least
+# the seconds below to be worth its model's build.
+CAPACITY_PLAN_PAYS_FROM = FIRST_MEASURE_ALONE_FROM
 CAPACITY_PLAN_SHARE = 0.35
+# That dive's window, a share of the search time left: it moves plan changes several times
+# faster than the whole model's search (xl waitlist seed 5: 169 to 13 in 32 s, then the search
+# 13 to 10 in 180 s), and ended on its deadline with 0.2.
+CAPACITY_DIVE_SHARE = 0.4
 SUPPORT_DIVE_AT_LEAST = 2.0
+
+
+# A first level followed by others whose starting plan is already this close to its bound (a
+# share of the bound) is searched at most this many seconds: the last unit or two of scheduled
+# weight on xl waitlist took the whole model's search minutes and were never found
+# (`_Search._near_first_bound`).
+NEAR_BOUND_GAP = 0.0025
+NEAR_BOUND_SECONDS = 30.0
