@@ -711,7 +711,8 @@ class _Search:
             plan = None
         current = plan if plan is not None else self.outcome.batches
         measured = [self._minimised_value(measure, current) for measure in objective.measures]
-        proven = [known, resumed.known_bound or known]
+        # (The resumed level's bound starts at `known` and only grows.)
+        proven = [resumed.known_bound or known]
         if solved is not None and solved.status == cp_model.OPTIMAL:
             proven.append(solved.objective)
         bounds = objective.bounds(measured, max(proven))
@@ -759,12 +760,13 @@ class _Search:
             and self.size >= parameters.SUPPORT_PLAN_PAYS_FROM
         )
 
-    def _hint_plan(self, batches: list[Batch]) -> bool:
-        """Hint the whole model with a plan, every variable completed; False if that failed in time."""
+    def _hint_plan(self, batches: list[Batch], seconds: float | None = None) -> bool:
+        """Hint the whole model with a plan, every variable completed (in `seconds`, by default
+        2 % of the time limit); False if that failed in time."""
         completed = complete_values(
             self.model,
             batch_values(self.plan, batches, self.problem.calendar),
-            max(1.0, self.options.time_limit * 0.02),
+            max(1.0, self.options.time_limit * 0.02) if seconds is None else seconds,
         )
         if completed is None:
             return False
@@ -1118,13 +1120,7 @@ class _Search:
         """
         if level.provisional is None or self.size < parameters.GREEDY_HINT_PAYS_FROM:
             return
-        values = complete_values(
-            self.model,
-            batch_values(self.plan, level.provisional, self.problem.calendar),
-            self._repair_seconds(),
-        )
-        if values is not None:
-            set_hint(self.model, values)
+        self._hint_plan(level.provisional, self._repair_seconds())
 
     def _offer_provisional(self, level: _Level, batches: list[Batch]) -> None:
         """Keep a valid plan for the level if it beats the one kept so far."""
