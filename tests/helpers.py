@@ -35,7 +35,7 @@ from ortools.sat.python import cp_model
 
 from generator import generate_instance
 from models import Assignment, Instance, ObjectiveValues, Schedule, load_instance, load_schedule
-from scheduler.search import lexicographic
+from scheduler.search import lexicographic, parameters
 from scheduler.search.outcome import SolveOptions
 from scheduler.workflows.solve import solve
 from validator import Violation, compute_objective, validate
@@ -361,3 +361,10 @@ def cut_short(monkeypatch: pytest.MonkeyPatch, which: Callable[[Any], bool]) -> 
             return real_solve_once(search, level, seconds)
 
     monkeypatch.setattr(lexicographic._Search, "_solve_once", solve_once)
+
+
+def force_on(monkeypatch: pytest.MonkeyPatch, *thresholds: str) -> None:
+    """Set size thresholds of `scheduler.search.parameters` to 0: what pays off only on large
+    sites runs on a small one, where CP-SAT proves the optimum to compare with."""
+    for threshold in thresholds:
+        monkeypatch.setattr(parameters, threshold, 0)

@@ -21,7 +21,14 @@ from scheduler.problem.planning import prepare
 from scheduler.search import lexicographic, parameters
 from scheduler.search.capacity_relaxation import CapacityRelaxation
 from scheduler.search.structural_bounds import wait_days_floor
-from tests.helpers import OVERLOADED_SMALL_SITES, cut_short, patient, solve_and_validate, tiny_site
+from tests.helpers import (
+    OVERLOADED_SMALL_SITES,
+    cut_short,
+    force_on,
+    patient,
+    solve_and_validate,
+    tiny_site,
+)
 
 SITES = OVERLOADED_SMALL_SITES
 
@@ -56,8 +63,7 @@ def test_a_last_level_left_unproven_reports_the_capacity_bound(
     """Generated s waitlist seed 1 with the last level's search stopped on its first plan and no
     search after it: the reported wait-days bound is at least the capacity relaxation's,
     conditional on the reported weight and plan changes, and above the per-patient floor."""
-    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
-        monkeypatch.setattr(parameters, threshold, 0)
+    force_on(monkeypatch, "RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM")
     cut_short(monkeypatch, lambda level: level.objective.measures[-1] == "wait_days")
     monkeypatch.setattr(lexicographic._Search, "_search_on", lambda *args, **kwargs: None)
     instance, schedule = solve_and_validate(
@@ -131,14 +137,14 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     doc = generate_instance("s", 1, "waitlist")
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in (
+    force_on(
+        monkeypatch,
         "RELAXATION_PAYS_FROM",
         "FIRST_MEASURE_ALONE_FROM",
         "SUPPORT_PLAN_PAYS_FROM",
         "RELAXATION_RELEASED_FROM",
         "CAPACITY_PLAN_PAYS_FROM",
-    ):
-        monkeypatch.setattr(parameters, threshold, 0)
+    )
     chosen: list[set[tuple[str, int, int]] | None] = []
     dives: list[tuple[list[Batch], list[Batch] | None]] = []
     real_best_starts = CapacityRelaxation.best_starts

@@ -25,7 +25,7 @@ from scheduler.search.outcome import SearchOutcome
 from scheduler.search.relaxation import LinearRelaxation
 from scheduler.search.stages import StagedObjective
 from scheduler.search.structural_bounds import plan_changes_floor, wait_days_floor
-from tests.helpers import OVERLOADED_SMALL_SITES, cut_short, solve_and_validate
+from tests.helpers import OVERLOADED_SMALL_SITES, cut_short, force_on, solve_and_validate
 from validator import validate
 
 SITES = OVERLOADED_SMALL_SITES
@@ -127,13 +127,13 @@ def test_the_dive_before_later_levels_reaches_the_same_optimum(
     doc = generate_instance(size, seed, scenario)
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in (
+    force_on(
+        monkeypatch,
         "RELAXATION_PAYS_FROM",
         "FIRST_MEASURE_ALONE_FROM",
         "SUPPORT_PLAN_PAYS_FROM",
         "RELAXATION_RELEASED_FROM",  # and the relaxation let go of before the last level
-    ):
-        monkeypatch.setattr(parameters, threshold, 0)
+    )
     dives: list[bool] = []
     real_dive = lexicographic._Search._dive_before_level
 
@@ -159,8 +159,7 @@ def test_a_first_level_its_dive_proves_leaves_the_rest_a_level_of_their_own(
     doc = generate_instance(size, seed, scenario)
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
-        monkeypatch.setattr(parameters, threshold, 0)
+    force_on(monkeypatch, "RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM")
     searched: list[tuple[str, ...]] = []
     real_solve_level = lexicographic._Search._solve_level
 
@@ -187,8 +186,7 @@ def test_a_last_level_cut_short_gets_the_time_its_bounds_leave(
     doc = generate_instance(size, seed, scenario)
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, uncut = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in ("RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM"):
-        monkeypatch.setattr(parameters, threshold, 0)
+    force_on(monkeypatch, "RELAXATION_PAYS_FROM", "SUPPORT_PLAN_PAYS_FROM", "GREEDY_HINT_PAYS_FROM")
     resumed: list[bool] = []
 
     def the_first_last_level_search(level: lexicographic._Level) -> bool:
@@ -214,8 +212,7 @@ def test_a_first_level_starting_near_its_bound_gets_a_short_search(
     doc = generate_instance("s", 3, "waitlist")
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, uncapped = solve_and_validate(doc, time_limit=60, workers=2)
-    for threshold in ("RELAXATION_PAYS_FROM", "FIRST_MEASURE_ALONE_FROM"):
-        monkeypatch.setattr(parameters, threshold, 0)
+    force_on(monkeypatch, "RELAXATION_PAYS_FROM", "FIRST_MEASURE_ALONE_FROM")
     monkeypatch.setattr(parameters, "NEAR_BOUND_GAP", 1.0)
     monkeypatch.setattr(parameters, "NEAR_BOUND_SECONDS", 20.0)
     budgets: dict[tuple[str, ...], float] = {}

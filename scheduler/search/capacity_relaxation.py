@@ -71,13 +71,15 @@ class CapacityRelaxation:
         Valid because each measure here is at most the whole model's on the same starts and
         every factor is positive.
         """
-        self.relaxation.hold_at_most(self._weighted(objective), most)
-        self.plan.model.add(self._weighted(objective) <= most)
+        weighted = self._weighted(objective)
+        self.relaxation.hold_at_most(weighted, most)
+        self.plan.model.add(weighted <= most)
 
     def hold_measure(self, measure: str, most: int) -> None:
         """Hold one measure (minimised, scaled) at most at `most`."""
-        self.relaxation.hold_at_most(self._minimised(measure), most)
-        self.plan.model.add(self._minimised(measure) <= most)
+        minimised = self._minimised(measure)
+        self.relaxation.hold_at_most(minimised, most)
+        self.plan.model.add(minimised <= most)
 
     def best_starts(
         self,
