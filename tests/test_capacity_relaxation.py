@@ -1,4 +1,4 @@
-"""The relaxation of starts and suites alone (issue 18: every level gets a real bound on large
+"""The relaxation of starts, suites and staff (issue 18: every level gets a real bound on large
 sites): its bounds count the queue for suite positions that the per-patient floors ignore, and
 they never cut off a proven optimum.
 
@@ -17,9 +17,12 @@ import pytest
 from generator import generate_instance
 from models import load_instance
 from scheduler.problem.batches import Batch
+from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.planning import prepare
 from scheduler.search import lexicographic, parameters
 from scheduler.search.capacity_relaxation import CapacityRelaxation
+from scheduler.search.outcome import SolveOptions
+from scheduler.search.stages import staged_objective
 from scheduler.search.structural_bounds import wait_days_floor
 from tests.helpers import (
     OVERLOADED_SMALL_SITES,
@@ -27,6 +30,7 @@ from tests.helpers import (
     force_on,
     patient,
     solve_and_validate,
+    step,
     tiny_site,
 )
 
@@ -130,7 +134,7 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Generated s waitlist seed 1, forced on as on the largest sites: before the later level the
-    search dives between its plan and the best plan of the starts-and-suites model. The dive's
+    search dives between its plan and the best plan of the starts, suites and staff model. The dive's
     plan is no worse than the one it started from, every patient in it takes a start of one of
     the two plans (or of the relaxation's solution), and the solve still ends on the optimum
     proven without any of it."""
@@ -150,8 +154,10 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     real_best_starts = CapacityRelaxation.best_starts
     real_dive = lexicographic._Search._dive_towards_capacity_plan
 
-    def best_starts(relaxation: CapacityRelaxation, *args: Any) -> set[tuple[str, int, int]] | None:
-        chosen.append(real_best_starts(relaxation, *args))
+    def best_starts(
+        relaxation: CapacityRelaxation, *args: Any, **kwargs: Any
+    ) -> set[tuple[str, int, int]] | None:
+        chosen.append(real_best_starts(relaxation, *args, **kwargs))
         return chosen[-1]
 
     supports: list[set[tuple[str, int, int]]] = []
@@ -169,24 +175,77 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     monkeypatch.setattr(CapacityRelaxation, "best_starts", best_starts)
     monkeypatch.setattr(lexicographic._Search, "_dive_towards_capacity_plan", dive)
     instance, with_dive = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
-    assert len(dives) == 1 and chosen and chosen[0] is not None
-    current, dived = dives[0]
-    assert dived is not None, "no plan between the two"
+    # A second round only follows a first that improved, from the first one's plan.
+    assert 1 <= len(dives) <= parameters.CAPACITY_DIVE_ROUNDS and len(chosen) == len(dives)
+    assert dives[0][1] is not None, "no plan between the two"
     problem = prepare(instance)
-    assert not problem.better(current, dived)
-    kept = {batch.patient_id: batch.start for batch in current if not batch.in_progress}
     options = {p.patient.id: p for p in problem.patients}
-    # The capacity plan's starts, and those its relaxation's last solution uses (the guide the
-    # later dives share, `_allowed_starts`).
-    towards = {
-        (patient_id, options[patient_id].starts[index].slot.start)
-        for patient_id, index, _ in chosen[0] | supports[0]
-    }
-    for batch in dived:
-        if not batch.in_progress:
-            assert (
-                kept.get(batch.patient_id) == batch.start
-                or (batch.patient_id, batch.start) in towards
-            ), f"{batch.patient_id} left both plans and the relaxation's starts"
+    for (current, dived), capacity_plan, support in zip(dives, chosen, supports, strict=True):
+        if dived is None:
+            continue
+        assert capacity_plan is not None
+        assert not problem.better(current, dived)
+        kept = {batch.patient_id: batch.start for batch in current if not batch.in_progress}
+        # The capacity plan's starts, and those its relaxation's last solution uses (the guide
+        # the later dives share, `_allowed_starts`).
+        towards = {
+            (patient_id, options[patient_id].starts[index].slot.start)
+            for patient_id, index, _ in capacity_plan | support
+        }
+        for batch in dived:
+            if not batch.in_progress:
+                assert (
+                    kept.get(batch.patient_id) == batch.start
+                    or (batch.patient_id, batch.start) in towards
+                ), f"{batch.patient_id} left both plans and the relaxation's starts"
+    if len(dives) == 2:
+        assert dives[1][0] == dives[0][1], "the second round starts from the first one's plan"
     assert without.status == with_dive.status == "OPTIMAL"
     assert with_dive.objective == without.objective
+
+
+def test_the_capacity_plan_searched_from_a_valid_plan_is_no_worse_than_it() -> None:
+    """Generated s waitlist seed 1: the first-come plan is valid, so it is a plan of the starts,
+    suites and staff model too (chairs included); CP-SAT searching that model from it returns a
+    plan scheduling at least its weight, even with a second to search."""
+    problem = prepare(load_instance(generate_instance("s", 1, "waitlist")))
+    first_come = greedy_batches(problem)
+    assert first_come is not None
+    relaxation = CapacityRelaxation(problem)
+    weight = staged_objective(
+        relaxation.plan.model,
+        ["scheduled_weight"],
+        relaxation.measures,
+        {"scheduled_weight": problem.scale},
+    )
+    chosen = relaxation.best_starts(weight, 1.0, SolveOptions(workers=2), start=first_come)
+    assert chosen is not None
+    scheduled = {patient_id for patient_id, _, _ in chosen}
+    assert len(scheduled) == len(chosen), "one start per scheduled patient"
+    weights = {options.patient.id: options.patient.weight for options in problem.patients}
+    first_come_weight = problem.measure_values(first_come)["scheduled_weight"]
+    assert sum(weights[patient_id] for patient_id in scheduled) >= first_come_weight
+
+
+def _two_patients_one_operator() -> dict[str, object]:
+    """Two positions, but one operator on one 8 h shift a day, and a 6 h activation on day 0."""
+    return tiny_site(
+        product={"steps": [step("activation", hours=6)]},
+        suites=[{"id": "S1", "type": "isolator", "positions": 2}],
+        patients=[patient("P1", latest="2027-01-09"), patient("P2", latest="2027-01-09")],
+    )
+
+
+def test_two_patients_sharing_one_operator_wait_what_the_bound_says() -> None:
+    """Both fit the two positions on Wednesday, but the operator has 8 hours for their 12: the
+    second starts on Thursday, a day later (8 + 9 wait days). The per-patient floor counts 8 for
+    each; the operators' hours in the relaxation (`add_operator_hours`) prove the optimum, 17."""
+    instance, schedule = solve_and_validate(_two_patients_one_operator())
+    assert schedule.status == "OPTIMAL" and schedule.objective is not None
+    assert schedule.objective.scheduled_weight == 2
+    assert schedule.objective.wait_days == 17
+    problem = prepare(instance)
+    relaxation = CapacityRelaxation(problem)
+    relaxation.hold_measure("scheduled_weight", -2)
+    assert wait_days_floor(problem, 2) == 16
+    assert relaxation.lower_bound("wait_days", seconds=5) == 17

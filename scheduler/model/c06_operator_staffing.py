@@ -261,3 +261,62 @@ def add_exact_shift_team(
         model.add(sum(shares) == total * step.operators)
     for hours in per_operator.values():
         model.add(sum(hours) <= shift_hours)
+
+
+def add_operator_hours(
+    plan: PlanVariables, instance: Instance, calendar: SiteCalendar, roster: Roster
+) -> None:
+    """C6 relaxed to hours, for relaxations: per date and skill, the hours of the steps needing
+    the skill fit the rostered hours of the operators holding it; day-0 steps likewise within
+    their start shift, and every step within the hours of everyone rostered that date.
+
+    Necessary, not sufficient (whole steps, distinct operators and shifts are left out), and
+    stated over the start literals alone, with no step counts per shift: on generated xl
+    waitlist seed 1 the relaxation with `add_operator_staffing` took 27 s to bound weight.
+    """
+    shift_hours = {shift.id: scaled_hours(shift.hours) for shift in instance.site.shifts}
+
+    def holders_hours(day: date, shift_id: str, skill: str | None) -> int:
+        on_shift = roster.on_shift(day, shift_id)
+        holders = on_shift if skill is None else roster.qualified(day, shift_id, skill)
+        return len(holders) * shift_hours[shift_id]
+
+    # (date, shift id or None for the whole date, skill or None for any) -> terms, hours fixed
+    terms: dict[tuple[date, str | None, str | None], list[cp_model.LinearExprT]] = defaultdict(list)
+    most: dict[tuple[date, str | None, str | None], int] = defaultdict(int)
+    fixed: dict[tuple[date, str | None, str | None], int] = defaultdict(int)
+
+    def demand(
+        day: date, shift_id: str | None, step: Step, count: cp_model.LinearExprT | None
+    ) -> None:
+        hours = scaled_hours(step.hours) * step.operators
+        keys = [(day, None, step.skill), (day, None, None)]
+        if shift_id is not None:
+            keys.append((day, shift_id, step.skill))
+        for key in keys:
+            if count is None:
+                fixed[key] += hours
+            else:
+                terms[key].append(hours * count)
+                most[key] += hours
+
+    for options in plan.patients:
+        patient_id = options.patient.id
+        for index, option in enumerate(options.starts):
+            day = calendar.date(option.slot.day)
+            for step in options.product.steps:
+                if step.day_offset == 0:
+                    demand(day, option.slot.shift.id, step, sum(plan.starts(patient_id, index)))
+        for start_day, on_day in plan.starts_on_day.get(patient_id, {}).items():
+            for step in options.product.steps:
+                if step.day_offset > 0:
+                    demand(calendar.date(start_day + step.day_offset), None, step, on_day)
+    for commitment in plan.commitments:
+        for remaining in commitment.steps:
+            demand(remaining.date, remaining.fixed_shift, remaining.step, None)
+    for key, key_terms in terms.items():
+        day, shift_id, skill = key
+        shifts = [shift_id] if shift_id is not None else list(shift_hours)
+        capacity = sum(holders_hours(day, each, skill) for each in shifts) - fixed[key]
+        if 0 <= capacity < most[key]:  # (below 0 the in-progress work alone is impossible)
+            plan.model.add(sum(key_terms) <= capacity)

@@ -213,7 +213,8 @@ def batch_values(
             values[plan.start_in_class[(owner, index, batch.class_index)].index] = 1
             if options.uses_chair and batch.apheresis_date is not None:
                 values[plan.apheresis_on[(owner, batch.apheresis_date)].index] = 1
-            values[plan.delivery_day[owner].index] = batch.delivery_day
+            if owner in plan.delivery_day:  # (a relaxation without deliveries has none)
+                values[plan.delivery_day[owner].index] = batch.delivery_day
             flexible_offsets = {s.id for s in options.product.steps if s.day_offset > 0}
         else:
             start_day = None  # an in-progress batch: no pooled assays

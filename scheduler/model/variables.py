@@ -105,18 +105,6 @@ def create_variables(
     return plan
 
 
-def create_start_variables(
-    patients: list[PatientOptions],
-    commitments: list[Commitment],
-    classes: list[SuiteClass],
-) -> PlanVariables:
-    """Only who is scheduled and which start each takes: what the rules on starts and suites need."""
-    plan = PlanVariables(cp_model.CpModel(), patients, commitments, classes)
-    for options in patients:
-        _add_start_variables(plan, options)
-    return plan
-
-
 def _add_start_variables(plan: PlanVariables, options: PatientOptions) -> None:
     """A patient's `scheduled` literal and one literal per start option and suite class."""
     model, patient_id = plan.model, options.patient.id

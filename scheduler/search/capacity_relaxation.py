@@ -1,12 +1,20 @@
-"""Bounds from the relaxation of starts and suites alone: C1's one start, C4 and C5 (issue 18).
+"""Bounds from the relaxation of starts, suites and staff: C1, C3, C4, C5 and C6 (issue 18).
 
 The linear relaxation of the whole model (`relaxation.py`) is slow on the largest sites and its
 bounds on the later measures weak there: on generated xl waitlist seed 1, with the weight held
 at its proven 601, its solve for plan changes took 52 s and proved 3. This smaller model keeps
-only who is scheduled, which start each takes, the daily start limit and the suite positions,
-and counts each start's wait days to its earliest possible delivery. Its relaxation proves 11
-plan changes there in under a second, and wait days 17,183 with 30 changes held, where the
-per-patient floors (`structural_bounds`) prove 14,047 (the plan: 18,247).
+who is scheduled, which start and collection each takes, the daily start limit, the suite
+positions and the operators' hours per date, start shift and skill (`add_operator_hours`), and
+counts each start's wait days to its earliest possible delivery. It leaves out the labs (C7)
+and the deliveries (C8-C10); the hospitals' chairs (C2) only its integer model has.
+
+The operators matter most: on xl waitlist seed 4, with weight held at 626, starts and suites
+alone prove 2 plan changes (their integer optimum too), and with the operators' hours 11, where
+the search ends on 12-13. Their hours are stated on the start literals alone: with the whole
+model's step counts per shift and Hall bounds (`add_operator_staffing`) the bound was the same
+but the solves 3-12 times slower (seed 1: 27 s for weight, against 2.3 s). With those, the
+chairs in the relaxation doubled its solve times, moved seed 5 from 7 plan changes to 8, and left GLOP unable
+to solve for wait days; in the integer model they keep its plans collectable.
 
 Every plan of the whole model is a plan of this one whose measures are no worse
 (`measure_floors`), so a lower bound here is a lower bound there; each is made valid against
@@ -19,34 +27,41 @@ import time
 
 from ortools.sat.python import cp_model
 
-from scheduler.model.c01_c03_coverage_and_material import add_one_start
+from scheduler.model.c01_c03_coverage_and_material import add_one_start_per_scheduled_patient
+from scheduler.model.c02_apheresis_chairs import add_apheresis_chairs
 from scheduler.model.c04_daily_starts import add_daily_start_limit
 from scheduler.model.c05_suite_positions import add_suite_capacity
+from scheduler.model.c06_operator_staffing import add_operator_hours
+from scheduler.model.decode import batch_values
 from scheduler.model.objective import measure_floors
-from scheduler.model.variables import create_start_variables
+from scheduler.model.variables import create_variables
+from scheduler.problem.batches import Batch
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem
 from scheduler.search.outcome import SolveOptions
 from scheduler.search.progress import run_solver
 from scheduler.search.relaxation import LinearRelaxation
+from scheduler.search.solver_values import complete_values, set_hint
 from scheduler.search.stages import StagedObjective
 
 
 class CapacityRelaxation:
-    """The linear relaxation of the starts-and-suites model of one problem."""
+    """The linear relaxation of the starts, suites and staff model of one problem."""
 
     def __init__(self, problem: PlanningProblem) -> None:
         started = time.monotonic()
-        plan = create_start_variables(
-            problem.patients, problem.commitments, problem.builder.classes
-        )
-        for options in problem.patients:
-            add_one_start(plan, options)
+        plan = create_variables(problem.patients, problem.commitments, problem.builder.classes)
+        add_one_start_per_scheduled_patient(plan)
         add_daily_start_limit(plan, problem.instance, problem.calendar)
         add_suite_capacity(plan)
-        self.plan = plan
+        add_operator_hours(plan, problem.instance, problem.calendar, problem.roster)
+        self.plan, self.calendar = plan, problem.calendar
         self.measures = measure_floors(plan, problem.calendar, problem.scale)
         self.relaxation = LinearRelaxation(plan.model)
+        # The chairs only after the relaxation has read the model (see above): without them
+        # the integer plans of `best_starts` collected up to 77 patients more than a hospital
+        # had chairs for (xl waitlist seed 5).
+        add_apheresis_chairs(plan, problem.instance)
         self.build_seconds = time.monotonic() - started
 
     def _minimised(self, measure: str) -> cp_model.LinearExprT:
@@ -86,18 +101,26 @@ class CapacityRelaxation:
         objective: StagedObjective,
         seconds: float,
         options: SolveOptions,
+        start: list[Batch] | None = None,
     ) -> set[tuple[str, int, int]] | None:
         """The starts of the best integer plan of this model for a level found in `seconds`
-        (levels held as fixed), or None if none was found.
+        (levels held as fixed, searching from the valid plan `start`), or None if none was found.
 
         No plan of the whole model is better on this model's measures, and one usually lies
-        near it: on generated xl waitlist seed 1 (plan changes bounded by 11) a dive between
-        it and the level's current plan, with 171 plan changes, found a valid plan with 14 in
-        31 s, where the whole model's search had ended on 21-30 after minutes.
+        near it: on generated xl waitlist seed 4 (plan changes bounded by 11) a dive between
+        it and the level's current plan, with 155 plan changes, found a valid plan with 13 in
+        42 s. Without `start` CP-SAT found no plan of this model at all in 18 s there.
         """
+        deadline = time.monotonic() + seconds
         self.plan.model.minimize(self._weighted(objective))
+        if start is not None:
+            # A valid plan of the whole model is one of this model: the search starts from it.
+            decisions = batch_values(self.plan, start, self.calendar)
+            completed = complete_values(self.plan.model, decisions, max(0.1, seconds * 0.2))
+            if completed is not None:
+                set_hint(self.plan.model, completed)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.1, seconds)
+        solver.parameters.max_time_in_seconds = max(0.1, deadline - time.monotonic())
         solver.parameters.num_workers = options.workers
         solver.parameters.random_seed = options.seed
         status = run_solver(solver, self.plan.model, None, options.stop_event)

@@ -109,10 +109,13 @@ class _Search:
         self.relaxation_released = False
         self.relaxation_left = options.time_limit * parameters.RELAXATION_SHARE
         self.relaxation_reserve = 0.0  # kept back for `_conditional_bounds`
-        # The relaxation of starts and suites alone: fast, and on large sites the tighter bound
+        # The relaxation of starts, suites and staff: fast, and on large sites the tighter bound
         # on the later measures (`capacity_relaxation`); its end-of-search solves keep a reserve.
         self.capacity: CapacityRelaxation | None = None
         self.capacity_reserve = 0.0
+        # Its bounds proved before any level was held: unconditional, so never solved again.
+        self.capacity_unheld: dict[str, int] = {}
+        self.search_end = self.search_limit  # the search's own limit, before anything is kept back
         self.first_measure_bound: int | None = (
             None  # the relaxation's, on the level's first measure
         )
@@ -237,8 +240,8 @@ class _Search:
             )
             if releasing and position > 0:
                 # The whole relaxation's solve for a later level of the largest sites took 52 s
-                # for a weaker bound than the starts-and-suites one (xl waitlist seed 1: 3
-                # plan changes against 11); that one alone bounds and guides the level.
+                # for a weaker bound than the starts, suites and staff one (xl waitlist seed 1:
+                # 3 plan changes against 11); that one alone bounds and guides the level.
                 self._release_relaxation()
             # Before the budget: the relaxation's solve and the time it keeps back come off it.
             known_bound = (
@@ -280,12 +283,13 @@ class _Search:
         self._keep_steadier_start()
         return self.outcome
 
-    def _reaches_first_bound(self, batches: list[Batch] | None) -> bool:
-        """Whether a plan reaches the relaxation's bound on the first measure (proving it)."""
+    def _reaches_first_bound(self, batches: list[Batch] | None, first: str | None = None) -> bool:
+        """Whether a plan reaches the relaxation's bound on the level's first measure (by
+        default the SPEC's first), proving it."""
         bound = self.first_measure_bound
         if batches is None or bound is None:
             return False
-        first = self.problem.instance.objective_order[0]
+        first = first or self.problem.instance.objective_order[0]
         return self._minimised_value(first, batches) <= bound
 
     def _near_first_bound(self, batches: list[Batch] | None, bound: float | None) -> bool:
@@ -426,7 +430,7 @@ class _Search:
         """Before a later level of a large model: the best plan of the neighbourhood made of the
         current plan's starts, the starts that keep a patient's communicated date, and those of
         the relaxation's solution for the level if it finished (earlier levels held): the whole
-        model's, or where that is released, the starts-and-suites one's (`_allowed_starts`).
+        model's, or where that is released, the starts, suites and staff one's (`_allowed_starts`).
 
         On xl waitlist the whole model's search brought plan changes only to 17-169 in minutes
         against a bound of 3; the neighbourhood contains the current plan, so it can only improve
@@ -442,11 +446,16 @@ class _Search:
         remaining = self.search_limit - self.elapsed()
         deadline = self.elapsed() + remaining * parameters.SUPPORT_SHARE
         best = current
-        towards = self._dive_towards_capacity_plan(
-            objective, current, self.elapsed() + remaining * parameters.CAPACITY_DIVE_SHARE
-        )
-        if towards is not None and self.problem.better(towards, best):
+        for _ in range(parameters.CAPACITY_DIVE_ROUNDS):
+            left = self.search_limit - self.elapsed()
+            towards = self._dive_towards_capacity_plan(
+                objective, best, self.elapsed() + left * parameters.CAPACITY_DIVE_SHARE
+            )
+            if towards is None or not self.problem.better(towards, best):
+                break
             best = towards
+            if self._reaches_first_bound(best, objective.measures[0]):
+                break  # the level's first measure is proven: its search takes the time left
         if deadline - self.elapsed() >= parameters.SUPPORT_DIVE_AT_LEAST:
             allowed = self._allowed_starts(best, promises=True)
             dived = self._neighbourhood_plan(
@@ -464,18 +473,19 @@ class _Search:
         self, objective: StagedObjective, current: list[Batch], deadline: float
     ) -> list[Batch] | None:
         """On the largest sites: the best plan among the current plan's starts and those of the
-        best plan of the starts-and-suites model for the level (`CapacityRelaxation.best_starts`).
+        best plan of the starts, suites and staff model for the level, searched from the current
+        plan (`CapacityRelaxation.best_starts`).
 
-        That plan ignores collections, operators and labs, so it is rarely valid, but a valid
-        plan near it usually exists: generated xl waitlist seed 1 went from 171 plan changes to
-        14 (bound 11) in 50 s, where the dive among all promise-keeping starts reached 32 and
-        the whole model's search then ended on 24.
+        That plan ignores the labs, the deliveries and whole operator teams, so it is rarely
+        valid, but a valid plan near it usually exists: generated xl waitlist seed 4 went from
+        155 plan changes to 13 (bound 11) in 65 s; seed 5 from 173 to 12 (bound 7), then in a
+        second round from that plan to 11 in 34 s (`CAPACITY_DIVE_ROUNDS`).
         """
         capacity = self.capacity
         if capacity is None or self.size < parameters.CAPACITY_PLAN_PAYS_FROM:
             return None
         seconds = (deadline - self.elapsed()) * parameters.CAPACITY_PLAN_SHARE
-        chosen = capacity.best_starts(objective, seconds, self.options)
+        chosen = capacity.best_starts(objective, seconds, self.options, start=current)
         if chosen is None or deadline - self.elapsed() < parameters.SUPPORT_DIVE_AT_LEAST:
             return None
         allowed = self._allowed_starts(current, promises=False, chosen=chosen)
@@ -514,7 +524,7 @@ class _Search:
                 if relaxation.value(variable) >= parameters.SUPPORT_EPSILON:
                     allowed.setdefault(patient_id, set()).add(index)
         elif relaxation is None and self.capacity is not None and self.capacity.solved:
-            # Released on the largest sites: the starts-and-suites relaxation guides instead.
+            # Released on the largest sites: the starts, suites and staff relaxation guides instead.
             for patient_id, index, _ in self.capacity.starts_used(parameters.SUPPORT_EPSILON):
                 allowed.setdefault(patient_id, set()).add(index)
         return allowed
@@ -683,9 +693,9 @@ class _Search:
         reached = {level.measure: level for level in self.outcome.levels}
         levels = [reached.get(measure) for measure in objective.measures]
         if (
-            # Without the relaxation there is no new bound or support to search on with, and
-            # no time was kept back for it: a search again would only repeat its presolve.
-            self.relaxation is None
+            # Without a relaxation there is no new bound or support to search on with, and no
+            # time was kept back for it: a search again would only repeat its presolve.
+            (self.relaxation is None and self.capacity is None)
             or left < parameters.SEARCH_ON_FROM
             or self.stopped()
             or self.outcome.status != "SOLVED"
@@ -752,13 +762,14 @@ class _Search:
         return True
 
     def _relaxation_to_dive_on(self) -> bool:
-        """Whether the relaxation's last solve has a solution to dive on, on a model large enough
-        for a dive to pay (`SUPPORT_PLAN_PAYS_FROM`)."""
-        return (
-            self.relaxation is not None
-            and self.relaxation.solved
-            and self.size >= parameters.SUPPORT_PLAN_PAYS_FROM
-        )
+        """Whether the relaxation's last solve has a solution to dive on (where it is released,
+        the starts, suites and staff one's: `_allowed_starts`), on a model large enough for a
+        dive to pay (`SUPPORT_PLAN_PAYS_FROM`)."""
+        if self.relaxation is not None:
+            solved = self.relaxation.solved
+        else:
+            solved = self.relaxation_released and self.capacity is not None and self.capacity.solved
+        return solved and self.size >= parameters.SUPPORT_PLAN_PAYS_FROM
 
     def _hint_plan(self, batches: list[Batch], seconds: float | None = None) -> bool:
         """Hint the whole model with a plan, every variable completed (in `seconds`, by default
@@ -824,7 +835,7 @@ class _Search:
             self._record_bound(measure, values[measure], floor, level)
 
     def _capacity_bound(self, measure: str) -> int | None:
-        """The starts-and-suites relaxation's bound on a measure (minimised, scaled), given the
+        """The starts, suites and staff relaxation's bound on a measure (minimised, scaled), given the
         levels fixed so far; built on first use, on models large enough for it to pay."""
         if self.capacity is None:
             if (
@@ -838,21 +849,28 @@ class _Search:
         bound = self.capacity.lower_bound(
             measure, max(0.1, self.search_limit - self.elapsed()) * 0.25
         )
-        if self.capacity_reserve == 0.0:
-            # The end-of-search bounds solve it once per later measure, each a little slower.
-            self.capacity_reserve = 4 * (time.monotonic() - started) + 0.1
-            self.search_limit -= self.capacity_reserve
+        if bound is not None and not self.outcome.levels:
+            self.capacity_unheld[measure] = bound
+        # The end-of-search bounds solve it once per later measure, each a little slower than
+        # the first (4 times) and about as slow as a later one (xl waitlist seed 1, with the
+        # operators' hours: weight 2.3 s, then plan changes 8.1 s and wait days 7.6 s).
+        spent = time.monotonic() - started
+        reserve = max(self.capacity_reserve, (2 if self.outcome.levels else 4) * spent + 0.1)
+        self.search_limit -= reserve - self.capacity_reserve
+        self.capacity_reserve = reserve
         return bound
 
     def _capacity_bounds(self, order: Sequence[str]) -> None:
-        """Every SPEC measure the search did not prove gets the starts-and-suites relaxation's
-        bound, conditional on the measures before it at the plan's values (SPEC 8)."""
+        """Every SPEC measure the search did not prove gets the starts, suites and staff
+        relaxation's bound, conditional on the measures before it at the plan's values (SPEC 8)."""
         capacity = self.capacity
         if capacity is None or not self.outcome.batches or self.stopped():
             return  # (a cancelled solve stops at once, with the bounds it has)
-        self.search_limit += self.capacity_reserve
-        self.capacity_reserve = 0.0
-        deadline = max(self.search_limit, self.elapsed() + 0.1)
+        reserve, self.capacity_reserve = self.capacity_reserve, 0.0
+        self.search_limit += reserve
+        # A level that ran over its time (a large model's search stops late) must not leave
+        # these bounds none: they get their reserve, within the search's own limit.
+        deadline = max(self.search_limit, min(self.elapsed() + reserve, self.search_end))
         values = self.problem.measure_values(self.outcome.batches)
         reached = {level.measure: level for level in self.outcome.levels}
         for measure in order:
@@ -860,10 +878,14 @@ class _Search:
             scale = self.scales[measure]
             level = reached.get(measure)
             if level is None or not level.proven:
-                lowest = capacity.lower_bound(measure, deadline - self.elapsed())
+                lowest = self.capacity_unheld.get(measure)
+                if lowest is None:
+                    lowest = capacity.lower_bound(measure, deadline - self.elapsed())
                 if lowest is not None:
                     self._record_bound(measure, values[measure], sign * lowest / scale, level)
-            capacity.hold_measure(measure, round(sign * values[measure] * scale))
+            if measure != order[-1]:
+                # (The last solve's values stay readable: `_search_on` dives on its support.)
+                capacity.hold_measure(measure, round(sign * values[measure] * scale))
 
     def _record_bound(
         self, measure: str, value: float, bound: float, level: LevelOutcome | None

@@ -69,8 +69,11 @@ RELAXATION_SHARE = 0.25
 # From this many model variables the relaxation (GLOP's copy of the model, about 250 MB on xl
 # waitlist) is released before the last level's search: there its conditional bound on wait days
 # never finished in the time left (xl waitlist seeds 1-2), and the search's own peak came on top
-# of it (1.53 GB against the 1.5 GB). The per-patient floors bound wait days instead.
-RELAXATION_RELEASED_FROM = 50_000
+# of it (1.53 GB against the 1.5 GB). The relaxation of starts, suites and staff
+# (`capacity_relaxation`) bounds and guides the later level instead. From 30 k, where weight is
+# searched alone (xl waitlist seed 5, 48 k variables, spent 33-43 s of the 300 on its bounds at
+# the end, and the smaller relaxation's were the tighter).
+RELAXATION_RELEASED_FROM = FIRST_MEASURE_ALONE_FROM
 
 
 # CP-SAT's portfolio gains little beyond 8 workers on our model sizes, and a site server runs
@@ -96,15 +99,18 @@ SUPPORT_TEAM_ROUNDS = 3
 
 
 # From this many model variables (xl waitlist, where the first measure is searched alone) a
-# later level's dive first goes towards the best plan of the starts-and-suites model
+# later level's dive first goes towards the best plan of the starts, suites and staff model
 # (`capacity_relaxation`), which may take this share of the dive's time; a dive needs at least
 # the seconds below to be worth its model's build.
 CAPACITY_PLAN_PAYS_FROM = FIRST_MEASURE_ALONE_FROM
 CAPACITY_PLAN_SHARE = 0.35
 # That dive's window, a share of the search time left: it moves plan changes several times
 # faster than the whole model's search (xl waitlist seed 5: 169 to 13 in 32 s, then the search
-# 13 to 10 in 180 s), and ended on its deadline with 0.2.
+# 13 to 10 in 180 s), and ended on its deadline with 0.2. A second round goes from the first
+# one's plan towards that model's best plan searched from it (xl waitlist seed 5: 12 to 11
+# plan changes in 34 s, where the level's search had never moved it in 100 s).
 CAPACITY_DIVE_SHARE = 0.4
+CAPACITY_DIVE_ROUNDS = 2
 SUPPORT_DIVE_AT_LEAST = 2.0
 
 
