@@ -13,8 +13,8 @@ alone prove 2 plan changes (their integer optimum too), and with the operators' 
 the search ends on 12-13. Their hours are stated on the start literals alone: with the whole
 model's step counts per shift and Hall bounds (`add_operator_staffing`) the bound was the same
 but the solves 3-12 times slower (seed 1: 27 s for weight, against 2.3 s). With those, the
-chairs in the relaxation doubled its solve times, moved seed 5 from 7 plan changes to 8, and left GLOP unable
-to solve for wait days; in the integer model they keep its plans collectable.
+chairs in the relaxation doubled its solve times, moved seed 5 from 7 plan changes to 8, and
+left GLOP unable to solve for wait days; in the integer model they keep its plans collectable.
 
 Every plan of the whole model is a plan of this one whose measures are no worse
 (`measure_floors`), so a lower bound here is a lower bound there; each is made valid against
