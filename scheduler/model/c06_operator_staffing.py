@@ -290,7 +290,10 @@ def add_operator_hours(
         day: date, shift_id: str | None, step: Step, count: cp_model.LinearExprT | None
     ) -> None:
         hours = scaled_hours(step.hours) * step.operators
-        keys = [(day, None, step.skill), (day, None, None)]
+        keys: list[tuple[date, str | None, str | None]] = [
+            (day, None, step.skill),
+            (day, None, None),
+        ]
         if shift_id is not None:
             keys.append((day, shift_id, step.skill))
         for key in keys:
