@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -113,8 +113,9 @@ class _Search:
         # on the later measures (`capacity_relaxation`); its end-of-search solves keep a reserve.
         self.capacity: CapacityRelaxation | None = None
         self.capacity_reserve = 0.0
-        # Its bounds proved before any level was held: unconditional, so never solved again.
-        self.capacity_unheld: dict[str, int] = {}
+        # Its bound on the first measure, proved before any level was held: unconditional, so
+        # never solved again.
+        self.capacity_first_bound: int | None = None
         self.search_end = self.search_limit  # the search's own limit, before anything is kept back
         self.first_measure_bound: int | None = (
             None  # the relaxation's, on the level's first measure
@@ -659,24 +660,42 @@ class _Search:
             return
         relaxation = self.relaxation
         assert relaxation is not None
+
+        def minimised(measure: str) -> cp_model.LinearExprT:
+            return (-1 if measure in MAXIMISED else 1) * self.measures[measure]
+
+        def bound(measure: str) -> int | None:
+            seconds = min(
+                self.relaxation_left, self.search_limit + self.relaxation_reserve - self.elapsed()
+            )
+            return self._relaxed_bound(minimised(measure), seconds)
+
+        # (The last solve's values stay readable: `_search_on` dives on its support.)
+        self._bound_unproven_levels(
+            order, bound, lambda measure, held: relaxation.hold_at_most(minimised(measure), held)
+        )
+
+    def _bound_unproven_levels(
+        self,
+        order: Sequence[str],
+        bound: Callable[[str], int | None],
+        hold: Callable[[str, int], None],
+    ) -> None:
+        """Per SPEC measure in order: record `bound` (minimised, scaled) where no level proved it,
+        then hold the measure at the plan's value for the next, unless it is the last."""
+        assert self.outcome.batches is not None
         values = self.problem.measure_values(self.outcome.batches)
+        reached = {level.measure: level for level in self.outcome.levels}
         for measure in order:
             sign = -1 if measure in MAXIMISED else 1
-            minimised = sign * self.measures[measure]
             scale = self.scales[measure]
-            held = round(sign * values[measure] * scale)
             level = reached.get(measure)
             if level is None or not level.proven:
-                seconds = min(
-                    self.relaxation_left,
-                    self.search_limit + self.relaxation_reserve - self.elapsed(),
-                )
-                lowest = self._relaxed_bound(minimised, seconds)
+                lowest = bound(measure)
                 if lowest is not None:
                     self._record_bound(measure, values[measure], sign * lowest / scale, level)
             if measure != order[-1]:
-                # (The last solve's values stay readable: `_search_on` dives on its support.)
-                relaxation.hold_at_most(minimised, held)
+                hold(measure, round(sign * values[measure] * scale))
 
     def _search_on(self, last: _Level, hinted: bool) -> None:
         """The time the end-of-search bounds left goes back to the last level, from its plan,
@@ -849,8 +868,8 @@ class _Search:
         bound = self.capacity.lower_bound(
             measure, max(0.1, self.search_limit - self.elapsed()) * 0.25
         )
-        if bound is not None and not self.outcome.levels:
-            self.capacity_unheld[measure] = bound
+        if not self.outcome.levels:
+            self.capacity_first_bound = bound
         # The end-of-search bounds solve it once per later measure, each a little slower than
         # the first (4 times) and about as slow as a later one (xl waitlist seed 1, with the
         # operators' hours: weight 2.3 s, then plan changes 8.1 s and wait days 7.6 s).
@@ -871,21 +890,14 @@ class _Search:
         # A level that ran over its time (a large model's search stops late) must not leave
         # these bounds none: they get their reserve, within the search's own limit.
         deadline = max(self.search_limit, min(self.elapsed() + reserve, self.search_end))
-        values = self.problem.measure_values(self.outcome.batches)
-        reached = {level.measure: level for level in self.outcome.levels}
-        for measure in order:
-            sign = -1 if measure in MAXIMISED else 1
-            scale = self.scales[measure]
-            level = reached.get(measure)
-            if level is None or not level.proven:
-                lowest = self.capacity_unheld.get(measure)
-                if lowest is None:
-                    lowest = capacity.lower_bound(measure, deadline - self.elapsed())
-                if lowest is not None:
-                    self._record_bound(measure, values[measure], sign * lowest / scale, level)
-            if measure != order[-1]:
-                # (The last solve's values stay readable: `_search_on` dives on its support.)
-                capacity.hold_measure(measure, round(sign * values[measure] * scale))
+        first = order[0]
+
+        def bound(measure: str) -> int | None:
+            if measure == first and self.capacity_first_bound is not None:
+                return self.capacity_first_bound
+            return capacity.lower_bound(measure, deadline - self.elapsed())
+
+        self._bound_unproven_levels(order, bound, capacity.hold_measure)
 
     def _record_bound(
         self, measure: str, value: float, bound: float, level: LevelOutcome | None
