@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import Plan, Simulation, utc_now
@@ -34,6 +34,21 @@ def new_owner(kind: str) -> str:
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an UPDATE changed."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def still_expired(
+    table: type[Plan] | type[Simulation], lease_owner: str | None, now: datetime
+) -> ColumnElement[bool]:
+    """For the UPDATE of a recovery: the row is still held by the expired lease read before.
+
+    The recovery's `SELECT ... FOR UPDATE` locks nothing on SQLite, so a worker may take the
+    row over (a new owner, a fresh lease) between that read and the UPDATE; checked again in
+    the UPDATE itself, a live lease taken meanwhile is never requeued from under its holder.
+    """
+    return and_(
+        table.lease_owner.is_not_distinct_from(lease_owner),
+        or_(table.lease_expires.is_(None), table.lease_expires < now),
+    )
 
 
 def claim(sessions: sessionmaker[Session], plan_id: str, owner: str) -> bool:
@@ -135,15 +150,22 @@ def recover_expired(sessions: sessionmaker[Session], actor: str) -> list[str]:
             if status == "solving":
                 values = {"status": "queued", "started_at": None, "progress": None}
                 action, after = "plan.requeued", "queued"
-                requeued.append(str(plan_id))
             else:
                 values = {"status": "cancelled", "finished_at": now}
                 action, after = "plan.cancelled", "cancelled"
-            session.execute(
+            recovered = session.execute(
                 update(Plan)
-                .where(Plan.id == plan_id, Plan.status == status)
+                .where(
+                    Plan.id == plan_id,
+                    Plan.status == status,
+                    still_expired(Plan, lease_owner, now),
+                )
                 .values(lease_owner=None, lease_expires=None, **values)
             )
+            if rows_changed(recovered) != 1:
+                continue  # taken over meanwhile by a live holder: not ours to requeue
+            if after == "queued":
+                requeued.append(str(plan_id))
             record(
                 session,
                 actor,

@@ -33,6 +33,7 @@ from api.solving.leases import (
     claim_leased,
     new_owner,
     rows_changed,
+    still_expired,
 )
 from models import load_instance, load_schedule
 from scheduler.workflows.simulate import SimulationConfig, run_chunk, simulate
@@ -98,15 +99,22 @@ def recover_expired_simulations(sessions: sessionmaker[Session], actor: str) -> 
             if status == "running":
                 values = {"status": "queued", "started_at": None}  # its runs so far are kept
                 action, after = "simulation.requeued", "queued"
-                requeued.append(str(simulation_id))
             else:
                 values = {"status": "cancelled", "finished_at": now}
                 action, after = "simulation.cancelled", "cancelled"
-            session.execute(
+            recovered = session.execute(
                 update(Simulation)
-                .where(Simulation.id == simulation_id, Simulation.status == status)
+                .where(
+                    Simulation.id == simulation_id,
+                    Simulation.status == status,
+                    still_expired(Simulation, lease_owner, now),
+                )
                 .values(lease_owner=None, lease_expires=None, **values)
             )
+            if rows_changed(recovered) != 1:
+                continue  # taken over meanwhile by a live holder: not ours to requeue
+            if after == "queued":
+                requeued.append(str(simulation_id))
             record(
                 session,
                 actor,

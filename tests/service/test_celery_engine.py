@@ -13,13 +13,17 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from kombu import Connection
+from sqlalchemy import event
 
+from api.db import Plan, create_db_engine, migrate, session_factory, utc_now
+from api.solving.leases import claim, heartbeat, recover_expired
 from generator import generate_instance
 from models import load_instance, load_schedule
 from tests.service.support import (
@@ -172,14 +176,67 @@ def test_a_worker_killed_mid_solve_loses_nothing_and_the_plan_ends_done_once(
         plan = wait_for_plan(coordinator, plan_id, {"done"}, timeout=120)
         assert plan["result"]["status"] in ("OPTIMAL", "FEASIBLE")
         _valid(coordinator, plan_id, instance)
-        actions = [e["action"] for e in _audit(coordinator, plan_id)]
-        solvers = {
-            e["actor"] for e in _audit(coordinator, plan_id) if e["actor"].startswith("celery@")
-        }
-    assert actions.count("plan.solved") == 1
-    assert actions[:2] == ["plan.submitted", "plan.started"]
-    assert "plan.taken_over" in actions or "plan.requeued" in actions
-    assert len(solvers) == 2  # the killed worker's attempt, and the one that finished
+        audit = _audit(coordinator, plan_id)
+    trail = [(e["action"], e["actor"]) for e in audit]
+    actions = [action for action, _ in trail]
+    solvers = {actor for _, actor in trail if actor.startswith("celery@")}
+    assert actions.count("plan.solved") == 1, trail
+    assert actions[:2] == ["plan.submitted", "plan.started"], trail
+    assert "plan.taken_over" in actions or "plan.requeued" in actions, trail
+    # Each solving attempt has its own lease name: the killed worker's, and the one that took the
+    # plan over and finished. A third means a live lease was taken from its holder and the solve
+    # started again (the sweeper once requeued a plan a worker had just taken over).
+    assert len(solvers) == 2, trail
+
+
+# The interleaving is forced in one thread: on PostgreSQL the sweeper's row lock would make the
+# worker's claim wait for it (no race there, and a deadlock here); SQLite's SELECT locks nothing.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_sweeper_never_requeues_a_plan_a_worker_took_over_after_it_looked(
+    database_url: str,
+) -> None:
+    """The sweeper sees an expired lease; before its UPDATE, a worker takes the plan over. The
+    sweeper must leave the new, live lease alone: the worker keeps solving, nothing is resent."""
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    worker_engine = create_db_engine(database_url)
+    worker = session_factory(worker_engine)
+    now = utc_now()
+    with sessions() as session, session.begin():
+        session.add(
+            Plan(
+                id="p1",
+                name="p1",
+                status="solving",
+                time_limit=30.0,
+                instance_json="{}",
+                created_by="test",
+                created_at=now,
+                lease_owner="celery@dead",
+                lease_expires=now - timedelta(seconds=1),
+            )
+        )
+    taken: list[bool] = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def take_over_after_the_sweepers_select(
+        _connection: Any, _cursor: Any, sql: str, *_: Any
+    ) -> None:
+        if sql.lstrip().startswith("SELECT plans.id, plans.status") and not taken:
+            taken.append(claim(worker, "p1", "celery@live"))
+
+    try:
+        assert recover_expired(sessions, "server") == []
+        assert taken == [True]
+        with sessions() as session:
+            plan = session.get(Plan, "p1")
+            assert plan is not None
+            assert (plan.status, plan.lease_owner) == ("solving", "celery@live")
+        assert heartbeat(worker, "p1", "celery@live")
+    finally:
+        engine.dispose()
+        worker_engine.dispose()
 
 
 def test_cancel_reaches_a_remote_worker_within_two_seconds_and_keeps_the_best_plan(
