@@ -112,6 +112,9 @@ def test_capacity_bounds_never_cut_off_the_proven_optimum(
     relaxation.hold_measure("scheduled_weight", -weight)
     changes_bound = relaxation.lower_bound("plan_changes", seconds=30)
     assert changes_bound is not None and changes_bound <= changes
+    # Its integer model (chairs included) bounds them at least as tightly, still never above.
+    integer_bound = relaxation.integer_bound("plan_changes", 30, SolveOptions(workers=2))
+    assert integer_bound is not None and changes_bound <= integer_bound <= changes
     relaxation.hold_measure("plan_changes", changes)
     waits_bound = relaxation.lower_bound("wait_days", seconds=30)
     assert waits_bound is not None and waits_bound <= waits
@@ -249,3 +252,64 @@ def test_two_patients_sharing_one_operator_wait_what_the_bound_says() -> None:
     relaxation.hold_measure("scheduled_weight", -2)
     assert wait_days_floor(problem, 2) == 16
     assert relaxation.lower_bound("wait_days", seconds=5) == 17
+
+
+def test_a_level_left_unproven_keeps_the_integer_bound_on_its_first_measure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Generated s waitlist seed 1 searched as the largest sites are, with no dive before the
+    plan-changes level and that level stopped on its first plan: the integer model's bound on
+    plan changes (`_integer_bound_before_level`) is what the schedule reports at least, and it
+    never exceeds the optimum proven without it."""
+    _, proven = solve_and_validate(generate_instance("s", 1, "waitlist"), time_limit=60, workers=2)
+    assert proven.status == "OPTIMAL" and proven.objective is not None
+    force_on(
+        monkeypatch,
+        "RELAXATION_PAYS_FROM",
+        "SUPPORT_PLAN_PAYS_FROM",
+        "GREEDY_HINT_PAYS_FROM",
+        "FIRST_MEASURE_ALONE_FROM",
+        "CAPACITY_PLAN_PAYS_FROM",
+    )
+    monkeypatch.setattr(lexicographic._Search, "_dive_before_level", lambda *args: None)
+    monkeypatch.setattr(lexicographic._Search, "_search_on", lambda *args, **kwargs: None)
+    cut_short(monkeypatch, lambda level: level.objective.measures[0] == "plan_changes")
+    integer_bounds: list[int | None] = []
+    real_integer_bound = CapacityRelaxation.integer_bound
+
+    def integer_bound(relaxation: CapacityRelaxation, *args: Any, **kwargs: Any) -> int | None:
+        integer_bounds.append(real_integer_bound(relaxation, *args, **kwargs))
+        return integer_bounds[-1]
+
+    monkeypatch.setattr(CapacityRelaxation, "integer_bound", integer_bound)
+    _, schedule = solve_and_validate(
+        generate_instance("s", 1, "waitlist"), time_limit=60, workers=2
+    )
+    assert schedule.objective is not None and schedule.bound is not None
+    assert schedule.objective.scheduled_weight == proven.objective.scheduled_weight
+    assert integer_bounds and integer_bounds[0] is not None, "the plan was above its LP bound"
+    assert integer_bounds[0] <= proven.objective.plan_changes
+    assert schedule.bound.plan_changes >= integer_bounds[0]
+
+
+@pytest.mark.parametrize(("seed", "scenario"), [(1, "waitlist"), (3, "overload")])
+def test_the_integer_model_proves_plan_changes_where_the_lp_falls_one_short(
+    seed: int, scenario: str
+) -> None:
+    """Generated m sites whose proven optimum keeps one more plan change than the linear
+    relaxation can see (whole starts on shared operators and chairs); the integer model of the
+    same starts, suites and staff proves it, and still never above it."""
+    instance, schedule = solve_and_validate(
+        generate_instance("m", seed, scenario), time_limit=60, workers=2
+    )
+    assert schedule.status == "OPTIMAL" and schedule.objective is not None
+    problem = prepare(instance)
+    relaxation = CapacityRelaxation(problem)
+    relaxation.hold_measure(
+        "scheduled_weight", -round(schedule.objective.scheduled_weight * problem.scale)
+    )
+    changes = round(schedule.objective.plan_changes)
+    linear = relaxation.lower_bound("plan_changes", seconds=30)
+    integer = relaxation.integer_bound("plan_changes", 30, SolveOptions(workers=2))
+    assert linear == changes - 1
+    assert integer == changes

@@ -23,6 +23,7 @@ floating point by `LinearRelaxation`'s own check.
 
 from __future__ import annotations
 
+import math
 import time
 
 from ortools.sat.python import cp_model
@@ -131,6 +132,45 @@ class CapacityRelaxation:
             for key, literal in self.plan.start_in_class.items()
             if solver.boolean_value(literal)
         }
+
+    def integer_bound(
+        self, measure: str, seconds: float, options: SolveOptions, reach: int | None = None
+    ) -> int | None:
+        """CP-SAT's proven lower bound on a measure (minimised, scaled) over this model's integer
+        plans, chairs included, given what is held; it stops early once the bound reaches `reach`.
+
+        Tighter than the linear relaxation where whole starts matter: on generated xl waitlist
+        seed 5, with weight held at 629, the LP bounds plan changes at 7 (8 with the chairs) and
+        this at 10 in 15 s. Its LP-based tree search proves that; CP-SAT's default workers, busy
+        finding plans, had not moved the bound above 7 in 150 s.
+        """
+        minimised = self._minimised(measure)
+        model = self.plan.model
+        model.minimize(minimised)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.1, seconds)
+        solver.parameters.num_workers = options.workers
+        solver.parameters.random_seed = options.seed
+        if options.workers > 1:
+            solver.parameters.subsolvers.append("lb_tree_search")
+            solver.parameters.subsolvers.append("max_lp")
+        else:
+            solver.parameters.optimize_with_lb_tree_search = True
+        if reach is not None:
+
+            def stop_on_reaching(bound: float) -> None:
+                if bound >= reach - 1e-6:
+                    solver.stop_search()
+
+            solver.best_bound_callback = stop_on_reaching
+        status = run_solver(solver, model, None, options.stop_event)
+        if status in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+            return None  # (the held levels come from a valid plan: never expected)
+        bound = solver.best_objective_bound
+        if not math.isfinite(bound):
+            return None
+        # The objective has integer coefficients: its bound is integral up to rounding.
+        return math.ceil(bound - 1e-6)
 
     @property
     def solved(self) -> bool:
