@@ -98,11 +98,13 @@ SUPPORT_SHARE = 0.2
 SUPPORT_TEAM_ROUNDS = 3
 
 
-# From this many model variables (xl waitlist, where the first measure is searched alone) a
-# later level's dive first goes towards the best plan of the starts, suites and staff model
-# (`capacity_relaxation`), which may take this share of the dive's time; a dive needs at least
-# the seconds below to be worth its model's build.
-CAPACITY_PLAN_PAYS_FROM = FIRST_MEASURE_ALONE_FROM
+# From this many model variables a later level's dive first goes towards the best plan of the
+# starts, suites and staff model (`capacity_relaxation`), which may take this share of the dive's
+# time; a dive needs at least the seconds below to be worth its model's build. Later levels come
+# on xl waitlist (the first measure searched alone) and on l waitlist (18-28 k variables), where
+# the first-come plan proves the weight: there it took seed 4 from 77 plan changes to 0 (proven)
+# in 17 s, where the dive without it stopped on 9 and the level's search ended on 0-6.
+CAPACITY_PLAN_PAYS_FROM = 15_000
 CAPACITY_PLAN_SHARE = 0.35
 # That dive's window, a share of the search time left: it moves plan changes several times
 # faster than the whole model's search (xl waitlist seed 5: 169 to 13 in 32 s, then the search
