@@ -396,7 +396,7 @@ class _Search:
         )
 
     def _integer_bound_before_level(self, level: _Level) -> None:
-        """On the largest sites, where the plan after the dive is above the bound on the level's
+        """On large sites, where the plan after the dives is above the bound on the level's
         first measure: the integer starts, suites and staff model's bound, added as a valid
         inequality and kept as the level's known bound (`CapacityRelaxation.integer_bound`).
 
