@@ -133,47 +133,64 @@ def recover_expired(sessions: sessionmaker[Session], actor: str) -> list[str]:
 
     Live leases are left alone, so another server's running solve is never disturbed.
     """
+    return recover_leased(
+        sessions, Plan, "plan", "solving", {"progress": None}, actor, doing="solving"
+    )
+
+
+def recover_leased(
+    sessions: sessionmaker[Session],
+    table: type[Plan] | type[Simulation],
+    kind: str,
+    running: str,
+    reset: dict[str, Any],
+    actor: str,
+    doing: str,
+) -> list[str]:
+    """Rows whose holder's lease expired: `running` ones queued again (`reset` are further
+    columns cleared), cancelling ones cancelled; audited as `<kind>.requeued` or
+    `<kind>.cancelled`. The ids queued again, oldest first."""
     now = utc_now()
     requeued = []
     with sessions() as session, session.begin():
         expired = session.execute(
-            select(Plan.id, Plan.status, Plan.lease_owner)
+            select(table.id, table.status, table.lease_owner)
             .where(
-                Plan.status.in_(RUNNING),
-                or_(Plan.lease_expires.is_(None), Plan.lease_expires < now),
+                table.status.in_((running, "cancelling")),
+                or_(table.lease_expires.is_(None), table.lease_expires < now),
             )
-            .order_by(Plan.created_at)
+            .order_by(table.created_at)
             .with_for_update(skip_locked=True)
         ).all()
-        for plan_id, status, lease_owner in expired:
+        for row_id, status, lease_owner in expired:
             values: dict[str, Any]
-            if status == "solving":
-                values = {"status": "queued", "started_at": None, "progress": None}
-                action, after = "plan.requeued", "queued"
+            if status == running:
+                values = {"status": "queued", "started_at": None, **reset}
+                after = "queued"
             else:
                 values = {"status": "cancelled", "finished_at": now}
-                action, after = "plan.cancelled", "cancelled"
+                after = "cancelled"
             recovered = session.execute(
-                update(Plan)
+                update(table)
                 .where(
-                    Plan.id == plan_id,
-                    Plan.status == status,
-                    still_expired(Plan, lease_owner, now),
+                    table.id == row_id,
+                    table.status == status,
+                    still_expired(table, lease_owner, now),
                 )
                 .values(lease_owner=None, lease_expires=None, **values)
             )
             if rows_changed(recovered) != 1:
                 continue  # taken over meanwhile by a live holder: not ours to requeue
             if after == "queued":
-                requeued.append(str(plan_id))
+                requeued.append(str(row_id))
             record(
                 session,
                 actor,
-                action,
-                "plan",
-                str(plan_id),
+                f"{kind}.{'requeued' if after == 'queued' else 'cancelled'}",
+                kind,
+                str(row_id),
                 {"status": status, "lease_owner": lease_owner},
                 {"status": after},
-                reason=f"the process solving it ({lease_owner or 'unknown'}) stopped renewing its lease",
+                reason=f"the process {doing} it ({lease_owner or 'unknown'}) stopped renewing its lease",
             )
     return requeued

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import Plan, Simulation, create_db_engine, session_factory, utc_now
@@ -32,8 +32,8 @@ from api.solving.leases import (
     LEASE_SECONDS,
     claim_leased,
     new_owner,
+    recover_leased,
     rows_changed,
-    still_expired,
 )
 from models import load_instance, load_schedule
 from scheduler.workflows.simulate import SimulationConfig, run_chunk, simulate
@@ -83,49 +83,8 @@ def next_queued(sessions: sessionmaker[Session], kind: str) -> tuple[str, str] |
 
 def recover_expired_simulations(sessions: sessionmaker[Session], actor: str) -> list[str]:
     """Simulations whose holder died: running ones queued again, cancelling ones cancelled; audited."""
-    now = utc_now()
-    requeued = []
-    with sessions() as session, session.begin():
-        expired = session.execute(
-            select(Simulation.id, Simulation.status, Simulation.lease_owner)
-            .where(
-                Simulation.status.in_(RUNNING),
-                or_(Simulation.lease_expires.is_(None), Simulation.lease_expires < now),
-            )
-            .with_for_update(skip_locked=True)
-        ).all()
-        for simulation_id, status, lease_owner in expired:
-            values: dict[str, Any]
-            if status == "running":
-                values = {"status": "queued", "started_at": None}  # its runs so far are kept
-                action, after = "simulation.requeued", "queued"
-            else:
-                values = {"status": "cancelled", "finished_at": now}
-                action, after = "simulation.cancelled", "cancelled"
-            recovered = session.execute(
-                update(Simulation)
-                .where(
-                    Simulation.id == simulation_id,
-                    Simulation.status == status,
-                    still_expired(Simulation, lease_owner, now),
-                )
-                .values(lease_owner=None, lease_expires=None, **values)
-            )
-            if rows_changed(recovered) != 1:
-                continue  # taken over meanwhile by a live holder: not ours to requeue
-            if after == "queued":
-                requeued.append(str(simulation_id))
-            record(
-                session,
-                actor,
-                action,
-                "simulation",
-                str(simulation_id),
-                {"status": status, "lease_owner": lease_owner},
-                {"status": after},
-                reason=f"the process running it ({lease_owner or 'unknown'}) stopped renewing its lease",
-            )
-    return requeued
+    # (Its runs so far are kept: nothing more is reset.)
+    return recover_leased(sessions, Simulation, "simulation", "running", {}, actor, doing="running")
 
 
 def run_simulation(
