@@ -30,8 +30,9 @@ from validator import validate
 
 def test_the_best_plan_near_a_rejected_one_moves_only_the_patients_of_its_dates() -> None:
     """s waitlist seed 1, most weight: take the busiest date's early shift as if no team could
-    staff it. The plan near it keeps every patient working on other dates where it was, its
-    teams can be assigned, and it keeps every rule."""
+    staff it (with any shift the plan already leaves unstaffable). The plan near it keeps every
+    patient working on other dates where it was, its teams can be assigned, and it keeps every
+    rule."""
     instance = load_instance(generate_instance("s", 1, "waitlist"))
     problem = prepare(instance)
     plan, measures, shift_loads = build_model(problem)
@@ -42,25 +43,29 @@ def test_the_best_plan_near_a_rejected_one_moves_only_the_patients_of_its_dates(
     assert solver.solve(plan.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     rejected = read_batches(plan, solver, problem.calendar)
     teams = TeamRepair(problem, plan, shift_loads, hint_from_rejected=True)
-    assert teams.unstaffable(rejected) == []
 
     new = [batch for batch in rejected if not batch.in_progress]
     busiest = max(
         {step.date for batch in new for step in batch.steps},
         key=lambda day: sum(step.date == day for batch in new for step in batch.steps),
     )
-    failed = sorted(shift for shift in shift_loads if shift[0] == busiest)[:1]
+    # The aggregate model may itself let an unstaffable shift through (about one solve in ten
+    # with two workers); such a shift is rejected as well, as the search would.
+    failed = sorted(
+        {*teams.unstaffable(rejected), *sorted(s for s in shift_loads if s[0] == busiest)[:1]}
+    )
     teams.model_exactly(failed)
     near = teams.best_nearby(solver, rejected, failed, lambda: 20.0)
 
     assert near is not None
     assert teams.unstaffable(near) == []
-    working_that_day = {b.patient_id for b in new if any(s.date == busiest for s in b.steps)}
+    failed_dates = {day for day, _ in failed}
+    working_then = {b.patient_id for b in new if any(s.date in failed_dates for s in b.steps)}
     before = {b.patient_id: (b.start, b.apheresis_date) for b in new}
     after = {b.patient_id: (b.start, b.apheresis_date) for b in near if not b.in_progress}
     for patient_id, choice in before.items():
-        if patient_id not in working_that_day:
-            assert after.get(patient_id) == choice, f"{patient_id} moved though free that day"
+        if patient_id not in working_then:
+            assert after.get(patient_id) == choice, f"{patient_id} moved though free those days"
     assign_positions(near, problem.builder.classes)
     schedule = build_schedule(problem, SearchOutcome("SOLVED", [], near), 0.0)
     assert validate(instance, schedule) == []
