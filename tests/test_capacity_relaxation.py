@@ -124,6 +124,31 @@ def test_capacity_bounds_never_cut_off_the_proven_optimum(
     )
 
 
+def test_a_relaxation_released_during_a_search_bounds_as_one_kept() -> None:
+    """s waitlist seed 1: released after its bound on weight (as during the whole model's search
+    on the largest sites), its solution's starts stay readable; held and rebuilt, it proves the
+    same bounds on plan changes and wait days as one kept all along, the chairs left out again."""
+    problem = prepare(load_instance(generate_instance("s", 1, "waitlist")))
+    kept, released = CapacityRelaxation(problem), CapacityRelaxation(problem)
+    weight = kept.lower_bound("scheduled_weight", seconds=30)
+    assert weight is not None and released.lower_bound("scheduled_weight", seconds=30) == weight
+    support = released.starts_used(parameters.SUPPORT_EPSILON)
+    assert support
+
+    released.release_linear()
+    assert released.solved and released.starts_used(parameters.SUPPORT_EPSILON) == support
+    for relaxation in (kept, released):
+        relaxation.hold_measure("scheduled_weight", weight)
+    assert not released.solved  # the held row may cut its last solution off
+    changes = kept.lower_bound("plan_changes", seconds=30)
+    assert changes is not None and released.lower_bound("plan_changes", seconds=30) == changes
+    released.release_linear()
+    for relaxation in (kept, released):
+        relaxation.hold_measure("plan_changes", changes)
+    waits = kept.lower_bound("wait_days", seconds=30)
+    assert waits is not None and released.lower_bound("wait_days", seconds=30) == waits
+
+
 def test_nobody_waits_until_the_weight_is_held() -> None:
     """Unheld, the cheapest plan schedules nobody; each relaxation holds only its own levels."""
     problem = prepare(load_instance(_two_patients_one_position()))

@@ -39,6 +39,7 @@ from scheduler.model.variables import create_variables
 from scheduler.problem.batches import Batch
 from scheduler.problem.measures import MAXIMISED
 from scheduler.problem.planning import PlanningProblem
+from scheduler.search.memory import return_freed_memory
 from scheduler.search.outcome import SolveOptions
 from scheduler.search.progress import run_solver
 from scheduler.search.relaxation import LinearRelaxation
@@ -58,11 +59,16 @@ class CapacityRelaxation:
         add_operator_hours(plan, problem.instance, problem.calendar, problem.roster)
         self.plan, self.calendar = plan, problem.calendar
         self.measures = measure_floors(plan, problem.calendar, problem.scale)
-        self.relaxation = LinearRelaxation(plan.model)
+        self._linear: LinearRelaxation | None = LinearRelaxation(plan.model)
         # The chairs only after the relaxation has read the model (see above): without them
         # the integer plans of `best_starts` collected up to 77 patients more than a hospital
-        # had chairs for (xl waitlist seed 5).
+        # had chairs for (xl waitlist seed 5). A rebuilt relaxation leaves them out too.
+        before_chairs = len(plan.model.proto.constraints)
         add_apheresis_chairs(plan, problem.instance)
+        self._chairs = range(before_chairs, len(plan.model.proto.constraints))
+        # While the linear relaxation is released (`release_linear`): its last solution's
+        # starts, {(patient, start option, suite class): value}, if it was solved.
+        self._kept_starts: dict[tuple[str, int, int], float] | None = None
         self.build_seconds = time.monotonic() - started
 
     def _minimised(self, measure: str) -> cp_model.LinearExprT:
@@ -72,7 +78,36 @@ class CapacityRelaxation:
     def lower_bound(self, measure: str, seconds: float) -> int | None:
         """A proven lower bound on the measure as the whole model minimises it (scaled, negated
         when maximised), given what is held; None if the LP did not finish in `seconds`."""
-        return self.relaxation.lower_bound(self._minimised(measure), seconds)
+        started = time.monotonic()
+        relaxation = self._linear_relaxation()
+        seconds -= time.monotonic() - started  # (a rebuild comes out of the time)
+        return relaxation.lower_bound(self._minimised(measure), seconds)
+
+    def _linear_relaxation(self) -> LinearRelaxation:
+        """The linear relaxation, rebuilt from the model if it was released: the same rows, as
+        every level held since is in the model too, and the chairs are left out again."""
+        if self._linear is None:
+            self._linear = LinearRelaxation(self.plan.model, leave_out=self._chairs)
+            self._kept_starts = None
+        return self._linear
+
+    def release_linear(self) -> None:
+        """Give the linear relaxation's memory back until its next bound; its last solution's
+        starts stay readable (`starts_used`).
+
+        GLOP's copy of the model is the larger part of this one: about 150 MiB on generated xl
+        waitlist seed 1, beside the whole model's search, whose peak is the run's.
+        """
+        if self._linear is None:
+            return
+        if self._linear.solved:
+            self._kept_starts = {
+                key: value
+                for key, variable in self.plan.start_in_class.items()
+                if (value := self._linear.value(variable)) > 0
+            }
+        self._linear = None
+        return_freed_memory()
 
     def _weighted(self, objective: StagedObjective) -> cp_model.LinearExpr:
         """A level's weighted objective over this model's measures."""
@@ -88,14 +123,20 @@ class CapacityRelaxation:
         every factor is positive.
         """
         weighted = self._weighted(objective)
-        self.relaxation.hold_at_most(weighted, most)
+        self._hold_linear(weighted, most)
         self.plan.model.add(weighted <= most)
 
     def hold_measure(self, measure: str, most: int) -> None:
         """Hold one measure (minimised, scaled) at most at `most`."""
         minimised = self._minimised(measure)
-        self.relaxation.hold_at_most(minimised, most)
+        self._hold_linear(minimised, most)
         self.plan.model.add(minimised <= most)
+
+    def _hold_linear(self, expression: cp_model.LinearExprT, most: int) -> None:
+        """The row in the linear relaxation; a released one reads it from the model when rebuilt."""
+        if self._linear is not None:
+            self._linear.hold_at_most(expression, most)
+        self._kept_starts = None  # the last solution may break the new row
 
     def best_starts(
         self,
@@ -175,12 +216,17 @@ class CapacityRelaxation:
     @property
     def solved(self) -> bool:
         """Whether the last solve ended optimal (its starts can be read)."""
-        return self.relaxation.solved
+        if self._linear is None:
+            return self._kept_starts is not None
+        return self._linear.solved
 
     def starts_used(self, at_least: float) -> set[tuple[str, int, int]]:
         """The (patient, start option, suite class) the last solution gives at least `at_least`."""
+        if self._linear is None:
+            kept = self._kept_starts or {}
+            return {key for key, value in kept.items() if value >= at_least}
         return {
             key
             for key, variable in self.plan.start_in_class.items()
-            if self.relaxation.value(variable) >= at_least
+            if self._linear.value(variable) >= at_least
         }

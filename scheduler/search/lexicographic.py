@@ -1000,6 +1000,11 @@ class _Search:
 
     def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
+        if self.capacity is not None and self.size >= parameters.RELAXATION_RELEASED_FROM:
+            # The whole model's search is the run's memory peak on the largest sites (xl
+            # waitlist seed 1: 1,516 MiB, the starts, suites and staff LP's 150 MiB of it); that
+            # LP is rebuilt for the bounds after it, no slower than solved again warm.
+            self.capacity.release_linear()
         while True:
             remaining = min(
                 level.budget - (time.monotonic() - level.started),

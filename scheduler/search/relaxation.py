@@ -54,7 +54,8 @@ def _terms(expression: cp_model.LinearExprT) -> tuple[dict[int, int], int]:
 class LinearRelaxation:
     """The linear relaxation of a CP-SAT model as it is now; rows added later stay in it."""
 
-    def __init__(self, model: cp_model.CpModel) -> None:
+    def __init__(self, model: cp_model.CpModel, leave_out: range = range(0)) -> None:
+        """Read the model's variables and constraints, but those at the indices `leave_out`."""
         started = time.monotonic()
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
         self.infinity: float = float(self.solver.infinity())
@@ -67,7 +68,9 @@ class LinearRelaxation:
             self.upper.append(self._bound(domain[-1]))
             self.columns.append(self.solver.NumVar(self.lower[-1], self.upper[-1], ""))
         self.rows: list[_Row] = []
-        for constraint in model.proto.constraints:
+        for index, constraint in enumerate(model.proto.constraints):
+            if index in leave_out:
+                continue
             if len(constraint.enforcement_literal) > 0:
                 continue  # holds only when a literal is true: leaving it out relaxes
             if constraint.has_linear():
