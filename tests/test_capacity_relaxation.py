@@ -10,6 +10,7 @@ later than the first.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from scheduler.problem.first_come import greedy_batches
 from scheduler.problem.planning import prepare
 from scheduler.search import lexicographic, parameters
 from scheduler.search.capacity_relaxation import CapacityRelaxation
-from scheduler.search.outcome import SolveOptions
+from scheduler.search.outcome import SearchOutcome, SolveOptions
 from scheduler.search.stages import staged_objective
 from scheduler.search.structural_bounds import wait_days_floor
 from tests.helpers import (
@@ -315,6 +316,36 @@ def test_a_level_left_unproven_keeps_the_integer_bound_on_its_first_measure(
     assert integer_bounds and integer_bounds[0] is not None, "the plan was above its LP bound"
     assert integer_bounds[0] <= proven.objective.plan_changes
     assert schedule.bound.plan_changes >= integer_bounds[0]
+
+
+def test_a_plan_one_change_above_its_bound_is_left_to_the_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """s waitlist seed 1, the first-come plan before the plan-changes level: one change above the
+    bound, the integer model is not asked (it could only prove the plan optimal, which took it
+    over 45 s on xl waitlist seed 1); two above, it is asked to reach the plan's value."""
+    monkeypatch.setattr(parameters, "CAPACITY_PLAN_PAYS_FROM", 0)
+    problem = prepare(load_instance(generate_instance("s", 1, "waitlist")))
+    search = lexicographic._Search(problem, SolveOptions(time_limit=60), time.monotonic())
+    search.scales = {m: problem.scale if m != "plan_changes" else 1 for m in search.measures}
+    search.capacity = CapacityRelaxation(problem)
+    asked: list[int | None] = []
+
+    def integer_bound(*args: Any, reach: int | None = None, **kwargs: Any) -> int | None:
+        asked.append(reach)
+        return None
+
+    monkeypatch.setattr(search.capacity, "integer_bound", integer_bound)
+    plan = greedy_batches(problem)
+    assert plan is not None
+    changes = problem.measure_values(plan)["plan_changes"]
+    assert changes >= 2
+    objective = staged_objective(search.model, ["plan_changes"], search.measures, search.scales)
+    search.outcome = SearchOutcome("SOLVED", [], plan)
+    for bound, expected in ((changes - 1, []), (changes - 2, [changes])):
+        search.first_measure_bound = bound
+        search._integer_bound_before_level(lexicographic._Level(objective, time.monotonic(), 30))
+        assert asked == expected
 
 
 @pytest.mark.parametrize(("seed", "scenario"), [(1, "waitlist"), (3, "overload")])
