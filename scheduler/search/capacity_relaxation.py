@@ -101,11 +101,7 @@ class CapacityRelaxation:
         if self._linear is None:
             return
         if self._linear.solved:
-            self._kept_starts = {
-                key: value
-                for key, variable in self.plan.start_in_class.items()
-                if (value := self._linear.value(variable)) > 0
-            }
+            self._kept_starts = self._solution_starts(self._linear)
         self._linear = None
         return_freed_memory()
 
@@ -221,12 +217,18 @@ class CapacityRelaxation:
         return self._linear.solved
 
     def starts_used(self, at_least: float) -> set[tuple[str, int, int]]:
-        """The (patient, start option, suite class) the last solution gives at least `at_least`."""
+        """The (patient, start option, suite class) the last solution gives at least `at_least`
+        (above 0)."""
         if self._linear is None:
-            kept = self._kept_starts or {}
-            return {key for key, value in kept.items() if value >= at_least}
+            starts = self._kept_starts or {}
+        else:
+            starts = self._solution_starts(self._linear)
+        return {key for key, value in starts.items() if value >= at_least}
+
+    def _solution_starts(self, relaxation: LinearRelaxation) -> dict[tuple[str, int, int], float]:
+        """The starts a solved relaxation uses at all, with their values."""
         return {
-            key
+            key: value
             for key, variable in self.plan.start_in_class.items()
-            if self._linear.value(variable) >= at_least
+            if (value := relaxation.value(variable)) > 0
         }
