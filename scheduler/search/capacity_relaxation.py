@@ -210,6 +210,11 @@ class CapacityRelaxation:
         return math.ceil(bound - 1e-6)
 
     @property
+    def released(self) -> bool:
+        """Whether the linear relaxation is released (`release_linear`) until its next bound."""
+        return self._linear is None
+
+    @property
     def solved(self) -> bool:
         """Whether the last solve ended optimal (its starts can be read)."""
         if self._linear is None:

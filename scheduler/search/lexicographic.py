@@ -1003,10 +1003,17 @@ class _Search:
 
     def _solve_level(self, level: _Level, first: bool, last: bool) -> _Solved | None:
         """Solve until a solution passes the exact team check; None when time runs out first."""
-        if self.capacity is not None and self.size >= parameters.RELAXATION_RELEASED_FROM:
-            # The whole model's search is the run's memory peak on the largest sites (xl
-            # waitlist seed 1: 1,516 MiB, the starts, suites and staff LP's 150 MiB of it); that
-            # LP is rebuilt for the bounds after it, no slower than solved again warm.
+        if (
+            not first
+            and self.capacity is not None
+            and self.size >= parameters.RELAXATION_RELEASED_FROM
+        ):
+            # A later level's search is the run's memory peak on the largest sites (xl waitlist
+            # seed 1: 1,516 MiB, the starts, suites and staff LP's 150 MiB of it); that LP is
+            # rebuilt for the bounds after it. The first level's search keeps it: the later
+            # level's bound and dive go by its solution warm from the first level's basis. A cold
+            # one is another optimal vertex, and its starts led the dive on xl waitlist seed 4 to
+            # 14 plan changes (twice), the warm one's to 11, proven (docs/PERFORMANCE.md).
             self.capacity.release_linear()
         while True:
             remaining = min(
