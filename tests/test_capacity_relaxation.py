@@ -268,6 +268,46 @@ def test_only_a_later_level_is_searched_with_the_capacity_relaxation_released(
     assert later and all(later), "a later level's search kept the LP"
 
 
+def test_a_later_level_proven_on_plan_changes_dives_for_wait_days_before_its_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Generated s waitlist seed 1, forced on as on the largest sites: once the dives reach the
+    bound on plan changes, the starts, suites and staff LP is solved for wait days with plan
+    changes held, and a dive on its solution's starts gives a plan no worse, with the same plan
+    changes; the solve still ends on the optimum proven without it."""
+    doc = generate_instance("s", 1, "waitlist")
+    _, without = solve_and_validate(doc, time_limit=60, workers=2)
+    force_on(
+        monkeypatch,
+        "RELAXATION_PAYS_FROM",
+        "FIRST_MEASURE_ALONE_FROM",
+        "SUPPORT_PLAN_PAYS_FROM",
+        "RELAXATION_RELEASED_FROM",
+        "CAPACITY_PLAN_PAYS_FROM",
+    )
+    dives: list[tuple[list[Batch], list[Batch] | None]] = []
+    real_dive = lexicographic._Search._dive_for_next_measure
+
+    def dive(search: lexicographic._Search, objective: Any, plan: list[Batch]) -> Any:
+        assert objective.measures[:2] == ("plan_changes", "wait_days")
+        assert search._reaches_first_bound(plan, "plan_changes")
+        dives.append((plan, real_dive(search, objective, plan)))
+        return dives[-1][1]
+
+    monkeypatch.setattr(lexicographic._Search, "_dive_for_next_measure", dive)
+    instance, with_dive = solve_and_validate(load_instance(doc), time_limit=60, workers=2)
+    problem = prepare(instance)
+    assert dives, "the dives did not prove plan changes"
+    for plan, dived in dives:
+        if dived is not None:
+            assert problem.better(dived, plan)
+            before, after = problem.measure_values(plan), problem.measure_values(dived)
+            assert after["plan_changes"] == before["plan_changes"]
+            assert after["wait_days"] < before["wait_days"]
+    assert without.status == with_dive.status == "OPTIMAL"
+    assert with_dive.objective == without.objective
+
+
 def test_the_capacity_plan_searched_from_a_valid_plan_is_no_worse_than_it() -> None:
     """Generated s waitlist seed 1: the first-come plan is valid, so it is a plan of the starts,
     suites and staff model too (chairs included); CP-SAT searching that model from it returns a

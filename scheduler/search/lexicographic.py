@@ -495,6 +495,8 @@ class _Search:
             best = towards
             if self._reaches_first_bound(best, objective.measures[0]):
                 break  # the level's first measure is proven: its search takes the time left
+        if self._proves_first_of_several(objective, best):
+            best = self._dive_for_next_measure(objective, best) or best
         if deadline - self.elapsed() >= parameters.SUPPORT_DIVE_AT_LEAST:
             allowed = self._allowed_starts(best, promises=True)
             dived = self._neighbourhood_plan(
@@ -507,6 +509,41 @@ class _Search:
         self._hint_plan(best)
         self.outcome.batches = best
         return best
+
+    def _proves_first_of_several(self, objective: StagedObjective, plan: list[Batch]) -> bool:
+        """Whether, where only the starts, suites and staff relaxation is left (the largest
+        sites), a plan reaches the bound on the first of a level's several measures."""
+        return (
+            len(objective.measures) > 1
+            and self.relaxation is None
+            and self.capacity is not None
+            and self._reaches_first_bound(plan, objective.measures[0])
+        )
+
+    def _dive_for_next_measure(
+        self, objective: StagedObjective, plan: list[Batch]
+    ) -> list[Batch] | None:
+        """A better plan than `plan`, which proves the level's first measure: the starts, suites
+        and staff LP solved for the next measure with the first held at the plan's value, then
+        a dive among the plan's starts and those of that solution (None if none is better).
+
+        The whole model's search moves wait days by a few days a second on xl (xl waitlist
+        seed 1: 18,595 to 18,458 in 78 s after its 22 s presolve, bound 17,444), where the same
+        dive at the end of the search took 129-479 days off in 5-9 s: done first, the search
+        starts from its plan.
+        """
+        capacity = self.capacity
+        assert capacity is not None
+        first, following = objective.measures[0], objective.measures[1]
+        capacity.hold_measure(first, self._minimised_value(first, plan))
+        deadline = self.elapsed() + (self.search_limit - self.elapsed()) * parameters.SUPPORT_SHARE
+        if capacity.lower_bound(following, deadline - self.elapsed()) is None:
+            return None
+        if deadline - self.elapsed() < parameters.SUPPORT_DIVE_AT_LEAST:
+            return None
+        allowed = self._allowed_starts(plan, promises=False)
+        dived = self._neighbourhood_plan(objective, allowed, plan, deadline)
+        return dived if dived is not None and self.problem.better(dived, plan) else None
 
     def _dive_towards_capacity_plan(
         self, objective: StagedObjective, current: list[Batch], deadline: float
