@@ -423,6 +423,49 @@ def test_a_plan_one_change_above_its_bound_is_left_to_the_search(
         assert asked == expected
 
 
+def test_a_plan_above_the_integer_bound_dives_towards_the_plan_that_bound_met(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """s waitlist seed 1, the first-come plan before the plan-changes level, well above the
+    bound: the integer model, weight held at the plan's, bounds plan changes and meets a plan
+    of its own on the way; a dive among the two plans' starts gives the level a start with
+    fewer plan changes, every patient on a start of one of the two."""
+    monkeypatch.setattr(parameters, "CAPACITY_PLAN_PAYS_FROM", 0)
+    problem = prepare(load_instance(generate_instance("s", 1, "waitlist")))
+    search = lexicographic._Search(
+        problem, SolveOptions(time_limit=60, workers=2), time.monotonic()
+    )
+    search.scales = {m: problem.scale if m != "plan_changes" else 1 for m in search.measures}
+    capacity = search.capacity = CapacityRelaxation(problem)
+    plan = greedy_batches(problem)
+    assert plan is not None
+    before = problem.measure_values(plan)
+    capacity.hold_measure("scheduled_weight", -round(before["scheduled_weight"] * problem.scale))
+    objective = staged_objective(search.model, ["plan_changes"], search.measures, search.scales)
+    search.outcome = SearchOutcome("SOLVED", [], plan)
+    search.first_measure_bound = 0
+    level = lexicographic._Level(objective, time.monotonic(), 30)
+    search._integer_bound_before_level(level)
+
+    met = capacity.bounded_plan_starts
+    assert met is not None, "the integer model met no plan"
+    dived = search.outcome.batches
+    assert dived is not None and dived is not plan and level.provisional is dived
+    assert search.teams.unstaffable(dived) == []
+    after = problem.measure_values(dived)
+    assert after["scheduled_weight"] >= before["scheduled_weight"]
+    assert after["plan_changes"] < before["plan_changes"]
+    options = {p.patient.id: p for p in problem.patients}
+    kept = {batch.patient_id: batch.start for batch in plan if not batch.in_progress}
+    towards = {(pid, options[pid].starts[index].slot.start) for pid, index, _ in met}
+    for batch in dived:
+        if not batch.in_progress:
+            assert (
+                kept.get(batch.patient_id) == batch.start
+                or (batch.patient_id, batch.start) in towards
+            ), f"{batch.patient_id} left both plans"
+
+
 @pytest.mark.parametrize(("seed", "scenario"), [(1, "waitlist"), (3, "overload")])
 def test_the_integer_model_proves_plan_changes_where_the_lp_falls_one_short(
     seed: int, scenario: str

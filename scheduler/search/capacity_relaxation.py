@@ -69,6 +69,8 @@ class CapacityRelaxation:
         # While the linear relaxation is released (`release_linear`): its last solution's
         # starts, {(patient, start option, suite class): value}, if it was solved.
         self._kept_starts: dict[tuple[str, int, int], float] | None = None
+        # The starts of the best plan `integer_bound`'s last solve met, if it met one.
+        self.bounded_plan_starts: set[tuple[str, int, int]] | None = None
         self.build_seconds = time.monotonic() - started
 
     def _minimised(self, measure: str) -> cp_model.LinearExprT:
@@ -164,6 +166,10 @@ class CapacityRelaxation:
         status = run_solver(solver, self.plan.model, None, options.stop_event)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
+        return self._starts_of(solver)
+
+    def _starts_of(self, solver: cp_model.CpSolver) -> set[tuple[str, int, int]]:
+        """The (patient, start option, suite class) keys of a solve's plan."""
         return {
             key
             for key, literal in self.plan.start_in_class.items()
@@ -179,7 +185,8 @@ class CapacityRelaxation:
         Tighter than the linear relaxation where whole starts matter: on generated xl waitlist
         seed 5, with weight held at 629, the LP bounds plan changes at 7 (8 with the chairs) and
         this at 10 in 15 s. Its LP-based tree search proves that; CP-SAT's default workers, busy
-        finding plans, had not moved the bound above 7 in 150 s.
+        finding plans, had not moved the bound above 7 in 150 s. The starts of the best plan it
+        met are kept in `bounded_plan_starts`.
         """
         minimised = self._minimised(measure)
         model = self.plan.model
@@ -201,6 +208,9 @@ class CapacityRelaxation:
 
             solver.best_bound_callback = stop_on_reaching
         status = run_solver(solver, model, None, options.stop_event)
+        self.bounded_plan_starts = (
+            self._starts_of(solver) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+        )
         if status in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
             return None  # (the held levels come from a valid plan: never expected)
         bound = solver.best_objective_bound

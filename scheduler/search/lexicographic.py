@@ -417,14 +417,39 @@ class _Search:
             return
         seconds = (self.search_limit - self.elapsed()) * parameters.INTEGER_BOUND_SHARE
         bound = capacity.integer_bound(measure, seconds, self.options, reach=value)
-        if bound is None or (known is not None and bound <= known) or bound <= objective.lowest[0]:
+        if bound is not None and (known is None or bound > known) and bound > objective.lowest[0]:
+            self.first_measure_bound = bound
+            self.model.add(objective.expressions[0] >= bound)
+            weighted = self._stage_bound(objective, bound)
+            level.known_bound = (
+                weighted if level.known_bound is None else max(level.known_bound, weighted)
+            )
+        self._dive_towards_bounded_plan(level)
+
+    def _dive_towards_bounded_plan(self, level: _Level) -> None:
+        """After the integer bound, where the plan is still above it: a dive among the plan's
+        starts and those of the best plan that bound's search met, the level's first measure
+        alone its objective (`CapacityRelaxation.bounded_plan_starts`); a better plan becomes the
+        level's start.
+
+        The dives towards the weighted level's capacity plan end one or two plan changes apart
+        from run to run (xl waitlist seed 5: 11 or 12, bound 10).
+        """
+        capacity, current = self.capacity, self.outcome.batches
+        if capacity is None or not current or capacity.bounded_plan_starts is None:
             return
-        self.first_measure_bound = bound
-        self.model.add(objective.expressions[0] >= bound)
-        weighted = self._stage_bound(objective, bound)
-        level.known_bound = (
-            weighted if level.known_bound is None else max(level.known_bound, weighted)
-        )
+        if self._reaches_first_bound(current, level.objective.measures[0]):
+            return
+        left = self.search_limit - self.elapsed()
+        deadline = self.elapsed() + left * parameters.CAPACITY_DIVE_SHARE
+        if deadline - self.elapsed() < parameters.SUPPORT_DIVE_AT_LEAST:
+            return
+        allowed = self._allowed_starts(current, promises=False, chosen=capacity.bounded_plan_starts)
+        dived = self._neighbourhood_plan(level.objective, allowed, current, deadline)
+        if dived is None or not self.problem.better(dived, current) or not self._hint_plan(dived):
+            return
+        self.outcome.batches = dived
+        self._offer_provisional(level, dived)
 
     def _plan_on_relaxation_support(
         self, objective: StagedObjective, known_bound: int | None
