@@ -194,3 +194,43 @@ def test_the_first_measure_alone_first_reaches_the_same_lexicographic_optimum(
     ]
     assert all(level["proven"] for level in levels)
     assert levels[1]["seconds"] > 0  # a second search ran for the later measures
+
+
+def test_a_first_level_out_of_time_without_a_plan_of_its_own_hands_on_its_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """s overload seed 2, the weight searched alone first: on a slow machine the first level's
+    share can run out before its search meets any plan (xl waitlist seed 5 under load: presolve
+    alone outlasted its 30 s). The plan it started from is then its result, and the later
+    measures still get their own search, ending no worse than the first-come plan."""
+    from ortools.sat.python import cp_model
+
+    from scheduler.search import lexicographic
+    from scheduler.search import parameters as solve_module
+
+    monkeypatch.setattr(solve_module, "FIRST_MEASURE_ALONE_FROM", 0)
+    real_solve_once = lexicographic._Search._solve_once
+    searched: list[str] = []
+
+    def solve_once(
+        search: lexicographic._Search, level: lexicographic._Level, seconds: float
+    ) -> tuple[cp_model.CpSolver, int]:
+        searched.append(level.objective.measures[0])
+        if level.objective.measures[0] == "scheduled_weight":
+            level.budget = 0.0  # its share spent, no solution met
+            return cp_model.CpSolver(), int(cp_model.UNKNOWN)
+        return real_solve_once(search, level, seconds)
+
+    monkeypatch.setattr(lexicographic._Search, "_solve_once", solve_once)
+    instance = load_instance(generate_instance("s", 2, "overload"))
+    _, schedule = solve_and_validate(instance, time_limit=30, workers=2)
+    assert searched.count("scheduled_weight") == 1
+    assert "plan_changes" in searched, "the later measures were never searched"
+    problem = prepare(instance)
+    first_come = greedy_batches(problem)
+    assert first_come is not None
+    assert schedule.objective is not None
+    assert (
+        schedule.objective.scheduled_weight
+        >= problem.measure_values(first_come)["scheduled_weight"]
+    )
