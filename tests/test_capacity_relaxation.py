@@ -19,7 +19,7 @@ from generator import generate_instance
 from models import load_instance
 from scheduler.problem.batches import Batch
 from scheduler.problem.first_come import greedy_batches
-from scheduler.problem.planning import prepare
+from scheduler.problem.planning import PlanningProblem, prepare
 from scheduler.search import lexicographic, parameters
 from scheduler.search.capacity_relaxation import CapacityRelaxation
 from scheduler.search.outcome import SearchOutcome, SolveOptions
@@ -36,6 +36,16 @@ from tests.helpers import (
 )
 
 SITES = OVERLOADED_SMALL_SITES
+
+
+# The size thresholds that, forced to 0, have a small site searched as the largest ones are.
+AS_ON_THE_LARGEST_SITES = (
+    "RELAXATION_PAYS_FROM",
+    "FIRST_MEASURE_ALONE_FROM",
+    "SUPPORT_PLAN_PAYS_FROM",
+    "RELAXATION_RELEASED_FROM",
+    "CAPACITY_PLAN_PAYS_FROM",
+)
 
 
 def _two_patients_one_position() -> dict[str, object]:
@@ -170,14 +180,7 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     doc = generate_instance("s", 1, "waitlist")
     monkeypatch.setattr(parameters, "RELAXATION_PAYS_FROM", 10**9)
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    force_on(
-        monkeypatch,
-        "RELAXATION_PAYS_FROM",
-        "FIRST_MEASURE_ALONE_FROM",
-        "SUPPORT_PLAN_PAYS_FROM",
-        "RELAXATION_RELEASED_FROM",
-        "CAPACITY_PLAN_PAYS_FROM",
-    )
+    force_on(monkeypatch, *AS_ON_THE_LARGEST_SITES)
     chosen: list[set[tuple[str, int, int]] | None] = []
     dives: list[tuple[list[Batch], list[Batch] | None]] = []
     real_best_starts = CapacityRelaxation.best_starts
@@ -208,25 +211,14 @@ def test_a_dive_towards_the_capacity_plan_moves_only_between_the_two_plans(
     assert 1 <= len(dives) <= parameters.CAPACITY_DIVE_ROUNDS and len(chosen) == len(dives)
     assert dives[0][1] is not None, "no plan between the two"
     problem = prepare(instance)
-    options = {p.patient.id: p for p in problem.patients}
     for (current, dived), capacity_plan, support in zip(dives, chosen, supports, strict=True):
         if dived is None:
             continue
         assert capacity_plan is not None
         assert not problem.better(current, dived)
-        kept = {batch.patient_id: batch.start for batch in current if not batch.in_progress}
         # The capacity plan's starts, and those its relaxation's last solution uses (the guide
         # the later dives share, `_allowed_starts`).
-        towards = {
-            (patient_id, options[patient_id].starts[index].slot.start)
-            for patient_id, index, _ in capacity_plan | support
-        }
-        for batch in dived:
-            if not batch.in_progress:
-                assert (
-                    kept.get(batch.patient_id) == batch.start
-                    or (batch.patient_id, batch.start) in towards
-                ), f"{batch.patient_id} left both plans and the relaxation's starts"
+        _assert_each_patient_between(problem, dived, current, capacity_plan | support)
     if len(dives) == 2:
         assert dives[1][0] == dives[0][1], "the second round starts from the first one's plan"
     assert without.status == with_dive.status == "OPTIMAL"
@@ -240,14 +232,7 @@ def test_only_a_later_level_is_searched_with_the_capacity_relaxation_released(
     keeps the starts, suites and staff LP, so the later level's bound and dive go by a solution
     warm from its basis (a cold one's starts led xl waitlist seed 4 to 14 plan changes, the warm
     one's to 11, proven); the later level's search, the memory peak there, has it released."""
-    force_on(
-        monkeypatch,
-        "RELAXATION_PAYS_FROM",
-        "FIRST_MEASURE_ALONE_FROM",
-        "SUPPORT_PLAN_PAYS_FROM",
-        "RELAXATION_RELEASED_FROM",
-        "CAPACITY_PLAN_PAYS_FROM",
-    )
+    force_on(monkeypatch, *AS_ON_THE_LARGEST_SITES)
     released: list[tuple[str, bool]] = []  # (the level's first measure, LP released) per solve
     real_solve_once = lexicographic._Search._solve_once
 
@@ -277,14 +262,7 @@ def test_a_later_level_proven_on_plan_changes_dives_for_wait_days_before_its_sea
     changes; the solve still ends on the optimum proven without it."""
     doc = generate_instance("s", 1, "waitlist")
     _, without = solve_and_validate(doc, time_limit=60, workers=2)
-    force_on(
-        monkeypatch,
-        "RELAXATION_PAYS_FROM",
-        "FIRST_MEASURE_ALONE_FROM",
-        "SUPPORT_PLAN_PAYS_FROM",
-        "RELAXATION_RELEASED_FROM",
-        "CAPACITY_PLAN_PAYS_FROM",
-    )
+    force_on(monkeypatch, *AS_ON_THE_LARGEST_SITES)
     dives: list[tuple[list[Batch], list[Batch] | None]] = []
     real_dive = lexicographic._Search._dive_for_next_measure
 
@@ -455,14 +433,25 @@ def test_a_plan_above_the_integer_bound_dives_towards_the_plan_that_bound_met(
     after = problem.measure_values(dived)
     assert after["scheduled_weight"] >= before["scheduled_weight"]
     assert after["plan_changes"] < before["plan_changes"]
+    _assert_each_patient_between(problem, dived, plan, met)
+
+
+def _assert_each_patient_between(
+    problem: PlanningProblem,
+    dived: list[Batch],
+    current: list[Batch],
+    towards: set[tuple[str, int, int]],
+) -> None:
+    """Every patient of a dive's plan takes its start in `current` or one of the (patient, start
+    option, suite class) keys `towards`."""
     options = {p.patient.id: p for p in problem.patients}
-    kept = {batch.patient_id: batch.start for batch in plan if not batch.in_progress}
-    towards = {(pid, options[pid].starts[index].slot.start) for pid, index, _ in met}
+    kept = {batch.patient_id: batch.start for batch in current if not batch.in_progress}
+    allowed = {(pid, options[pid].starts[index].slot.start) for pid, index, _ in towards}
     for batch in dived:
         if not batch.in_progress:
             assert (
                 kept.get(batch.patient_id) == batch.start
-                or (batch.patient_id, batch.start) in towards
+                or (batch.patient_id, batch.start) in allowed
             ), f"{batch.patient_id} left both plans"
 
 
