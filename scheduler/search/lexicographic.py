@@ -446,10 +446,9 @@ class _Search:
             return
         allowed = self._allowed_starts(current, promises=False, chosen=capacity.bounded_plan_starts)
         dived = self._neighbourhood_plan(level.objective, allowed, current, deadline)
-        if dived is None or not self.problem.better(dived, current) or not self._hint_plan(dived):
-            return
-        self.outcome.batches = dived
-        self._offer_provisional(level, dived)
+        adopted = self._adopt_dived(dived, current)
+        if adopted is not None:
+            self._offer_provisional(level, adopted)
 
     def _plan_on_relaxation_support(
         self, objective: StagedObjective, known_bound: int | None
@@ -875,10 +874,15 @@ class _Search:
         deadline = self.elapsed() + left * parameters.SEARCH_ON_DIVE_SHARE
         allowed = self._allowed_starts(current, promises=False, also=rejected)
         dived = self._neighbourhood_plan(objective, allowed, current, deadline)
+        return self._adopt_dived(dived, current) is not None
+
+    def _adopt_dived(self, dived: list[Batch] | None, current: list[Batch]) -> list[Batch] | None:
+        """A dived plan that beats `current`, now the outcome's plan and the whole model's hint;
+        None if there is none or it could not be hinted."""
         if dived is None or not self.problem.better(dived, current) or not self._hint_plan(dived):
-            return False
+            return None
         self.outcome.batches = dived
-        return True
+        return dived
 
     def _relaxation_to_dive_on(self) -> bool:
         """Whether the relaxation's last solve has a solution to dive on (where it is released,
