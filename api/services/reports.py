@@ -8,7 +8,6 @@ from pathlib import Path
 
 from api.schemas import FigureOut, KpisOut
 from api.services.plans import PlanService
-from scheduler.reporting.gantt import build_figure
 from scheduler.reporting.kpis import compute_kpis, format_kpis
 from scheduler.reporting.plan_workbook import write_schedule
 
@@ -27,6 +26,10 @@ class ReportService:
 
     def gantt(self, plan_id: str) -> FigureOut:
         """The plan's Gantt figure (suite positions, operator load, QC load) as plotly JSON."""
+        # Imported here, as in the CLI: matplotlib and plotly take half a second, on every start of
+        # the service, for this one endpoint.
+        from scheduler.reporting.gantt import build_figure
+
         instance, schedule = self.plans.documents(plan_id)
         return FigureOut.model_validate(json.loads(build_figure(instance, schedule).to_json()))
 

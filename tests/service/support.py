@@ -115,6 +115,11 @@ def new_patient(hospital: str, earliest: date, latest: date, **extra: Any) -> di
     }
 
 
+# The OpenAPI tags of the operations an order-system key may call (api/deps.py: OrderSystemCaller,
+# ReaderCaller): which dates to offer, book, cancel; the published versions it booked against.
+ORDER_SYSTEM_TAGS = frozenset({"bookings", "published versions"})
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as probe:

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from api.db import ApiKey, create_db_engine, session_factory
-from tests.service.support import Server
+from tests.service.support import ORDER_SYSTEM_TAGS, Server
 
 
 def test_health_checks_need_no_key(server: Server) -> None:
@@ -44,6 +44,27 @@ def test_each_role_is_kept_to_its_endpoints(
     )
     assert coordinator.delete("/v1/bookings/P1").status_code == 403
     assert coordinator.get("/v1/plans").status_code == 200
+
+
+def test_an_order_system_key_is_refused_every_operation_but_the_bookings(
+    server: Server, order_system: httpx.Client
+) -> None:
+    """Every /v1 operation the OpenAPI document lists outside the order system's tags answers it
+    403, whatever its body; the fuzzer (test_openapi) runs that key on those tags only."""
+    document = httpx.get(server.url + "/openapi.json").json()
+    refused, allowed = [], []
+    for path, operations in document["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        url = path.replace("{", "").replace("}", "")  # every path parameter named after itself
+        for method, operation in operations.items():
+            answer = order_system.request(method, url, json={"not": "a body"})
+            if ORDER_SYSTEM_TAGS & set(operation.get("tags", [])):
+                allowed.append(answer.status_code)
+            elif answer.status_code != 403:
+                refused.append(f"{method.upper()} {path}: {answer.status_code}")
+    assert refused == []
+    assert len(allowed) == 6 and 403 not in allowed
 
 
 def test_keys_are_printed_once_and_stored_hashed(database_url: str, server: Server) -> None:
