@@ -105,3 +105,34 @@ def test_a_dive_between_the_kept_plan_and_a_rejected_one_finds_the_rejected_valu
     assign_positions(between, problem.builder.classes)
     schedule = build_schedule(problem, SearchOutcome("SOLVED", [], between), 0.0)
     assert validate(instance, schedule) == []
+
+
+@pytest.mark.parametrize(("stop_from", "expected"), [(None, None), (0, False)])
+def test_an_unstaffable_incumbent_stops_the_solve_only_where_the_next_starts_from_a_hint(
+    monkeypatch: pytest.MonkeyPatch, stop_from: int | None, expected: bool | None
+) -> None:
+    """s waitlist seed 1 (far below 10 k variables): a solve meets an incumbent no team could
+    staff before any valid one. The next solve on a model this small starts without a hint, so
+    a stop would throw the search away (m waitlist seed 2 lost up to three searches 1 unit from
+    their proof): the search goes on (None), the shifts kept to be modelled exactly later. Where
+    the next solve starts from a hint (the threshold lowered to 0 here), the solve stops (False)."""
+    if stop_from is not None:
+        monkeypatch.setattr(parameters, "STOP_FOR_UNSTAFFABLE_FROM", stop_from)
+    instance = load_instance(generate_instance("s", 1, "waitlist"))
+    problem = prepare(instance)
+    search = lexicographic._Search(problem, SolveOptions(time_limit=30), time.monotonic())
+    assert search.size < parameters.GREEDY_HINT_PAYS_FROM
+    search.scales = {m: 1 if m == "plan_changes" else problem.scale for m in search.measures}
+    objective = staged_objective(
+        search.model, list(instance.objective_order), search.measures, search.scales
+    )
+    level = lexicographic._Level(objective, time.monotonic(), 30.0)
+    incumbent = cp_model.CpSolver()
+    incumbent.parameters.max_time_in_seconds = 10
+    assert incumbent.solve(search.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    unstaffed = (instance.horizon.start, "day")
+    monkeypatch.setattr(search.teams, "unstaffable", lambda batches: [unstaffed])
+
+    assert search._incumbent_staffable(level, incumbent) is expected
+    assert level.unstaffable_seen == {unstaffed}
+    assert level.provisional is None  # an unstaffable plan is never the fallback

@@ -1253,12 +1253,14 @@ class _Search:
         """Check a solution met during the search (C6): kept as a fallback if valid.
 
         False (stop and repair) for an unstaffable one while none valid was seen in this
-        level, None (search on) once one was.
+        level, None (search on) once one was, or on a model too small for a stop to pay
+        (`STOP_FOR_UNSTAFFABLE_FROM`).
         """
         batches = read_batches(self.plan, incumbent, self.problem.calendar)
         if failed := self.teams.unstaffable(batches):
             level.unstaffable_seen.update(failed)
-            return None if level.checked_valid else False
+            stop = not level.checked_valid and self.size >= parameters.STOP_FOR_UNSTAFFABLE_FROM
+            return False if stop else None
         level.checked_valid = True
         self._offer_provisional(level, batches)
         return True

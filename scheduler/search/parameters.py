@@ -37,6 +37,15 @@ FIRST_MEASURE_SHARE = 0.7
 FIRST_TEAM_CHECK = 3.0
 
 
+# From this many model variables an unstaffable incumbent stops the solve (while the level has
+# no valid one), to model its shifts exactly and search again from a hint. Below it the next
+# solve starts without a hint (GREEDY_HINT_PAYS_FROM), so a stop throws the search away: m
+# waitlist seed 2 was stopped at the first check, 1 unit from its proof, up to three times
+# (13.0-16.8 s to prove, 5.7-7.4 s searching on; docs/PERFORMANCE.md). The solve's end still
+# checks its plan, and the shifts seen unstaffable are modelled exactly for any search again.
+STOP_FOR_UNSTAFFABLE_FROM = GREEDY_HINT_PAYS_FROM
+
+
 # From GREEDY_HINT_PAYS_FROM model variables a level's solve stops this many seconds (at most
 # this share of its time) before its end, kept for repairing the teams of its last solution.
 TEAM_REPAIR_RESERVE = 8.0
