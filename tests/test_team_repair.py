@@ -9,6 +9,7 @@ those left out), so that a good plan is not lost for an older, worse one.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import pytest
 from ortools.sat.python import cp_model
@@ -133,6 +134,8 @@ def test_an_unstaffable_incumbent_stops_the_solve_only_where_the_next_starts_fro
     unstaffed = (instance.horizon.start, "day")
     monkeypatch.setattr(search.teams, "unstaffable", lambda batches: [unstaffed])
 
-    assert search._incumbent_staffable(level, incumbent) is expected
+    # A finished solve is read as an incumbent is: the value of each variable.
+    met = cast(cp_model.CpSolverSolutionCallback, incumbent)
+    assert search._incumbent_staffable(level, met) is expected
     assert level.unstaffable_seen == {unstaffed}
     assert level.provisional is None  # an unstaffable plan is never the fallback
