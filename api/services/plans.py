@@ -43,11 +43,14 @@ class PlanService:
         with self.store.transaction() as session:
             session.add(plan)
             record(session, actor, "plan.submitted", "plan", plan.id, None, after)
+        # The answer is the plan as accepted (queued), read before a worker can take it: read
+        # after, it was now and then already "solving" (a worker on PostgreSQL claimed it first).
+        accepted = self.status(plan.id)
         try:
             self.dispatch(plan.id, priority_of(plan.scenario), plan.time_limit)
         except Exception:  # the broker is down: the plan stays queued and is sent again later
             log.exception("plan %s is stored but could not be sent to the solvers yet", plan.id)
-        return self.status(plan.id)
+        return accepted
 
     def submit(self, actor: str, document: dict[str, Any], time_limit: float) -> PlanOut:
         """Check an instance and queue its solve."""
